@@ -1,0 +1,79 @@
+#include "agent/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include "agent/config_loader.h"
+#include "agent/exit_codes.h"
+#include "version.h"
+
+namespace mediapath::agent {
+namespace {
+
+void setUpLogging(const std::string& level) {
+  // Logs go to stderr so that stdout carries only command output (JSON Lines, tables, payloads).
+  auto logger = spdlog::stderr_color_mt("mediapath");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  logger->set_level(spdlog::level::from_str(level));
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace
+
+const char* versionString() {
+  static const std::string version = std::string("mediapath-agent ") + kVersion +
+                                     (kGitRevision[0] != '\0'
+                                          ? std::string(" (git ") + kGitRevision + ")"
+                                          : std::string());
+  return version.c_str();
+}
+
+std::optional<Config> loadConfigForCommand(const std::string& path) {
+  LoadResult r = loadConfigFile(path);
+  for (const auto& d : r.errors) std::cerr << formatDiagnostic(path, d) << "\n";
+  return std::move(r.config);
+}
+
+int runCli(int argc, char** argv) {
+  CLI::App app{"Probes the STUN/TURN servers, media proxies and SIP ports a contact-centre site "
+               "depends on, exports Prometheus metrics, and moves the Genesys Cloud media proxy "
+               "off a failing path.",
+               "mediapath-agent"};
+  app.set_version_flag("--version", versionString());
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+
+  CommandTree tree;
+  tree.root = &app;
+  tree.location = app.add_subcommand("location", "Genesys Cloud location lifecycle");
+  tree.location->require_subcommand(1);
+  CommandAction action;
+  addConfigCommands(tree, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" with exit code 0; everything else is bad usage.
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+
+  setUpLogging(log_level);
+  if (!action.run) return kExitUsage;
+  try {
+    return action.run();
+  } catch (const std::exception& e) {
+    std::cerr << "mediapath-agent: " << e.what() << "\n";
+    return kExitFailed;
+  }
+}
+
+}  // namespace mediapath::agent

@@ -1,0 +1,127 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probes/probe.h"
+
+namespace mediapath::agent {
+
+using Duration = std::chrono::milliseconds;
+
+/// Where a secret comes from. Exactly one is set; literal secrets are refused by the loader so
+/// that they never sit in a config file that is world-readable or copied into a ticket.
+struct SecretRef {
+  std::string env;         ///< name of an environment variable
+  std::string file;        ///< path of a file holding the secret
+  std::string credential;  ///< name of a systemd credential ($CREDENTIALS_DIRECTORY/<name>)
+  bool empty() const { return env.empty() && file.empty() && credential.empty(); }
+};
+
+struct BurstConfig {
+  int packets = 1;
+  Duration spacing{20};
+};
+
+struct ProbingConfig {
+  Duration interval{5000};
+  Duration timeout{2000};
+  BurstConfig burst;
+};
+
+struct DnsServer {
+  std::string address;  ///< IP literal
+  std::uint16_t port = 53;
+};
+
+struct DnsConfig {
+  std::vector<DnsServer> servers;  ///< empty: the system resolver (/etc/resolv.conf)
+};
+
+struct TargetConfig {
+  std::string name;
+  probes::Kind kind = probes::Kind::kStun;
+  std::string host;
+  std::uint16_t port = 0;  ///< 0 for dns targets
+  // Per-target overrides of the probing section.
+  std::optional<Duration> interval;
+  std::optional<Duration> timeout;
+  std::optional<BurstConfig> burst;
+  // turn
+  std::string username;
+  SecretRef password;
+  // sip
+  probes::Transport transport = probes::Transport::kUdp;
+  std::vector<int> success_codes;  ///< empty: any 2xx
+  // dns
+  probes::DnsRecord record = probes::DnsRecord::kA;
+};
+
+struct ApplyTo {
+  std::string location_path;  ///< e.g. "/media/proxy" (the seed's location backend)
+  std::string trunk_base_id;  ///< BYOC trunk base settings id (the real platform)
+};
+
+struct FailoverGroup {
+  std::string name;
+  std::vector<std::string> candidates;  ///< target names, in preference order
+  int healthy_threshold = 3;
+  int unhealthy_threshold = 3;
+  Duration min_hold{60000};
+  double min_mos = 3.6;
+  double min_mos_gain = 0.3;
+  ApplyTo apply_to;
+};
+
+enum class GenesysMode { kPlan, kApply };
+
+struct GenesysConfig {
+  std::string region;
+  GenesysMode mode = GenesysMode::kPlan;
+  SecretRef client_id;
+  SecretRef client_secret;
+  std::string location_id;
+  std::string api_base_url;    ///< overrides the region table (emulator)
+  std::string login_base_url;  ///< overrides the region table (emulator)
+  std::string ca_file;         ///< extra CA; verification stays on
+  Duration request_timeout{10000};
+  Duration retry_budget{60000};
+};
+
+struct PortRange {
+  int min = 5060;
+  int max = 5081;
+};
+
+struct LocationMedia {
+  std::string proxy;  ///< target names
+  std::string stun;
+  std::string turn;
+};
+
+struct LocationConfig {
+  std::string name;
+  std::string region;
+  std::vector<int> sip_ports;
+  PortRange allowed_sip_ports;
+  std::vector<std::string> ip_allowlist;
+  LocationMedia media;
+};
+
+struct Config {
+  std::string source;  ///< the file it was loaded from, for messages
+  std::string site_name;
+  ProbingConfig probing;
+  DnsConfig dns;
+  std::vector<TargetConfig> targets;
+  std::vector<FailoverGroup> failover;
+  std::optional<GenesysConfig> genesys;
+  std::optional<LocationConfig> location;
+
+  const TargetConfig* findTarget(const std::string& name) const;
+};
+
+}  // namespace mediapath::agent

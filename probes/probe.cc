@@ -1,0 +1,49 @@
+#include "probes/probe.h"
+
+#include <array>
+#include <utility>
+
+namespace mediapath::probes {
+namespace {
+
+constexpr std::array<std::pair<Kind, std::string_view>, 5> kKindNames{{
+    {Kind::kStun, "stun"},
+    {Kind::kTurn, "turn"},
+    {Kind::kSip, "sip"},
+    {Kind::kTcp, "tcp"},
+    {Kind::kDns, "dns"},
+}};
+
+}  // namespace
+
+std::string_view kindName(Kind kind) {
+  for (const auto& [k, name] : kKindNames) {
+    if (k == kind) return name;
+  }
+  return "unknown";
+}
+
+std::optional<Kind> kindFromName(std::string_view name) {
+  for (const auto& [k, n] : kKindNames) {
+    if (n == name) return k;
+  }
+  return std::nullopt;
+}
+
+std::string_view transportName(Transport transport) {
+  return transport == Transport::kUdp ? "udp" : "tcp";
+}
+
+std::string_view dnsRecordName(DnsRecord record) {
+  switch (record) {
+    case DnsRecord::kA:
+      return "A";
+    case DnsRecord::kAAAA:
+      return "AAAA";
+    case DnsRecord::kSRV:
+      return "SRV";
+  }
+  return "A";
+}
+
+}  // namespace mediapath::probes

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mediapath::net {
+class EventLoop;
+class Resolver;
+class Clock;
+class Random;
+}  // namespace mediapath::net
+
+namespace mediapath::probes {
+
+enum class Kind { kStun, kTurn, kSip, kTcp, kDns };
+enum class Transport { kUdp, kTcp };
+enum class DnsRecord { kA, kAAAA, kSRV };
+
+std::string_view kindName(Kind kind);
+std::optional<Kind> kindFromName(std::string_view name);
+std::string_view transportName(Transport transport);
+std::string_view dnsRecordName(DnsRecord record);
+
+/// RTP-like pacing for UDP probes: `packets` requests `spacing` apart each round.
+struct BurstSpec {
+  int packets = 1;
+  std::chrono::milliseconds spacing{20};
+};
+
+/// Everything a probe needs to know about one target. Built by agent/ from the config; probes
+/// know nothing about JSON, Prometheus or Genesys.
+struct ProbeTarget {
+  std::string name;
+  Kind kind = Kind::kStun;
+  std::string host;  ///< name or IP literal
+  std::uint16_t port = 0;
+  std::chrono::milliseconds timeout{2000};
+  BurstSpec burst;
+  // turn
+  std::string username;
+  std::string password;  ///< the resolved secret; never logged, never in results
+  // sip
+  Transport transport = Transport::kUdp;
+  std::vector<int> success_codes;  ///< empty: any 2xx is success
+  // dns
+  DnsRecord record = DnsRecord::kA;
+};
+
+struct RttStats {
+  double min_ms = 0;
+  double avg_ms = 0;
+  double max_ms = 0;
+};
+
+/// The outcome of one round against one target.
+struct ProbeResult {
+  std::string target;
+  Kind kind = Kind::kStun;
+  std::string address;  ///< "ip:port" actually probed ("[v6]:port" for IPv6)
+  bool ok = false;
+  std::string error;  ///< short, actionable: "timeout after 2s (0/5 replies)"
+  int sent = 0;
+  int received = 0;
+  double loss = 0;  ///< ratio 0..1
+  std::optional<RttStats> rtt;
+  std::vector<double> rtt_samples_ms;  ///< in send order, replies only
+  std::optional<double> jitter_ms;
+  std::optional<double> mos;
+  // phases
+  std::optional<double> dns_ms;
+  std::optional<double> connect_ms;
+  // kind-specific
+  std::string mapped_address;   ///< stun
+  std::string relayed_address;  ///< turn
+  std::optional<int> status_code;  ///< sip
+  std::vector<std::string> addresses;  ///< dns
+  std::optional<double> lookup_ms;     ///< dns
+};
+
+using ProbeCallback = std::function<void(ProbeResult)>;
+
+/// What every probe runs with. All pointers outlive the probe.
+struct ProbeContext {
+  net::EventLoop* loop = nullptr;
+  net::Resolver* resolver = nullptr;
+  net::Clock* clock = nullptr;
+  net::Random* random = nullptr;
+};
+
+/// One kind of check. A Probe object belongs to one target and is reused round after round;
+/// start() is never called while a round is in flight. The callback runs exactly once per
+/// start(), on the loop, unless cancel() was called first.
+///
+/// Thread safety: loop thread only.
+class Probe {
+ public:
+  virtual ~Probe() = default;
+  virtual void start(const ProbeTarget& target, ProbeCallback callback) = 0;
+  virtual void cancel() = 0;
+};
+
+/// The registry: one factory per kind (probes/registry.cc).
+std::unique_ptr<Probe> makeProbe(Kind kind, const ProbeContext& context);
+
+}  // namespace mediapath::probes
