@@ -1,9 +1,9 @@
 #include "agent/cli.h"
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -26,10 +26,9 @@ void setUpLogging(const std::string& level) {
 }  // namespace
 
 const char* versionString() {
-  static const std::string version = std::string("mediapath-agent ") + kVersion +
-                                     (kGitRevision[0] != '\0'
-                                          ? std::string(" (git ") + kGitRevision + ")"
-                                          : std::string());
+  static const std::string version =
+      std::string("mediapath-agent ") + kVersion +
+      (kGitRevision[0] != '\0' ? std::string(" (git ") + kGitRevision + ")" : std::string());
   return version.c_str();
 }
 
@@ -40,10 +39,11 @@ std::optional<Config> loadConfigForCommand(const std::string& path) {
 }
 
 int runCli(int argc, char** argv) {
-  CLI::App app{"Probes the STUN/TURN servers, media proxies and SIP ports a contact-centre site "
-               "depends on, exports Prometheus metrics, and moves the Genesys Cloud media proxy "
-               "off a failing path.",
-               "mediapath-agent"};
+  CLI::App app{
+      "Probes the STUN/TURN servers, media proxies and SIP ports a contact-centre site "
+      "depends on, exports Prometheus metrics, and moves the Genesys Cloud media proxy "
+      "off a failing path.",
+      "mediapath-agent"};
   app.set_version_flag("--version", versionString());
   app.require_subcommand(1);
   std::string log_level = "info";

@@ -1,6 +1,5 @@
 // Offline commands: `validate` and `location render`. They need no network.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 #include <string>
 #include <system_error>

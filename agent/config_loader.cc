@@ -8,11 +8,10 @@
 #include <cmath>
 #include <filesystem>
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <system_error>
-
-#include <nlohmann/json.hpp>
 
 #include "net/atomic_file.h"
 #include "reporter/genesys_regions.h"
@@ -83,7 +82,8 @@ std::string didYouMean(std::string_view word, const std::vector<std::string_view
       best = c;
     }
   }
-  size_t limit = std::max<size_t>(2, word.size() / 3);
+  // Short words get a tight limit: "MX" is not a typo of "A".
+  size_t limit = word.size() <= 3 ? 1 : std::max<size_t>(2, word.size() / 3);
   if (best.empty() || best_distance > limit) return {};
   return " (did you mean " + quote(best) + "?)";
 }
@@ -247,8 +247,8 @@ class ObjectReader {
     const json* v = get(key);
     if (v == nullptr) return std::nullopt;
     if (!v->is_string()) {
-      error(key, "expected a duration string with a unit such as \"5s\" or \"250ms\", got " +
-                     show(*v));
+      error(key,
+            "expected a duration string with a unit such as \"5s\" or \"250ms\", got " + show(*v));
       return std::nullopt;
     }
     auto d = parseDuration(v->get<std::string>());
@@ -316,11 +316,10 @@ class ObjectReader {
       ++count;
     }
     if (count > 1) {
-      diags_.add(pointer_, "give only one of " + b + "_env, " + b + "_file, " + b +
-                               "_credential");
+      diags_.add(pointer_, "give only one of " + b + "_env, " + b + "_file, " + b + "_credential");
     } else if (count == 0 && required && valid_ && !has(b)) {
-      diags_.add(pointer_, "missing " + b + ": set " + b + "_env, " + b + "_file or " + b +
-                               "_credential");
+      diags_.add(pointer_,
+                 "missing " + b + ": set " + b + "_env, " + b + "_file or " + b + "_credential");
     }
     return ref;
   }
@@ -424,10 +423,20 @@ DnsConfig readDns(const ObjectReader& root) {
   return out;
 }
 
-constexpr std::array<std::string_view, 14> kTargetKeys{
-    "name",          "kind",          "host",        "port",     "interval",
-    "timeout",       "burst",         "username",    "password_env", "password_file",
-    "password_credential", "transport", "success_codes", "record"};
+constexpr std::array<std::string_view, 14> kTargetKeys{"name",
+                                                       "kind",
+                                                       "host",
+                                                       "port",
+                                                       "interval",
+                                                       "timeout",
+                                                       "burst",
+                                                       "username",
+                                                       "password_env",
+                                                       "password_file",
+                                                       "password_credential",
+                                                       "transport",
+                                                       "success_codes",
+                                                       "record"};
 
 // Which of the kind-specific keys each kind accepts.
 bool keyAllowedForKind(std::string_view key, probes::Kind kind) {
@@ -457,8 +466,9 @@ std::uint16_t defaultPort(probes::Kind kind) {
 TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
   TargetConfig t;
   ObjectReader r(v, ptr, d, {kTargetKeys.begin(), kTargetKeys.end()},
-                 {{"password", "literal secrets are not allowed in the config; use password_env, "
-                               "password_file or password_credential"}});
+                 {{"password",
+                   "literal secrets are not allowed in the config; use password_env, "
+                   "password_file or password_credential"}});
   if (!r.valid()) return t;
   if (auto s = r.string("name", true)) t.name = *s;
   auto kind_name = r.string("kind", true);
@@ -482,8 +492,8 @@ TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
 
   for (std::string_view key : kTargetKeys) {
     if (r.has(key) && !keyAllowedForKind(key, t.kind)) {
-      r.error(key, quote(key) + " is not used by " + std::string(probes::kindName(t.kind)) +
-                       " targets");
+      r.error(key,
+              quote(key) + " is not used by " + std::string(probes::kindName(t.kind)) + " targets");
     }
   }
 
@@ -622,8 +632,8 @@ std::vector<FailoverGroup> readFailover(const ObjectReader& root,
         if (!seen.insert(name).second) {
           r.diags().add(p, "candidate " + quote(name) + " is listed twice");
         } else if (findByName(targets, name) == nullptr) {
-          r.diags().add(p, "unknown target " + quote(name) +
-                               didYouMean(name, targetNames(targets)));
+          r.diags().add(p,
+                        "unknown target " + quote(name) + didYouMean(name, targetNames(targets)));
         }
       }
       if (c->empty()) r.error("candidates", "at least one candidate is required");
@@ -647,10 +657,10 @@ std::vector<FailoverGroup> readFailover(const ObjectReader& root,
       if (path) {
         if (std::find(kLocationPaths.begin(), kLocationPaths.end(), *path) ==
             kLocationPaths.end()) {
-          ar.error("location_path", "unsupported location path " + quote(*path) +
-                                        didYouMean(*path, {kLocationPaths.begin(),
-                                                           kLocationPaths.end()}) +
-                                        "; expected /media/proxy, /media/stun or /media/turn");
+          ar.error("location_path",
+                   "unsupported location path " + quote(*path) +
+                       didYouMean(*path, {kLocationPaths.begin(), kLocationPaths.end()}) +
+                       "; expected /media/proxy, /media/stun or /media/turn");
         } else {
           g.apply_to.location_path = *path;
         }
@@ -675,8 +685,8 @@ void checkBaseUrl(const ObjectReader& r, std::string_view key, const std::string
   if (host.empty()) {
     r.error(key, quote(url) + " has no host");
   } else if (http && !isLoopbackHost(host)) {
-    r.error(key, "plain http:// is refused for non-loopback host " + quote(host) +
-                     "; use https://");
+    r.error(key,
+            "plain http:// is refused for non-loopback host " + quote(host) + "; use https://");
   }
 }
 
@@ -684,13 +694,13 @@ std::optional<GenesysConfig> readGenesys(const ObjectReader& root) {
   const json* v = root.get("genesys");
   if (v == nullptr) return std::nullopt;
   GenesysConfig g;
-  ObjectReader r(*v, root.at("genesys"), root.diags(),
-                 {"region", "mode", "client_id_env", "client_id_file", "client_id_credential",
-                  "client_secret_env", "client_secret_file", "client_secret_credential",
-                  "location_id", "api_base_url", "login_base_url", "ca_file", "request_timeout",
-                  "retry_budget"},
-                 {{"client_secret", literalSecretMessage("client_secret")},
-                  {"client_id", literalSecretMessage("client_id")}});
+  ObjectReader r(
+      *v, root.at("genesys"), root.diags(),
+      {"region", "mode", "client_id_env", "client_id_file", "client_id_credential",
+       "client_secret_env", "client_secret_file", "client_secret_credential", "location_id",
+       "api_base_url", "login_base_url", "ca_file", "request_timeout", "retry_budget"},
+      {{"client_secret", literalSecretMessage("client_secret")},
+       {"client_id", literalSecretMessage("client_id")}});
   if (!r.valid()) return g;
   auto region = r.string("region");
   if (auto s = r.string("mode")) {
@@ -755,8 +765,8 @@ std::optional<LocationConfig> readLocation(const ObjectReader& root,
     auto lo = readPort(ar, "min", true);
     auto hi = readPort(ar, "max", true);
     if (lo && hi && *lo > *hi) {
-      ar.diags().add(ar.pointer(), "min " + std::to_string(*lo) + " is greater than max " +
-                                       std::to_string(*hi));
+      ar.diags().add(ar.pointer(),
+                     "min " + std::to_string(*lo) + " is greater than max " + std::to_string(*hi));
     } else if (lo && hi) {
       loc.allowed_sip_ports = {*lo, *hi};
     }
@@ -803,14 +813,15 @@ std::optional<LocationConfig> readLocation(const ObjectReader& root,
         return {};
       }
       if (std::find(kinds.begin(), kinds.end(), t->kind) == kinds.end()) {
-        mr.error(key, "target " + quote(*name) + " is a " +
-                          std::string(probes::kindName(t->kind)) + " target; expected " +
-                          std::string(kinds_text));
+        mr.error(key, "target " + quote(*name) + " is a " + std::string(probes::kindName(t->kind)) +
+                          " target; expected " + std::string(kinds_text));
       }
       return *name;
     };
     loc.media.proxy = ref("proxy", {probes::Kind::kSip, probes::Kind::kTcp}, "a sip or tcp target");
-    loc.media.stun = ref("stun", {probes::Kind::kStun, probes::Kind::kTurn}, "a stun target");
+    // A TURN server answers STUN Binding requests too, so either kind can serve as media.stun.
+    loc.media.stun =
+        ref("stun", {probes::Kind::kStun, probes::Kind::kTurn}, "a stun or turn target");
     loc.media.turn = ref("turn", {probes::Kind::kTurn}, "a turn target");
     if (const TargetConfig* proxy = findByName(targets, loc.media.proxy)) {
       if (proxy->port < range.min || proxy->port > range.max) {
@@ -909,8 +920,8 @@ std::string checkCidr(std::string_view cidr) {
   }
   int max_prefix = family == AF_INET6 ? 128 : 32;
   int prefix = -1;
-  auto [p, ec] = std::from_chars(prefix_text.data(), prefix_text.data() + prefix_text.size(),
-                                 prefix);
+  auto [p, ec] =
+      std::from_chars(prefix_text.data(), prefix_text.data() + prefix_text.size(), prefix);
   if (ec != std::errc() || p != prefix_text.data() + prefix_text.size() || prefix < 0 ||
       prefix > max_prefix) {
     return quote(text) + " is not a CIDR (prefix length must be 0-" + std::to_string(max_prefix) +

@@ -76,9 +76,9 @@ struct ProbeResult {
   std::optional<double> dns_ms;
   std::optional<double> connect_ms;
   // kind-specific
-  std::string mapped_address;   ///< stun
-  std::string relayed_address;  ///< turn
-  std::optional<int> status_code;  ///< sip
+  std::string mapped_address;          ///< stun
+  std::string relayed_address;         ///< turn
+  std::optional<int> status_code;      ///< sip
   std::vector<std::string> addresses;  ///< dns
   std::optional<double> lookup_ms;     ///< dns
 };

@@ -65,8 +65,8 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
 
 std::uint16_t freePort(SocketType type, const char* host) {
   bool v6 = std::strchr(host, ':') != nullptr;
-  int fd = ::socket(v6 ? AF_INET6 : AF_INET, type == SocketType::kUdp ? SOCK_DGRAM : SOCK_STREAM,
-                    0);
+  int fd =
+      ::socket(v6 ? AF_INET6 : AF_INET, type == SocketType::kUdp ? SOCK_DGRAM : SOCK_STREAM, 0);
   if (fd < 0) throw std::runtime_error("socket failed");
   sockaddr_storage ss{};
   socklen_t len = 0;
@@ -113,8 +113,8 @@ Subprocess::Subprocess(std::vector<std::string> argv, std::string log_path,
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   if (!log_path_.empty()) {
-    posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
   }
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);

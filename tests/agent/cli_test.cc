@@ -1,0 +1,140 @@
+// The built binary, run the way a user or a script runs it: exit codes, stdout/stderr contract.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "tests/support/process.h"
+
+namespace mediapath::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+CommandResult agent(std::vector<std::string> args) {
+  args.insert(args.begin(), MEDIAPATH_AGENT_BINARY);
+  return runCommand(args);
+}
+
+std::string example() { return std::string(MEDIAPATH_SOURCE_DIR) + "/config/agent.example.json"; }
+std::string fixture(const std::string& name) {
+  return std::string(MEDIAPATH_TESTDATA_DIR) + "/config/" + name;
+}
+
+TEST(Cli, VersionNamesTheProgram) {
+  auto r = agent({"--version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(r.output.starts_with("mediapath-agent 0.")) << r.output;
+}
+
+TEST(Cli, HelpOnEverySubcommand) {
+  for (std::vector<std::string> cmd : {std::vector<std::string>{"--help"},
+                                       {"validate", "--help"},
+                                       {"location", "--help"},
+                                       {"location", "render", "--help"}}) {
+    auto r = agent(cmd);
+    EXPECT_EQ(r.exit_code, 0) << cmd.front();
+    EXPECT_NE(r.output.find("Usage"), std::string::npos) << r.output;
+  }
+}
+
+TEST(Cli, NoSubcommandOrUnknownOptionIsUsageError) {
+  EXPECT_EQ(agent({}).exit_code, 2);
+  EXPECT_EQ(agent({"validate"}).exit_code, 2);  // --config is required
+  EXPECT_EQ(agent({"validate", "--config", example(), "--bogus"}).exit_code, 2);
+}
+
+TEST(Cli, ValidateExampleSucceeds) {
+  auto r = agent({"validate", "--config", example()});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(": ok ("), std::string::npos) << r.output;
+}
+
+TEST(Cli, ValidateReportsEveryProblemWithFileAndPointer) {
+  std::string path = fixture("invalid-port-range.json");
+  auto r = agent({"validate", "--config", path});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find(path + ": /targets/1/port: 70000 is not a valid port (1-65535)\n"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(path + ": /targets/3: missing required key \"port\"\n"),
+            std::string::npos)
+      << r.output;
+}
+
+TEST(Cli, EveryInvalidFixtureExitsTwoWithItsMessages) {
+  for (const auto& entry : fs::directory_iterator(fs::path(MEDIAPATH_TESTDATA_DIR) / "config")) {
+    std::string name = entry.path().filename().string();
+    if (!name.starts_with("invalid-") || !name.ends_with(".json")) continue;
+    auto r = agent({"validate", "--config", entry.path().string()});
+    EXPECT_EQ(r.exit_code, 2) << name;
+    fs::path expected = entry.path();
+    expected.replace_extension(".expected");
+    std::ifstream in(expected);
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      EXPECT_NE(r.output.find(entry.path().string() + ": " + line), std::string::npos)
+          << name << " lacks: " << line << "\noutput:\n"
+          << r.output;
+    }
+  }
+}
+
+TEST(Cli, MissingConfigFileExitsTwo) {
+  auto r = agent({"validate", "--config", "/nonexistent/site.json"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("/nonexistent/site.json: cannot read config"), std::string::npos)
+      << r.output;
+}
+
+TEST(Cli, LiteralSecretIsRefusedAndNotEchoed) {
+  auto r = agent({"validate", "--config", fixture("invalid-literal-secret.json")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.output.find("hunter2"), std::string::npos);
+  EXPECT_EQ(r.output.find("s3cr3t"), std::string::npos);
+}
+
+TEST(Cli, RenderPrintsTheSeedLocationShape) {
+  auto r = agent({"location", "render", "--config", example()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto payload = nlohmann::json::parse(r.output);
+  EXPECT_EQ(payload["name"], "Frankfurt Office");
+  EXPECT_EQ(payload["region"], "eu-central-1");
+  EXPECT_EQ(payload["sip"]["ports"], nlohmann::json::array({5060, 5061, 5080, 5081}));
+  EXPECT_EQ(payload["media"]["sip"], payload["sip"]);
+  EXPECT_EQ(payload["media"]["proxy"],
+            nlohmann::json({{"host", "proxy-a.example.net"}, {"port", 5060}}));
+  EXPECT_EQ(payload["media"]["stun"],
+            nlohmann::json({{"host", "stun.example.com"}, {"port", 3478}}));
+  EXPECT_EQ(payload["media"]["turn"],
+            nlohmann::json({{"host", "turn.example.com"}, {"port", 3478}}));
+  EXPECT_EQ(payload["ipAddressAllowlist"], nlohmann::json::array({"10.0.0.0/8", "192.168.1.0/24"}));
+  EXPECT_EQ(payload.size(), 5u);
+}
+
+TEST(Cli, RenderOutputWritesTheFileAndLeavesNoTemporary) {
+  TempDir dir;
+  std::string out = dir.file("location.json");
+  auto r = agent({"location", "render", "--config", example(), "--output", out});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(out);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(nlohmann::json::parse(ss.str())["name"], "Frankfurt Office");
+  size_t files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path())) ++files;
+  EXPECT_EQ(files, 1u);
+}
+
+TEST(Cli, RenderToUnwritablePlaceFailsWithOne) {
+  auto r = agent(
+      {"location", "render", "--config", example(), "--output", "/nonexistent-dir/location.json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("/nonexistent-dir/location.json"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace mediapath::testing

@@ -1,0 +1,141 @@
+#include "agent/config_loader.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "agent/location_spec.h"
+#include "reporter/location_payload.h"
+
+namespace mediapath::agent {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(ParseDuration, AcceptsUnits) {
+  EXPECT_EQ(parseDuration("250ms"), milliseconds(250));
+  EXPECT_EQ(parseDuration("5s"), milliseconds(5000));
+  EXPECT_EQ(parseDuration("1.5s"), milliseconds(1500));
+  EXPECT_EQ(parseDuration("2m"), milliseconds(120000));
+  EXPECT_EQ(parseDuration("1h"), milliseconds(3600000));
+}
+
+TEST(ParseDuration, RejectsMalformed) {
+  for (const char* bad : {"", "5", "s", "5 s", "-1s", "5sec", "1..5s", ".5s", "5.s", "0.5ms"}) {
+    EXPECT_EQ(parseDuration(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(FormatDuration, ShortestExactUnit) {
+  EXPECT_EQ(formatDuration(milliseconds(250)), "250ms");
+  EXPECT_EQ(formatDuration(milliseconds(5000)), "5s");
+  EXPECT_EQ(formatDuration(milliseconds(1500)), "1500ms");
+  EXPECT_EQ(formatDuration(milliseconds(120000)), "2m");
+  EXPECT_EQ(formatDuration(milliseconds(7200000)), "2h");
+}
+
+TEST(CheckCidr, ValidNetworks) {
+  for (const char* ok : {"10.0.0.0/8", "192.168.1.0/24", "0.0.0.0/0", "10.1.2.3/32",
+                         "2001:db8::/32", "::/0", "fe80::1/128"}) {
+    EXPECT_EQ(checkCidr(ok), "") << ok;
+  }
+}
+
+TEST(CheckCidr, HostBitsSuggestNetwork) {
+  EXPECT_EQ(checkCidr("10.0.0.1/8"),
+            "\"10.0.0.1/8\" has host bits set; did you mean \"10.0.0.0/8\"?");
+  EXPECT_EQ(checkCidr("192.168.1.77/26"),
+            "\"192.168.1.77/26\" has host bits set; did you mean \"192.168.1.64/26\"?");
+  EXPECT_EQ(checkCidr("2001:db8::1/64"),
+            "\"2001:db8::1/64\" has host bits set; did you mean \"2001:db8::/64\"?");
+}
+
+TEST(CheckCidr, Malformed) {
+  EXPECT_NE(checkCidr("10.0.0.0"), "");
+  EXPECT_NE(checkCidr("10.0.0.0/"), "");
+  EXPECT_NE(checkCidr("10.0.0.0/x"), "");
+  EXPECT_NE(checkCidr("10.0.0/8"), "");
+  EXPECT_NE(checkCidr("2001:db8::/129"), "");
+}
+
+constexpr const char* kMinimal = R"({
+  // comments are allowed
+  "site": {"name": "s"},
+  "targets": [{"name": "stun-a", "kind": "stun", "host": "127.0.0.1"},
+              {"name": "sip-a", "kind": "sip", "host": "::1", "transport": "tcp",
+               "interval": "10s", "burst": {"packets": 3}},
+              {"name": "dns-a", "kind": "dns", "host": "_sip._udp.example.test", "record": "SRV"}]
+})";
+
+TEST(ParseConfig, AppliesDefaults) {
+  LoadResult r = parseConfig(kMinimal, "x.json");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().message;
+  const Config& c = *r.config;
+  EXPECT_EQ(c.source, "x.json");
+  EXPECT_EQ(c.site_name, "s");
+  EXPECT_EQ(c.probing.interval, milliseconds(5000));
+  EXPECT_EQ(c.probing.timeout, milliseconds(2000));
+  EXPECT_EQ(c.probing.burst.packets, 1);
+  ASSERT_EQ(c.targets.size(), 3u);
+  EXPECT_EQ(c.targets[0].port, 3478);
+  EXPECT_EQ(c.targets[1].port, 5060);
+  EXPECT_EQ(c.targets[1].transport, probes::Transport::kTcp);
+  EXPECT_EQ(c.targets[1].interval, milliseconds(10000));
+  ASSERT_TRUE(c.targets[1].burst.has_value());
+  EXPECT_EQ(c.targets[1].burst->packets, 3);
+  EXPECT_EQ(c.targets[1].burst->spacing, milliseconds(20));
+  EXPECT_EQ(c.targets[2].port, 0);
+  EXPECT_EQ(c.targets[2].record, probes::DnsRecord::kSRV);
+  EXPECT_FALSE(c.genesys.has_value());
+  EXPECT_FALSE(c.location.has_value());
+  EXPECT_EQ(c.findTarget("sip-a"), &c.targets[1]);
+  EXPECT_EQ(c.findTarget("nope"), nullptr);
+}
+
+TEST(ParseConfig, EscapesKeysInPointers) {
+  LoadResult r = parseConfig(R"({"site": {"name": "s", "a/b~c": 1},
+    "targets": [{"name": "t", "kind": "stun", "host": "h"}]})",
+                             "x.json");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].pointer, "/site/a~1b~0c");
+}
+
+TEST(ParseConfig, NotAnObject) {
+  LoadResult r = parseConfig("[1, 2]", "x.json");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].pointer, "");
+  EXPECT_EQ(r.errors[0].message, "expected an object, got an array");
+}
+
+TEST(LoadConfigFile, MissingFileIsOneClearError) {
+  LoadResult r = loadConfigFile("/nonexistent/site.json");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(formatDiagnostic("/nonexistent/site.json", r.errors[0]),
+            "/nonexistent/site.json: cannot read config: No such file or directory");
+}
+
+TEST(LocationSpec, TakesHostAndPortFromNamedTargets) {
+  LoadResult r = parseConfig(R"({"site": {"name": "s"},
+    "targets": [{"name": "p", "kind": "sip", "host": "proxy.example.net", "port": 5061},
+                {"name": "st", "kind": "stun", "host": "stun.example.net", "port": 19302},
+                {"name": "tu", "kind": "turn", "host": "turn.example.net", "username": "u",
+                 "password_env": "X"}],
+    "location": {"name": "Office", "region": "eu-central-1", "sip_ports": [5060, 5061],
+                 "ip_allowlist": ["10.0.0.0/8"],
+                 "media": {"proxy": "p", "stun": "st", "turn": "tu"}}})",
+                             "x.json");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().message;
+  nlohmann::json payload = reporter::renderLocationPayload(locationSpecFromConfig(*r.config));
+  nlohmann::json expected = nlohmann::json::parse(R"({
+    "name": "Office", "region": "eu-central-1",
+    "sip": {"ports": [5060, 5061]},
+    "media": {"sip": {"ports": [5060, 5061]},
+              "proxy": {"host": "proxy.example.net", "port": 5061},
+              "stun": {"host": "stun.example.net", "port": 19302},
+              "turn": {"host": "turn.example.net", "port": 3478}},
+    "ipAddressAllowlist": ["10.0.0.0/8"]})");
+  EXPECT_EQ(payload, expected);
+}
+
+}  // namespace
+}  // namespace mediapath::agent
