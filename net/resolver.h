@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mediapath::net {
@@ -32,6 +33,13 @@ struct ResolveResult {
 
 using ResolveCallback = std::function<void(const ResolveResult&)>;
 
+/// Per-lookup knobs. The defaults are what a probe needing an address wants; the dns probe sets
+/// `bypass_cache` because it measures a real lookup.
+struct ResolveOptions {
+  bool bypass_cache = false;  ///< always query (the answer still refreshes the cache)
+  std::chrono::milliseconds timeout{0};  ///< 0: the resolver's configured query timeout
+};
+
 /// Asynchronous name resolution on the agent's loop. Never blocks. An IP literal is answered
 /// at once (through the callback, on a later loop iteration) without a query.
 ///
@@ -40,6 +48,13 @@ class Resolver {
  public:
   virtual ~Resolver() = default;
   virtual void resolve(const std::string& name, RecordType type, ResolveCallback callback) = 0;
+  /// resolve() with options. Resolvers without a cache or timeouts (test fakes) may keep this
+  /// default, which ignores the options.
+  virtual void resolveWithOptions(const std::string& name, RecordType type,
+                                  const ResolveOptions& options, ResolveCallback callback) {
+    (void)options;
+    resolve(name, type, std::move(callback));
+  }
   /// Drops every pending callback (used when the owner goes away).
   virtual void cancelAll() = 0;
 };
