@@ -83,7 +83,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, ValidConfigTest, ::testing::ValuesIn(fixtures
 
 // The shipped example and the demo configs must always validate.
 TEST(ShippedConfigs, ExampleAndDemoValidate) {
-  for (const char* name : {"agent.example.json"}) {
+  for (const char* name : {"agent.example.json", "demo.json"}) {
     fs::path p = fs::path(MEDIAPATH_SOURCE_DIR) / "config" / name;
     LoadResult r = loadConfigFile(p.string());
     EXPECT_EQ(diagnosticLines(r), std::vector<std::string>{}) << p;
