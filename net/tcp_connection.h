@@ -1,0 +1,53 @@
+#pragma once
+
+#include <uv.h>
+
+#include <array>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "net/socket_address.h"
+#include "net/uv_handle.h"
+
+namespace mediapath::net {
+
+/// One outgoing TCP connection on a libuv loop (uv_tcp_t). Callbacks never run after close() or
+/// destruction, and each callback may destroy the connection.
+///
+/// Thread safety: none; owned by the thread running `loop`.
+class TcpConnection {
+ public:
+  /// 0 on success or a negative libuv error (UV_ECONNREFUSED, ...).
+  using ConnectCallback = std::function<void(int status)>;
+  /// Data as it arrives (`error` 0), or a final error/UV_EOF with empty data.
+  using ReadCallback = std::function<void(int error, std::string_view data)>;
+
+  explicit TcpConnection(uv_loop_t* loop);
+  ~TcpConnection() = default;
+
+  TcpConnection(const TcpConnection&) = delete;
+  TcpConnection& operator=(const TcpConnection&) = delete;
+
+  /// Starts connecting. Returns 0 or a negative libuv error (then `callback` never runs).
+  int connect(const SocketAddress& remote, ConnectCallback callback);
+  /// Queues `data` for writing (copied). Returns 0 or a negative libuv error. Write failures
+  /// surface as read errors.
+  int write(std::string_view data);
+  int startRead(ReadCallback callback);
+  std::optional<SocketAddress> localAddress() const;
+  void close();
+
+ private:
+  static void onConnect(uv_connect_t* req, int status);
+  static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+
+  UvHandle<uv_tcp_t> handle_;
+  ConnectCallback connect_callback_;
+  ReadCallback read_callback_;
+  std::array<char, 16384> buffer_{};
+};
+
+}  // namespace mediapath::net

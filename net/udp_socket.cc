@@ -1,0 +1,105 @@
+#include "net/udp_socket.h"
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace mediapath::net {
+
+std::string uvErrorText(int error) {
+  switch (error) {
+    case UV_ECONNREFUSED:
+      return "connection refused";
+    case UV_ETIMEDOUT:
+      return "connection timed out";
+    case UV_ENETUNREACH:
+      return "network unreachable";
+    case UV_EHOSTUNREACH:
+      return "host unreachable";
+    case UV_ECONNRESET:
+      return "connection reset";
+    case UV_EOF:
+      return "connection closed by peer";
+    default:
+      return uv_strerror(error);
+  }
+}
+
+UdpSocket::UdpSocket(uv_loop_t* loop) {
+  if (int rc = uv_udp_init(loop, handle_.get()); rc != 0) {
+    throw std::runtime_error(std::string("uv_udp_init: ") + uv_strerror(rc));
+  }
+  handle_.markInitialized();
+  handle_.get()->data = this;
+}
+
+int UdpSocket::bind(const SocketAddress& local) {
+  if (!handle_.initialized()) return UV_EBADF;
+  return uv_udp_bind(handle_.get(), local.get(), 0);
+}
+
+std::optional<SocketAddress> UdpSocket::localAddress() const {
+  if (!handle_.initialized()) return std::nullopt;
+  sockaddr_storage storage{};
+  int len = sizeof(storage);
+  if (uv_udp_getsockname(handle_.get(), reinterpret_cast<sockaddr*>(&storage), &len) != 0) {
+    return std::nullopt;
+  }
+  return SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&storage));
+}
+
+int UdpSocket::send(const SocketAddress& to, std::span<const std::uint8_t> data) {
+  if (!handle_.initialized()) return UV_EBADF;
+  // libuv takes non-const buffers but does not write to them.
+  uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(data.data())),
+                             static_cast<unsigned>(data.size()));
+  int rc = uv_udp_try_send(handle_.get(), &buf, 1, to.get());
+  return rc < 0 ? rc : 0;
+}
+
+int UdpSocket::send(const SocketAddress& to, std::string_view data) {
+  return send(to, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(data.data()),
+                                                data.size()));
+}
+
+int UdpSocket::startReceive(ReceiveCallback callback) {
+  if (!handle_.initialized()) return UV_EBADF;
+  callback_ = std::move(callback);
+  return uv_udp_recv_start(handle_.get(), &UdpSocket::onAlloc, &UdpSocket::onReceive);
+}
+
+void UdpSocket::stopReceive() {
+  if (handle_.initialized()) uv_udp_recv_stop(handle_.get());
+  callback_ = nullptr;
+}
+
+void UdpSocket::close() {
+  callback_ = nullptr;
+  handle_.close();
+}
+
+void UdpSocket::onAlloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {
+  auto* self = static_cast<UdpSocket*>(handle->data);
+  if (self == nullptr) {
+    *buf = uv_buf_init(nullptr, 0);
+    return;
+  }
+  *buf = uv_buf_init(self->buffer_.data(), static_cast<unsigned>(self->buffer_.size()));
+}
+
+void UdpSocket::onReceive(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
+                          const sockaddr* addr, unsigned /*flags*/) {
+  auto* self = static_cast<UdpSocket*>(handle->data);
+  // nread == 0 with addr == nullptr means "nothing more to read"; errors on an unconnected UDP
+  // socket (ICMP) are not actionable for a probe, which relies on its timeout instead.
+  if (self == nullptr || nread <= 0 || addr == nullptr || !self->callback_) return;
+  auto from = SocketAddress::fromSockaddr(addr);
+  if (!from) return;
+  // Copy: the callback may stop receiving or destroy the socket while running.
+  auto cb = self->callback_;
+  cb(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(buf->base),
+                                   static_cast<size_t>(nread)),
+     *from);
+}
+
+}  // namespace mediapath::net

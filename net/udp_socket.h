@@ -1,0 +1,59 @@
+#pragma once
+
+#include <uv.h>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+
+#include "net/socket_address.h"
+#include "net/uv_handle.h"
+
+namespace mediapath::net {
+
+/// A UDP socket on a libuv loop (uv_udp_t). Sends are synchronous (uv_udp_try_send: a probe
+/// sends a few small datagrams, and a full socket buffer is reported as an error rather than
+/// queued). After stopReceive(), close or destruction no receive callback runs; the receive
+/// callback may destroy the socket.
+///
+/// Thread safety: none; owned by the thread running `loop`.
+class UdpSocket {
+ public:
+  /// `data` is valid only during the call.
+  using ReceiveCallback =
+      std::function<void(std::span<const std::uint8_t> data, const SocketAddress& from)>;
+
+  explicit UdpSocket(uv_loop_t* loop);
+  ~UdpSocket() = default;
+
+  UdpSocket(const UdpSocket&) = delete;
+  UdpSocket& operator=(const UdpSocket&) = delete;
+
+  /// Binds to `local` (port 0 picks a free port). Returns 0 or a negative libuv error.
+  int bind(const SocketAddress& local);
+  /// The bound address (after bind()).
+  std::optional<SocketAddress> localAddress() const;
+  /// Sends one datagram. Returns 0 or a negative libuv error.
+  int send(const SocketAddress& to, std::span<const std::uint8_t> data);
+  int send(const SocketAddress& to, std::string_view data);
+  int startReceive(ReceiveCallback callback);
+  void stopReceive();
+  /// Closes the socket now (idempotent).
+  void close();
+
+ private:
+  static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void onReceive(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
+                        unsigned flags);
+
+  UvHandle<uv_udp_t> handle_;
+  ReceiveCallback callback_;
+  std::array<char, 65536> buffer_{};
+};
+
+/// libuv error code as text ("connection refused").
+std::string uvErrorText(int error);
+
+}  // namespace mediapath::net
