@@ -1,0 +1,69 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace prometheus {
+class Registry;
+}
+
+namespace mediapath::reporter {
+
+/// One probe round as the metrics see it, in base units. Built by agent/ from a ProbeResult so
+/// that reporter/ does not depend on probes/.
+struct ProbeSample {
+  std::string target;
+  std::string kind;
+  bool ok = false;
+  std::vector<double> rtt_seconds;  ///< one per reply
+  std::optional<double> jitter_seconds;
+  std::optional<double> loss_ratio;
+  std::optional<double> mos;
+  std::optional<double> dns_lookup_seconds;
+};
+
+/// The agent's Prometheus metrics (DESIGN.md "Metrics"). Series for a target or group are
+/// created when it is added, so dashboards and alerts see them from start-up; values that have
+/// no measurement yet are NaN rather than a made-up 0.
+///
+/// Thread safety: every method may be called from any thread (prometheus-cpp metrics are
+/// atomic; the series bookkeeping is guarded by a mutex). The scrape thread reads concurrently.
+class Metrics {
+ public:
+  Metrics(const std::string& site, const std::string& version);
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  std::shared_ptr<prometheus::Registry> registry() const;
+
+  void addTarget(const std::string& target, const std::string& kind);
+  /// Removes every series of the target (it left the config).
+  void removeTarget(const std::string& target);
+  void recordProbe(const ProbeSample& sample);
+  void countSkippedRound(const std::string& target);
+  void setTargetHealthy(const std::string& target, bool healthy);
+
+  void addFailoverGroup(const std::string& group, const std::vector<std::string>& candidates);
+  void removeFailoverGroup(const std::string& group);
+  /// Marks `target` as the group's active candidate (1) and every other candidate 0.
+  void setFailoverActive(const std::string& group, const std::string& target);
+  /// result: planned | applied | failed.
+  void countFailover(const std::string& group, const std::string& result);
+  void setFailoverPanic(const std::string& group, bool panic);
+
+  /// code: the HTTP status, or 0 when no response arrived.
+  void countGenesysRequest(const std::string& operation, int code);
+  void setConfigReloadSuccessful(bool ok);
+
+  /// The text exposition format of everything registered (for tests and the status page).
+  std::string serialize() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mediapath::reporter

@@ -1,0 +1,125 @@
+#include "reporter/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "net/event_loop.h"
+#include "reporter/metrics_server.h"
+#include "tests/support/process.h"
+
+namespace mediapath::reporter {
+namespace {
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+TEST(Metrics, SeriesExistFromStartUpWithNaNForUnmeasuredValues) {
+  Metrics m("fra-office", "1.2.3");
+  m.addTarget("proxy-a", "sip");
+  m.addFailoverGroup("media-proxy", {"proxy-a", "proxy-b"});
+  std::string text = m.serialize();
+  EXPECT_TRUE(contains(text, "mediapath_probe_success{kind=\"sip\",target=\"proxy-a\"} 0"));
+  EXPECT_TRUE(contains(text, "mediapath_probe_mos{kind=\"sip\",target=\"proxy-a\"} Nan"));
+  EXPECT_TRUE(
+      contains(text, "mediapath_probe_rtt_seconds_count{kind=\"sip\",target=\"proxy-a\"} 0"));
+  EXPECT_TRUE(contains(text, "mediapath_target_healthy{target=\"proxy-a\"} 0"));
+  EXPECT_TRUE(
+      contains(text, "mediapath_failover_active{group=\"media-proxy\",target=\"proxy-b\"} 0"));
+  EXPECT_TRUE(
+      contains(text, "mediapath_failovers_total{group=\"media-proxy\",result=\"applied\"} 0"));
+  EXPECT_TRUE(contains(text, "mediapath_failover_panic{group=\"media-proxy\"} 0"));
+  EXPECT_TRUE(contains(text, "mediapath_build_info{version=\"1.2.3\"} 1"));
+  EXPECT_TRUE(contains(text, "mediapath_site_info{site=\"fra-office\"} 1"));
+  EXPECT_TRUE(contains(text, "mediapath_config_last_reload_successful 1"));
+}
+
+TEST(Metrics, RecordsARoundInBaseUnits) {
+  Metrics m("s", "v");
+  m.addTarget("stun-a", "stun");
+  ProbeSample sample{"stun-a", "stun", true, {0.004, 0.012}, 0.0015, 0.2, 4.3, std::nullopt};
+  m.recordProbe(sample);
+  m.setTargetHealthy("stun-a", true);
+  std::string text = m.serialize();
+  EXPECT_TRUE(contains(text, "mediapath_probe_success{kind=\"stun\",target=\"stun-a\"} 1"));
+  EXPECT_TRUE(
+      contains(text, "mediapath_probe_rtt_seconds_count{kind=\"stun\",target=\"stun-a\"} 2"));
+  EXPECT_TRUE(contains(
+      text, "mediapath_probe_rtt_seconds_bucket{kind=\"stun\",target=\"stun-a\",le=\"0.005\"} 1"));
+  EXPECT_TRUE(contains(
+      text, "mediapath_probe_rtt_seconds_bucket{kind=\"stun\",target=\"stun-a\",le=\"0.02\"} 2"));
+  EXPECT_TRUE(contains(text, "mediapath_probe_loss_ratio{kind=\"stun\",target=\"stun-a\"} 0.2"));
+  EXPECT_TRUE(contains(text, "mediapath_probe_mos{kind=\"stun\",target=\"stun-a\"} 4.3"));
+  EXPECT_TRUE(contains(text, "mediapath_target_healthy{target=\"stun-a\"} 1"));
+}
+
+TEST(Metrics, RemovedTargetLeavesNoSeries) {
+  Metrics m("s", "v");
+  m.addTarget("dns-a", "dns");
+  m.addTarget("tcp-a", "tcp");
+  EXPECT_TRUE(contains(m.serialize(), "mediapath_dns_lookup_seconds{target=\"dns-a\"}"));
+  m.removeTarget("dns-a");
+  std::string text = m.serialize();
+  EXPECT_FALSE(contains(text, "dns-a"));
+  EXPECT_TRUE(contains(text, "tcp-a"));
+}
+
+TEST(Metrics, FailoverAndGenesysCounters) {
+  Metrics m("s", "v");
+  m.addFailoverGroup("g", {"a", "b"});
+  m.setFailoverActive("g", "b");
+  m.countFailover("g", "applied");
+  m.setFailoverPanic("g", true);
+  m.countGenesysRequest("location.patch", 200);
+  m.countGenesysRequest("location.patch", 200);
+  m.countGenesysRequest("location.patch", 0);
+  m.setConfigReloadSuccessful(false);
+  std::string text = m.serialize();
+  EXPECT_TRUE(contains(text, "mediapath_failover_active{group=\"g\",target=\"a\"} 0"));
+  EXPECT_TRUE(contains(text, "mediapath_failover_active{group=\"g\",target=\"b\"} 1"));
+  EXPECT_TRUE(contains(text, "mediapath_failovers_total{group=\"g\",result=\"applied\"} 1"));
+  EXPECT_TRUE(contains(text, "mediapath_failover_panic{group=\"g\"} 1"));
+  EXPECT_TRUE(contains(
+      text, "mediapath_genesys_requests_total{code=\"200\",operation=\"location.patch\"} 2"));
+  EXPECT_TRUE(contains(
+      text, "mediapath_genesys_requests_total{code=\"0\",operation=\"location.patch\"} 1"));
+  EXPECT_TRUE(contains(text, "mediapath_config_last_reload_successful 0"));
+  m.removeFailoverGroup("g");
+  EXPECT_FALSE(contains(m.serialize(), "group=\"g\""));
+}
+
+TEST(MetricsServer, ServesMetricsAndPagesOnOnePort) {
+  Metrics m("s", "v");
+  m.addTarget("stun-a", "stun");
+  MetricsServer server("127.0.0.1:0", m, [](const std::string& path) -> std::optional<HttpReply> {
+    if (path == "/healthz") return HttpReply{200, "text/plain", "ok\n"};
+    return std::nullopt;
+  });
+  ASSERT_GT(server.port(), 0);
+  std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+  auto metrics = testing::runCommand({"curl", "-sS", base + "/metrics"});
+  EXPECT_EQ(metrics.exit_code, 0);
+  EXPECT_TRUE(contains(metrics.output, "mediapath_probe_success{kind=\"stun\",target=\"stun-a\"}"));
+  auto health = testing::runCommand({"curl", "-sS", "-w", "%{http_code}", base + "/healthz"});
+  EXPECT_EQ(health.output, "ok\n200");
+  auto missing =
+      testing::runCommand({"curl", "-sS", "-w", "%{http_code}", "-o", "/dev/null", base + "/nope"});
+  EXPECT_EQ(missing.output, "404");
+}
+
+TEST(MetricsServer, BusyPortIsAClearError) {
+  Metrics m("s", "v");
+  MetricsServer first("127.0.0.1:0", m, nullptr);
+  std::string listen = "127.0.0.1:" + std::to_string(first.port());
+  try {
+    MetricsServer second(listen, m, nullptr);
+    FAIL() << "second server on the same port started";
+  } catch (const std::runtime_error& e) {
+    EXPECT_TRUE(contains(e.what(), "cannot listen on " + listen)) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace mediapath::reporter
