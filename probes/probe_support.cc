@@ -1,0 +1,106 @@
+#include "probes/probe_support.h"
+
+#include <utility>
+
+#include "net/clock.h"
+#include "net/event_loop.h"
+#include "net/resolver.h"
+
+namespace mediapath::probes {
+
+std::string formatDuration(std::chrono::milliseconds duration) {
+  if (duration.count() % 1000 == 0) return std::to_string(duration.count() / 1000) + "s";
+  return std::to_string(duration.count()) + "ms";
+}
+
+std::chrono::steady_clock::time_point nowFrom(const net::Clock* clock) {
+  return clock != nullptr ? clock->now() : std::chrono::steady_clock::now();
+}
+
+double millisecondsBetween(std::chrono::steady_clock::time_point from,
+                           std::chrono::steady_clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+ProbeResult newResult(const ProbeTarget& target) {
+  ProbeResult result;
+  result.target = target.name;
+  result.kind = target.kind;
+  return result;
+}
+
+AddressLookup::AddressLookup(const ProbeContext& context)
+    : context_(context), defer_(context.loop->get()) {}
+
+AddressLookup::~AddressLookup() { cancel(); }
+
+void AddressLookup::cancel() {
+  ++*generation_;
+  defer_.stop();
+  callback_ = nullptr;
+}
+
+void AddressLookup::start(const std::string& host, std::uint16_t port, Callback callback) {
+  cancel();
+  callback_ = std::move(callback);
+  if (auto literal = net::parseIpLiteral(host, port)) {
+    Outcome outcome;
+    outcome.ok = true;
+    outcome.address = *literal;
+    deliver(std::move(outcome));
+    return;
+  }
+  if (context_.resolver == nullptr) {
+    Outcome outcome;
+    outcome.error = "cannot resolve \"" + host + "\": no resolver configured";
+    deliver(std::move(outcome));
+    return;
+  }
+  resolveName(host, port, false, {});
+}
+
+void AddressLookup::resolveName(const std::string& host, std::uint16_t port, bool ipv6,
+                                std::string a_error) {
+  std::weak_ptr<std::uint64_t> weak = generation_;
+  std::uint64_t issued = *generation_;
+  context_.resolver->resolve(
+      host, ipv6 ? net::RecordType::kAAAA : net::RecordType::kA,
+      [this, weak, issued, host, port, ipv6,
+       a_error = std::move(a_error)](const net::ResolveResult& r) {
+        auto alive = weak.lock();
+        if (!alive || *alive != issued) return;
+        double ms = std::chrono::duration<double, std::milli>(r.lookup_time).count();
+        for (const auto& ip : r.addresses) {
+          if (auto address = net::parseIpLiteral(ip, port)) {
+            Outcome outcome;
+            outcome.ok = true;
+            outcome.address = *address;
+            outcome.dns_ms = ms;
+            deliver(std::move(outcome));
+            return;
+          }
+        }
+        std::string error = r.ok ? "no addresses" : r.error;
+        if (!ipv6) {
+          // No usable A answer: an IPv6-only name still works.
+          resolveName(host, port, true, error);
+          return;
+        }
+        Outcome outcome;
+        // The A error is the more telling one ("NXDOMAIN" rather than "no AAAA records").
+        outcome.error = "resolve " + host + ": " + (a_error.empty() ? error : a_error);
+        outcome.dns_ms = ms;
+        deliver(std::move(outcome));
+      });
+}
+
+void AddressLookup::deliver(Outcome outcome) {
+  // Always from a timer: the probe's caller never sees its callback inside start().
+  defer_.start(std::chrono::milliseconds(0), [this, outcome = std::move(outcome)]() mutable {
+    auto cb = std::move(callback_);
+    callback_ = nullptr;
+    if (cb) cb(std::move(outcome));
+  });
+}
+
+}  // namespace mediapath::probes

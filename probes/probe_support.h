@@ -1,0 +1,65 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "net/socket_address.h"
+#include "net/uv_timer.h"
+#include "probes/probe.h"
+
+// Pieces every probe kind shares: finding the address to probe, time, error text.
+
+namespace mediapath::probes {
+
+/// "2s" for whole seconds, else "1500ms" — the unit humans wrote in the config.
+std::string formatDuration(std::chrono::milliseconds duration);
+
+/// The context's clock (or the steady clock when none was given).
+std::chrono::steady_clock::time_point nowFrom(const net::Clock* clock);
+double millisecondsBetween(std::chrono::steady_clock::time_point from,
+                           std::chrono::steady_clock::time_point to);
+
+/// Turns a target's host + port into the address to probe. An IP literal is parsed here and the
+/// resolver is not called; a name goes to ProbeContext::resolver (A, then AAAA if there is no A
+/// answer). The callback always runs on a later loop iteration, never inside start(), and never
+/// after cancel() or destruction.
+///
+/// Thread safety: loop thread only.
+class AddressLookup {
+ public:
+  struct Outcome {
+    bool ok = false;
+    std::string error;
+    net::SocketAddress address;
+    std::optional<double> dns_ms;  ///< set when the resolver was used
+  };
+  using Callback = std::function<void(Outcome)>;
+
+  explicit AddressLookup(const ProbeContext& context);
+  ~AddressLookup();
+  AddressLookup(const AddressLookup&) = delete;
+  AddressLookup& operator=(const AddressLookup&) = delete;
+
+  void start(const std::string& host, std::uint16_t port, Callback callback);
+  void cancel();
+
+ private:
+  void resolveName(const std::string& host, std::uint16_t port, bool ipv6, std::string a_error);
+  void deliver(Outcome outcome);
+
+  ProbeContext context_;
+  net::UvTimer defer_;
+  Callback callback_;
+  // Resolver callbacks hold a weak reference and the generation they were issued in: a callback
+  // from an earlier start(), or arriving after cancel()/destruction, is dropped.
+  std::shared_ptr<std::uint64_t> generation_ = std::make_shared<std::uint64_t>(0);
+};
+
+/// Fills the common fields of a result before a round starts.
+ProbeResult newResult(const ProbeTarget& target);
+
+}  // namespace mediapath::probes

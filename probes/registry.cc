@@ -1,0 +1,26 @@
+// The one place that knows every probe kind (see STYLE.md, blackbox_exporter's registry).
+#include "probes/probe.h"
+#include "probes/sip_probe.h"
+#include "probes/stun_probe.h"
+#include "probes/tcp_probe.h"
+#include "probes/turn_probe.h"
+
+namespace mediapath::probes {
+
+std::unique_ptr<Probe> makeProbe(Kind kind, const ProbeContext& context) {
+  switch (kind) {
+    case Kind::kStun:
+      return makeStunProbe(context);
+    case Kind::kTurn:
+      return makeTurnProbe(context);
+    case Kind::kSip:
+      return makeSipProbe(context);
+    case Kind::kTcp:
+      return makeTcpProbe(context);
+    case Kind::kDns:
+      return nullptr;  // probes/dns_probe.{h,cc} is added by the dns work
+  }
+  return nullptr;
+}
+
+}  // namespace mediapath::probes

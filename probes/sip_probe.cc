@@ -1,0 +1,285 @@
+#include "probes/sip_probe.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+#include "net/clock.h"
+#include "net/event_loop.h"
+#include "net/tcp_connection.h"
+#include "net/udp_socket.h"
+#include "probes/probe_support.h"
+#include "probes/sip_message.h"
+#include "probes/udp_burst.h"
+
+namespace mediapath::probes {
+namespace {
+
+// RFC 3261 §8.1.1.7: branches of compliant clients start with this cookie.
+constexpr std::string_view kBranchCookie = "z9hG4bK";
+
+std::string hexToken(net::Random& random) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(random.next()));
+  return buf;
+}
+
+struct Request {
+  std::string branch;
+  std::uint32_t cseq = 0;
+  std::string text;
+};
+
+struct Final {
+  int code = 0;
+  std::string reason;
+};
+
+class SipProbe final : public Probe {
+ public:
+  explicit SipProbe(const ProbeContext& context)
+      : context_(context),
+        lookup_(context),
+        burst_(context.loop->get(), context.clock),
+        deadline_(context.loop->get()) {}
+
+  void start(const ProbeTarget& target, ProbeCallback callback) override {
+    cancel();
+    target_ = target;
+    callback_ = std::move(callback);
+    result_ = newResult(target);
+    lookup_.start(target.host, target.port,
+                  [this](AddressLookup::Outcome outcome) { onResolved(std::move(outcome)); });
+  }
+
+  void cancel() override {
+    lookup_.cancel();
+    burst_.cancel();
+    deadline_.stop();
+    connection_.reset();
+    callback_ = nullptr;
+  }
+
+ private:
+  net::Random& random() { return context_.random != nullptr ? *context_.random : own_random_; }
+
+  void onResolved(AddressLookup::Outcome outcome) {
+    result_.dns_ms = outcome.dns_ms;
+    if (!outcome.ok) {
+      finish(outcome.error);
+      return;
+    }
+    remote_ = outcome.address;
+    result_.address = remote_.toString();
+    request_uri_host_ = net::isIpLiteral(target_.host)
+                            ? remote_.toString()
+                            : target_.host + ":" + std::to_string(target_.port);
+    call_id_ = hexToken(random()) + "@mediapath";
+    from_tag_ = hexToken(random());
+    requests_.clear();
+    finals_.clear();
+    if (target_.transport == Transport::kUdp) {
+      startUdp();
+    } else {
+      startTcp();
+    }
+  }
+
+  Request buildRequest(const net::SocketAddress& local, std::string_view transport) {
+    Request request;
+    request.branch = std::string(kBranchCookie) + hexToken(random());
+    request.cseq = ++cseq_;
+    std::string local_host = local.isIPv6() ? "[" + local.ipString() + "]" : local.ipString();
+    std::string via_host = local.toString();
+    std::string lower(transport);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    request.text = "OPTIONS sip:" + request_uri_host_ + ";transport=" + lower + " SIP/2.0\r\n";
+    request.text += "Via: SIP/2.0/" + std::string(transport) + " " + via_host +
+                    ";branch=" + request.branch + ";rport\r\n";
+    request.text += "Max-Forwards: 70\r\n";
+    request.text += "From: <sip:mediapath@" + local_host + ">;tag=" + from_tag_ + "\r\n";
+    request.text += "To: <sip:" + request_uri_host_ + ">\r\n";
+    request.text += "Call-ID: " + call_id_ + "\r\n";
+    request.text += "CSeq: " + std::to_string(request.cseq) + " OPTIONS\r\n";
+    request.text += "Contact: <sip:mediapath@" + via_host + ";transport=" + lower + ">\r\n";
+    request.text += "User-Agent: mediapath-agent\r\n";
+    request.text += "Accept: application/sdp\r\n";
+    request.text += "Content-Length: 0\r\n\r\n";
+    return request;
+  }
+
+  /// The request a response answers: same top Via branch, Call-ID and CSeq.
+  std::optional<int> matchResponse(const SipResponse& response) const {
+    if (response.call_id != call_id_ || response.cseq_method != "OPTIONS") return std::nullopt;
+    for (std::size_t i = 0; i < requests_.size(); ++i) {
+      if (requests_[i].branch == response.top_via_branch &&
+          response.cseq_number == requests_[i].cseq) {
+        return static_cast<int>(i);
+      }
+    }
+    return std::nullopt;
+  }
+
+  bool isSuccess(int code) const {
+    if (target_.success_codes.empty()) return code >= 200 && code < 300;
+    return std::find(target_.success_codes.begin(), target_.success_codes.end(), code) !=
+           target_.success_codes.end();
+  }
+
+  // --- UDP ---------------------------------------------------------------------------------
+
+  void startUdp() {
+    auto local = net::localAddressFor(remote_);
+    if (!local) local = net::anyAddressLike(remote_);
+    UdpBurst::Hooks hooks;
+    hooks.make_request = [this](int) {
+      auto bound = burst_.localAddress();
+      requests_.push_back(buildRequest(bound.value_or(net::anyAddressLike(remote_)), "UDP"));
+      return requests_.back().text;
+    };
+    hooks.match_reply = [this](std::span<const std::uint8_t> data) -> std::optional<int> {
+      auto response = parseSipResponse(
+          std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
+      // Provisional answers (1xx) do not end a transaction.
+      if (!response || response->status_code < 200) return std::nullopt;
+      auto index = matchResponse(*response);
+      if (index) finals_.push_back({response->status_code, response->reason});
+      return index;
+    };
+    burst_.start(*local, remote_, target_.burst, target_.timeout, std::move(hooks),
+                 [this](UdpBurst::Outcome outcome) {
+                   summarizeBurst(outcome, jitter_, result_);
+                   std::string error = outcome.error;
+                   if (error.empty() && result_.received == 0) {
+                     error = "timeout after " + formatDuration(target_.timeout) + " (0/" +
+                             std::to_string(result_.sent) + " replies)";
+                   }
+                   judge(std::move(error));
+                 });
+  }
+
+  // --- TCP ---------------------------------------------------------------------------------
+
+  void startTcp() {
+    result_.sent = 1;
+    connection_ = std::make_unique<net::TcpConnection>(context_.loop->get());
+    connect_started_ = nowFrom(context_.clock);
+    int rc = connection_->connect(remote_, [this](int status) { onTcpConnected(status); });
+    if (rc != 0) {
+      std::string error = net::uvErrorText(rc);
+      deadline_.start(std::chrono::milliseconds(0), [this, error] { judgeTcp(error); });
+      return;
+    }
+    deadline_.start(target_.timeout,
+                    [this] { judgeTcp("timeout after " + formatDuration(target_.timeout)); });
+  }
+
+  void onTcpConnected(int status) {
+    if (status != 0) {
+      judgeTcp(net::uvErrorText(status));
+      return;
+    }
+    auto now = nowFrom(context_.clock);
+    result_.connect_ms = millisecondsBetween(connect_started_, now);
+    auto local = connection_->localAddress().value_or(net::anyAddressLike(remote_));
+    requests_.push_back(buildRequest(local, "TCP"));
+    read_buffer_.clear();
+    int rc = connection_->startRead(
+        [this](int error, std::string_view data) { onTcpData(error, data); });
+    if (rc == 0) rc = connection_->write(requests_.back().text);
+    if (rc != 0) {
+      judgeTcp(net::uvErrorText(rc));
+      return;
+    }
+    request_sent_ = nowFrom(context_.clock);
+  }
+
+  void onTcpData(int error, std::string_view data) {
+    if (error != 0) {
+      judgeTcp(net::uvErrorText(error));
+      return;
+    }
+    read_buffer_.append(data);
+    while (true) {
+      auto length = sipMessageLength(read_buffer_);
+      if (!length) {
+        judgeTcp("unparsable SIP response from " + remote_.toString());
+        return;
+      }
+      if (*length == 0) return;  // need more bytes
+      auto response = parseSipResponse(std::string_view(read_buffer_).substr(0, *length));
+      read_buffer_.erase(0, *length);
+      if (!response || response->status_code < 200 || !matchResponse(*response)) continue;
+      double rtt = millisecondsBetween(request_sent_, nowFrom(context_.clock));
+      finals_.push_back({response->status_code, response->reason});
+      result_.received = 1;
+      result_.rtt = RttStats{rtt, rtt, rtt};
+      result_.rtt_samples_ms = {rtt};
+      judgeTcp({});
+      return;
+    }
+  }
+
+  void judgeTcp(std::string error) {
+    deadline_.stop();
+    connection_.reset();
+    result_.loss = result_.received > 0 ? 0.0 : 1.0;
+    judge(std::move(error));
+  }
+
+  // --- both --------------------------------------------------------------------------------
+
+  void judge(std::string error) {
+    const Final* success = nullptr;
+    for (const auto& f : finals_) {
+      if (isSuccess(f.code)) success = &f;
+    }
+    if (success != nullptr) {
+      result_.status_code = success->code;
+      result_.ok = true;
+      error.clear();
+    } else if (!finals_.empty()) {
+      result_.status_code = finals_.back().code;
+      error = "SIP " + std::to_string(finals_.back().code) +
+              (finals_.back().reason.empty() ? "" : " " + finals_.back().reason);
+    }
+    finish(std::move(error));
+  }
+
+  void finish(std::string error) {
+    result_.error = std::move(error);
+    auto cb = std::move(callback_);
+    callback_ = nullptr;
+    if (cb) cb(std::move(result_));
+  }
+
+  ProbeContext context_;
+  net::SystemRandom own_random_;
+  AddressLookup lookup_;
+  UdpBurst burst_;
+  net::UvTimer deadline_;
+  std::unique_ptr<net::TcpConnection> connection_;
+  ProbeTarget target_;
+  ProbeCallback callback_;
+  ProbeResult result_;
+  net::SocketAddress remote_;
+  std::string request_uri_host_;
+  std::string call_id_;
+  std::string from_tag_;
+  std::uint32_t cseq_ = 0;
+  std::vector<Request> requests_;
+  std::vector<Final> finals_;
+  std::string read_buffer_;
+  std::chrono::steady_clock::time_point connect_started_;
+  std::chrono::steady_clock::time_point request_sent_;
+  JitterEstimator jitter_;
+};
+
+}  // namespace
+
+std::unique_ptr<Probe> makeSipProbe(const ProbeContext& context) {
+  return std::make_unique<SipProbe>(context);
+}
+
+}  // namespace mediapath::probes

@@ -1,0 +1,150 @@
+#include "probes/stun_probe.h"
+
+extern "C" {
+#include <stun/stunagent.h>
+#include <stun/usages/bind.h>
+}
+
+#include <array>
+#include <cstring>
+#include <vector>
+
+#include "net/event_loop.h"
+#include "probes/probe_support.h"
+#include "probes/udp_burst.h"
+
+namespace mediapath::probes {
+namespace {
+
+class StunProbe final : public Probe {
+ public:
+  explicit StunProbe(const ProbeContext& context)
+      : context_(context), lookup_(context), burst_(context.loop->get(), context.clock) {}
+
+  void start(const ProbeTarget& target, ProbeCallback callback) override {
+    cancel();
+    target_ = target;
+    callback_ = std::move(callback);
+    result_ = newResult(target);
+    lookup_.start(target.host, target.port,
+                  [this](AddressLookup::Outcome outcome) { onResolved(std::move(outcome)); });
+  }
+
+  void cancel() override {
+    lookup_.cancel();
+    burst_.cancel();
+    callback_ = nullptr;
+  }
+
+ private:
+  void onResolved(AddressLookup::Outcome outcome) {
+    result_.dns_ms = outcome.dns_ms;
+    if (!outcome.ok) {
+      result_.error = outcome.error;
+      finish();
+      return;
+    }
+    result_.address = outcome.address.toString();
+    // A fresh agent per round: transactions of an earlier round are unknown to it, so their
+    // late answers fail validation instead of matching.
+    stun_agent_init(&agent_, STUN_ALL_KNOWN_ATTRIBUTES, STUN_COMPATIBILITY_RFC5389,
+                    STUN_AGENT_USAGE_USE_FINGERPRINT);
+    ids_.assign(static_cast<std::size_t>(std::max(1, target_.burst.packets)), {});
+    mapped_.clear();
+    error_responses_ = 0;
+    UdpBurst::Hooks hooks;
+    hooks.make_request = [this](int index) { return makeRequest(index); };
+    hooks.match_reply = [this](std::span<const std::uint8_t> data) { return matchReply(data); };
+    burst_.start(net::anyAddressLike(outcome.address), outcome.address, target_.burst,
+                 target_.timeout, std::move(hooks),
+                 [this](UdpBurst::Outcome burst) { onBurstDone(std::move(burst)); });
+  }
+
+  std::string makeRequest(int index) {
+    std::array<std::uint8_t, 512> buffer{};
+    StunMessage msg{};
+    std::size_t len = stun_usage_bind_create(&agent_, &msg, buffer.data(), buffer.size());
+    stun_message_id(&msg, ids_[static_cast<std::size_t>(index)].data());
+    return std::string(reinterpret_cast<const char*>(buffer.data()), len);
+  }
+
+  std::optional<int> matchReply(std::span<const std::uint8_t> data) {
+    StunMessage msg{};
+    // Validation matches the transaction id against this round's requests and checks the
+    // FINGERPRINT; anything else (garbage, another round's reply) is ignored.
+    if (stun_agent_validate(&agent_, &msg, data.data(), data.size(), nullptr, nullptr) !=
+        STUN_VALIDATION_SUCCESS) {
+      return std::nullopt;
+    }
+    Id id{};
+    stun_message_id(&msg, id.data());
+    std::optional<int> index;
+    for (std::size_t i = 0; i < ids_.size(); ++i) {
+      if (ids_[i] == id) index = static_cast<int>(i);
+    }
+    if (!index) return std::nullopt;
+    sockaddr_storage mapped{};
+    socklen_t mapped_len = sizeof(mapped);
+    sockaddr_storage alternate{};
+    socklen_t alternate_len = sizeof(alternate);
+    auto rc = stun_usage_bind_process(&msg, reinterpret_cast<sockaddr*>(&mapped), &mapped_len,
+                                      reinterpret_cast<sockaddr*>(&alternate), &alternate_len);
+    if (rc == STUN_USAGE_BIND_RETURN_SUCCESS) {
+      if (auto address = net::SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&mapped))) {
+        mapped_ = address->toString();
+      }
+      return index;
+    }
+    // An error response answers the request (the server is there) but is not a success.
+    int code = 0;
+    if (stun_message_find_error(&msg, &code) == STUN_MESSAGE_RETURN_SUCCESS) {
+      last_error_code_ = code;
+      ++error_responses_;
+    }
+    return std::nullopt;
+  }
+
+  void onBurstDone(UdpBurst::Outcome burst) {
+    summarizeBurst(burst, jitter_, result_);
+    result_.mapped_address = mapped_;
+    result_.ok = result_.received > 0 && burst.error.empty();
+    if (!burst.error.empty()) {
+      result_.error = burst.error;
+    } else if (result_.received == 0 && error_responses_ > 0) {
+      result_.error = "STUN error " + std::to_string(last_error_code_);
+    } else if (result_.received == 0) {
+      result_.error = "timeout after " + formatDuration(target_.timeout) + " (0/" +
+                      std::to_string(result_.sent) + " replies)";
+    }
+    finish();
+  }
+
+  void finish() {
+    auto cb = std::move(callback_);
+    callback_ = nullptr;
+    if (cb) cb(std::move(result_));
+  }
+
+  using Id = std::array<std::uint8_t, STUN_MESSAGE_TRANS_ID_LEN>;
+
+  ProbeContext context_;
+  AddressLookup lookup_;
+  UdpBurst burst_;
+  ProbeTarget target_;
+  ProbeCallback callback_;
+  ProbeResult result_;
+  StunAgent agent_{};
+  std::vector<Id> ids_;
+  std::string mapped_;
+  int error_responses_ = 0;
+  int last_error_code_ = 0;
+  JitterEstimator jitter_;
+};
+
+}  // namespace
+
+std::unique_ptr<Probe> makeStunProbe(const ProbeContext& context) {
+  return std::make_unique<StunProbe>(context);
+}
+
+}  // namespace mediapath::probes

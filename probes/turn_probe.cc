@@ -1,0 +1,252 @@
+#include "probes/turn_probe.h"
+
+extern "C" {
+#include <stun/stunagent.h>
+#include <stun/usages/turn.h>
+}
+
+#include <array>
+#include <cstring>
+#include <utility>
+
+#include "net/event_loop.h"
+#include "net/udp_socket.h"
+#include "probes/probe_support.h"
+#include "probes/quality.h"
+
+namespace mediapath::probes {
+namespace {
+
+constexpr auto kCompat = STUN_USAGE_TURN_COMPATIBILITY_RFC5766;
+
+std::string turnErrorText(int code) {
+  switch (code) {
+    case 401:
+      return "TURN 401 Unauthorized (check username/password_env)";
+    case 403:
+      return "TURN 403 Forbidden";
+    case 437:
+      return "TURN 437 Allocation Mismatch";
+    case 438:
+      return "TURN 438 Stale Nonce";
+    case 441:
+      return "TURN 441 Wrong Credentials";
+    case 486:
+      return "TURN 486 Allocation Quota Reached";
+    case 508:
+      return "TURN 508 Insufficient Capacity";
+    default:
+      return "TURN error " + std::to_string(code);
+  }
+}
+
+enum class Phase { kIdle, kChallenge, kAllocate, kRelease };
+
+class TurnProbe final : public Probe {
+ public:
+  explicit TurnProbe(const ProbeContext& context)
+      : context_(context), lookup_(context), deadline_(context.loop->get()) {}
+
+  void start(const ProbeTarget& target, ProbeCallback callback) override {
+    cancel();
+    target_ = target;
+    callback_ = std::move(callback);
+    result_ = newResult(target);
+    lookup_.start(target.host, target.port,
+                  [this](AddressLookup::Outcome outcome) { onResolved(std::move(outcome)); });
+  }
+
+  void cancel() override {
+    lookup_.cancel();
+    deadline_.stop();
+    socket_.reset();
+    phase_ = Phase::kIdle;
+    callback_ = nullptr;
+  }
+
+ private:
+  void onResolved(AddressLookup::Outcome outcome) {
+    result_.dns_ms = outcome.dns_ms;
+    if (!outcome.ok) {
+      finish(outcome.error);
+      return;
+    }
+    remote_ = outcome.address;
+    result_.address = remote_.toString();
+    // A fresh agent and socket (a new 5-tuple) per round: no stale transaction or allocation of
+    // an earlier round can interfere.
+    stun_agent_init(&agent_, STUN_ALL_KNOWN_ATTRIBUTES, STUN_COMPATIBILITY_RFC5389,
+                    static_cast<StunAgentUsageFlags>(STUN_AGENT_USAGE_LONG_TERM_CREDENTIALS |
+                                                     STUN_AGENT_USAGE_USE_FINGERPRINT));
+    have_challenge_ = false;
+    stale_nonce_retries_ = 0;
+    socket_ = std::make_unique<net::UdpSocket>(context_.loop->get());
+    int rc = socket_->bind(net::anyAddressLike(remote_));
+    if (rc == 0) {
+      rc = socket_->startReceive(
+          [this](std::span<const std::uint8_t> data, const net::SocketAddress& from) {
+            if (from == remote_) onDatagram(data);
+          });
+    }
+    if (rc != 0) {
+      std::string error = "UDP socket: " + net::uvErrorText(rc);
+      deadline_.start(std::chrono::milliseconds(0), [this, error] { finish(error); });
+      return;
+    }
+    deadline_.start(target_.timeout,
+                    [this] { finish("timeout after " + formatDuration(target_.timeout)); });
+    sendAllocate();
+  }
+
+  std::uint8_t* username() { return reinterpret_cast<std::uint8_t*>(target_.username.data()); }
+  std::uint8_t* password() { return reinterpret_cast<std::uint8_t*>(target_.password.data()); }
+
+  void sendAllocate() {
+    StunMessage msg{};
+    std::size_t len = stun_usage_turn_create(
+        &agent_, &msg, request_.data(), request_.size(), have_challenge_ ? &challenge_ : nullptr,
+        STUN_USAGE_TURN_REQUEST_PORT_NORMAL, -1, -1, username(), target_.username.size(),
+        password(), target_.password.size(), kCompat);
+    phase_ = have_challenge_ ? Phase::kAllocate : Phase::kChallenge;
+    send(len);
+  }
+
+  void sendRelease() {
+    StunMessage msg{};
+    std::size_t len = stun_usage_turn_create_refresh(
+        &agent_, &msg, request_.data(), request_.size(), &challenge_, 0, username(),
+        target_.username.size(), password(), target_.password.size(), kCompat);
+    phase_ = Phase::kRelease;
+    // The release is best effort: the allocation result is already known, and an unreleased
+    // allocation expires on the server by itself.
+    deadline_.start(target_.timeout, [this] { finish({}); });
+    send(len);
+  }
+
+  void send(std::size_t len) {
+    sent_at_ = nowFrom(context_.clock);
+    if (phase_ != Phase::kRelease) ++result_.sent;
+    int rc = socket_->send(remote_, std::span<const std::uint8_t>(request_.data(), len));
+    if (rc != 0) {
+      std::string error = "send to " + remote_.toString() + ": " + net::uvErrorText(rc);
+      deadline_.start(std::chrono::milliseconds(0), [this, error] { finish(error); });
+    }
+  }
+
+  /// Keeps a copy of a response: libnice's message refers to its buffer, and the challenge is
+  /// needed for the next request (REALM and NONCE).
+  bool keepResponse(std::span<const std::uint8_t> data) {
+    if (data.size() > response_buffer_.size()) return false;
+    std::memcpy(response_buffer_.data(), data.data(), data.size());
+    auto status = stun_agent_validate(&agent_, &response_, response_buffer_.data(), data.size(),
+                                      nullptr, nullptr);
+    return status == STUN_VALIDATION_SUCCESS;
+  }
+
+  void onDatagram(std::span<const std::uint8_t> data) {
+    if (phase_ == Phase::kIdle || !keepResponse(data)) return;
+    auto now = nowFrom(context_.clock);
+    if (phase_ == Phase::kRelease) {
+      finish({});
+      return;
+    }
+    ++result_.received;
+    sockaddr_storage relay{};
+    socklen_t relay_len = sizeof(relay);
+    sockaddr_storage mapped{};
+    socklen_t mapped_len = sizeof(mapped);
+    sockaddr_storage alternate{};
+    socklen_t alternate_len = sizeof(alternate);
+    std::uint32_t bandwidth = 0;
+    std::uint32_t lifetime = 0;
+    auto rc = stun_usage_turn_process(&response_, &relay, &relay_len, &mapped, &mapped_len,
+                                      &alternate, &alternate_len, &bandwidth, &lifetime, kCompat);
+    if (rc == STUN_USAGE_TURN_RETURN_RELAY_SUCCESS || rc == STUN_USAGE_TURN_RETURN_MAPPED_SUCCESS) {
+      double rtt = millisecondsBetween(sent_at_, now);
+      result_.rtt = RttStats{rtt, rtt, rtt};
+      result_.rtt_samples_ms = {rtt};
+      jitter_.add(rtt);
+      result_.jitter_ms = jitter_.jitterMs();
+      result_.loss = 0;
+      result_.mos = estimateMos(rtt, result_.jitter_ms.value_or(0.0), 0.0);
+      if (auto address =
+              net::SocketAddress::fromSockaddr(reinterpret_cast<const sockaddr*>(&relay))) {
+        result_.relayed_address = address->toString();
+      }
+      if (rc == STUN_USAGE_TURN_RETURN_MAPPED_SUCCESS) {
+        if (auto address =
+                net::SocketAddress::fromSockaddr(reinterpret_cast<const sockaddr*>(&mapped))) {
+          result_.mapped_address = address->toString();
+        }
+      }
+      result_.ok = true;
+      sendRelease();
+      return;
+    }
+    if (rc == STUN_USAGE_TURN_RETURN_ALTERNATE_SERVER) {
+      finish("TURN 300 Try Alternate (redirect not followed)");
+      return;
+    }
+    int code = 0;
+    if (stun_message_find_error(&response_, &code) != STUN_MESSAGE_RETURN_SUCCESS) {
+      finish("TURN invalid response");
+      return;
+    }
+    bool has_nonce = stun_message_has_attribute(&response_, STUN_ATTRIBUTE_NONCE) &&
+                     stun_message_has_attribute(&response_, STUN_ATTRIBUTE_REALM);
+    bool retry = has_nonce && ((code == 401 && phase_ == Phase::kChallenge) ||
+                               (code == 438 && stale_nonce_retries_++ < 1));
+    if (retry) {
+      // The expected challenge (or a fresh nonce): answer it with credentials.
+      std::memcpy(challenge_buffer_.data(), response_buffer_.data(), response_buffer_.size());
+      challenge_ = response_;
+      challenge_.buffer = challenge_buffer_.data();
+      have_challenge_ = true;
+      sendAllocate();
+      return;
+    }
+    finish(turnErrorText(code));
+  }
+
+  void finish(std::string error) {
+    deadline_.stop();
+    socket_.reset();
+    phase_ = Phase::kIdle;
+    result_.error = std::move(error);
+    if (!result_.ok) {
+      result_.loss =
+          result_.sent > 0 ? 1.0 - static_cast<double>(result_.received) / result_.sent : 1.0;
+    }
+    auto cb = std::move(callback_);
+    callback_ = nullptr;
+    if (cb) cb(std::move(result_));
+  }
+
+  ProbeContext context_;
+  AddressLookup lookup_;
+  net::UvTimer deadline_;
+  std::unique_ptr<net::UdpSocket> socket_;
+  ProbeTarget target_;
+  ProbeCallback callback_;
+  ProbeResult result_;
+  net::SocketAddress remote_;
+  Phase phase_ = Phase::kIdle;
+  StunAgent agent_{};
+  std::array<std::uint8_t, 2048> request_{};
+  std::array<std::uint8_t, 2048> response_buffer_{};
+  StunMessage response_{};
+  std::array<std::uint8_t, 2048> challenge_buffer_{};
+  StunMessage challenge_{};
+  bool have_challenge_ = false;
+  int stale_nonce_retries_ = 0;
+  std::chrono::steady_clock::time_point sent_at_;
+  JitterEstimator jitter_;
+};
+
+}  // namespace
+
+std::unique_ptr<Probe> makeTurnProbe(const ProbeContext& context) {
+  return std::make_unique<TurnProbe>(context);
+}
+
+}  // namespace mediapath::probes

@@ -1,0 +1,77 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "net/socket_address.h"
+#include "net/udp_socket.h"
+#include "net/uv_timer.h"
+#include "probes/probe.h"
+#include "probes/quality.h"
+
+namespace mediapath::probes {
+
+/// One round of RTP-like paced requests over a fresh UDP socket: `packets` requests `spacing`
+/// apart, each its own transaction, replies collected until every request is answered or
+/// `timeout` after the last send. The socket lives for one round only, so a reply that arrives
+/// after the round ended can never be taken for an answer in the next one.
+///
+/// Thread safety: loop thread only. `done` never runs after cancel() or destruction.
+class UdpBurst {
+ public:
+  struct Hooks {
+    /// Builds request `index` (0-based); called right before it is sent.
+    std::function<std::string(int index)> make_request;
+    /// The index of the request a datagram answers, or nullopt to ignore it (not ours, stale,
+    /// malformed). Only datagrams from the target's address are offered.
+    std::function<std::optional<int>(std::span<const std::uint8_t> data)> match_reply;
+  };
+  struct Outcome {
+    int sent = 0;
+    int received = 0;
+    std::vector<std::optional<double>> rtt_ms;  ///< per request, in send order
+    std::string error;                          ///< a socket error that ended the round early
+  };
+
+  UdpBurst(uv_loop_t* loop, const net::Clock* clock);
+  ~UdpBurst();
+  UdpBurst(const UdpBurst&) = delete;
+  UdpBurst& operator=(const UdpBurst&) = delete;
+
+  /// Binds to `local` (port 0) and starts sending. Errors are reported through `done`.
+  void start(const net::SocketAddress& local, const net::SocketAddress& remote,
+             const BurstSpec& burst, std::chrono::milliseconds timeout, Hooks hooks,
+             std::function<void(Outcome)> done);
+  void cancel();
+  /// The socket's bound address during a round.
+  std::optional<net::SocketAddress> localAddress() const;
+
+ private:
+  void sendNext();
+  void onDatagram(std::span<const std::uint8_t> data, const net::SocketAddress& from);
+  void finish();
+
+  uv_loop_t* loop_;
+  const net::Clock* clock_;
+  std::unique_ptr<net::UdpSocket> socket_;
+  net::UvTimer pacing_;
+  net::UvTimer deadline_;
+  net::SocketAddress remote_;
+  BurstSpec burst_;
+  std::chrono::milliseconds timeout_{0};
+  Hooks hooks_;
+  std::function<void(Outcome)> done_;
+  Outcome outcome_;
+  std::vector<std::chrono::steady_clock::time_point> sent_at_;
+};
+
+/// Copies a round's counts and RTTs into `result` (sent, received, loss, rtt, samples), feeds the
+/// samples to `jitter` and fills jitter_ms and mos when there was at least one reply.
+void summarizeBurst(const UdpBurst::Outcome& outcome, JitterEstimator& jitter, ProbeResult& result);
+
+}  // namespace mediapath::probes
