@@ -57,6 +57,9 @@ int runCli(int argc, char** argv) {
   tree.location->require_subcommand(1);
   CommandAction action;
   addConfigCommands(tree, action);
+  addGenesysCommands(tree, action);
+  addProbeCommands(tree, action);
+  addRunCommand(tree, action);
 
   try {
     app.parse(argc, argv);

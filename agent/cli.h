@@ -28,6 +28,12 @@ struct CommandTree {
 };
 
 void addConfigCommands(CommandTree& tree, CommandAction& action);
+void addGenesysCommands(CommandTree& tree, CommandAction& action);
+void addProbeCommands(CommandTree& tree, CommandAction& action);
+void addRunCommand(CommandTree& tree, CommandAction& action);
+
+/// $STATE_DIRECTORY when systemd sets it, else /var/lib/mediapath-agent (DESIGN.md, CLI).
+std::string defaultStateDirectory();
 
 /// Loads and checks a config for a command. On failure prints every problem to stderr as
 /// "FILE: /pointer: message" and returns nullopt (the command then exits kExitUsage).

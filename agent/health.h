@@ -1,0 +1,45 @@
+#pragma once
+
+#include <optional>
+
+namespace mediapath::agent {
+
+/// When a round counts as good, and how many in a row change a target's health.
+struct HealthPolicy {
+  int healthy_threshold = 3;
+  int unhealthy_threshold = 3;
+  /// A successful round with an estimated MOS below this counts as bad; 0 disables the check.
+  double min_mos = 0;
+};
+
+/// Hysteresis on a target's health, after Envoy's active health checker and Kamailio's
+/// dispatcher: `healthy_threshold` consecutive good rounds make a target healthy,
+/// `unhealthy_threshold` consecutive bad rounds unhealthy. The first round decides at once, so a
+/// freshly started agent does not report every target down for the first few rounds.
+///
+/// Thread safety: none (loop thread).
+class HealthTracker {
+ public:
+  enum class Transition { kUnchanged, kChanged, kChangePending };
+
+  explicit HealthTracker(HealthPolicy policy) : policy_(policy) {}
+
+  /// Feeds one round: `ok` from the probe, `mos` when the probe estimated one.
+  Transition record(bool ok, std::optional<double> mos);
+
+  bool healthy() const { return healthy_; }
+  /// False until the first round has been recorded.
+  bool known() const { return known_; }
+  bool lastRoundGood() const { return last_good_; }
+  const HealthPolicy& policy() const { return policy_; }
+  void setPolicy(HealthPolicy policy) { policy_ = policy; }
+
+ private:
+  HealthPolicy policy_;
+  bool known_ = false;
+  bool healthy_ = false;
+  bool last_good_ = false;
+  int streak_ = 0;  // consecutive rounds disagreeing with the current state
+};
+
+}  // namespace mediapath::agent
