@@ -30,15 +30,20 @@ std::int64_t monotonicNs() {
 }
 
 std::string addressText(const sockaddr* sa) {
+  // snprintf rather than string concatenation: GCC 12 -O2 reports a false -Wrestrict on the
+  // latter.
   char host[INET6_ADDRSTRLEN] = {};
+  char out[INET6_ADDRSTRLEN + 16] = {};
   if (sa->sa_family == AF_INET6) {
     const auto* a = reinterpret_cast<const sockaddr_in6*>(sa);
     uv_ip6_name(a, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(a->sin6_port));
+    std::snprintf(out, sizeof out, "[%s]:%u", host, unsigned{ntohs(a->sin6_port)});
+  } else {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(sa);
+    uv_ip4_name(a, host, sizeof host);
+    std::snprintf(out, sizeof out, "%s:%u", host, unsigned{ntohs(a->sin_port)});
   }
-  const auto* a = reinterpret_cast<const sockaddr_in*>(sa);
-  uv_ip4_name(a, host, sizeof host);
-  return std::string(host) + ":" + std::to_string(ntohs(a->sin_port));
+  return out;
 }
 
 std::string addressKey(const sockaddr* sa) {
