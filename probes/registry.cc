@@ -1,4 +1,5 @@
 // The one place that knows every probe kind (see STYLE.md, blackbox_exporter's registry).
+#include "probes/dns_probe.h"
 #include "probes/probe.h"
 #include "probes/sip_probe.h"
 #include "probes/stun_probe.h"
@@ -18,7 +19,7 @@ std::unique_ptr<Probe> makeProbe(Kind kind, const ProbeContext& context) {
     case Kind::kTcp:
       return makeTcpProbe(context);
     case Kind::kDns:
-      return nullptr;  // probes/dns_probe.{h,cc} is added by the dns work
+      return makeDnsProbe(context);
   }
   return nullptr;
 }

@@ -1,0 +1,118 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "probes/probe.h"
+
+namespace mediapath::net {
+class Clock;
+class EventLoop;
+class Random;
+}  // namespace mediapath::net
+
+namespace mediapath::agent {
+
+/// A one-shot timer. The scheduler's only contact with time passing, so tests drive it with a
+/// fake (tests/agent/scheduler_fakes.h) and assert the exact delays it is armed with.
+class Timer {
+ public:
+  virtual ~Timer() = default;
+  /// (Re)arms: `callback` runs once after `delay`, replacing any previous arming. The callback
+  /// may restart or destroy the timer.
+  virtual void start(std::chrono::milliseconds delay, std::function<void()> callback) = 0;
+  /// After stop() (or destruction) the callback does not run.
+  virtual void stop() = 0;
+};
+
+class TimerFactory {
+ public:
+  virtual ~TimerFactory() = default;
+  virtual std::unique_ptr<Timer> create() = 0;
+};
+
+/// Timers on a libuv loop (net::UvTimer). `loop` must outlive the factory and its timers.
+class UvTimerFactory final : public TimerFactory {
+ public:
+  explicit UvTimerFactory(net::EventLoop& loop) : loop_(loop) {}
+  std::unique_ptr<Timer> create() override;
+
+ private:
+  net::EventLoop& loop_;
+};
+
+/// Makes the Probe that runs every round of one target (production: probes::makeProbe).
+using ProbeFactory = std::function<std::unique_ptr<probes::Probe>(const probes::ProbeTarget&)>;
+using ResultCallback = std::function<void(const probes::ProbeResult&)>;
+
+struct SchedulerOptions {
+  /// Extra time a probe gets past its own deadline (timeout + burst spacing) before the
+  /// scheduler gives up on the round. The probe normally reports first, with richer detail.
+  std::chrono::milliseconds round_grace{250};
+  /// Run exactly one round of every target, all starting at once (the `probe` command).
+  bool one_round = false;
+};
+
+/// Per-target counters, for metrics and tests.
+struct SessionStats {
+  std::uint64_t rounds_started = 0;
+  std::uint64_t rounds_completed = 0;  ///< the probe reported (success or failure)
+  std::uint64_t rounds_timed_out = 0;  ///< the scheduler cut the round off
+  std::uint64_t ticks_skipped = 0;     ///< a tick came while the previous round still ran
+};
+
+/// Runs every target on its own interval, in the manner of Envoy's health-checker sessions:
+/// - first start times are spread over the interval: with N targets, target i starts at a
+///   random point of slot i, interval * (i + u) / N, u from the injected Random — so starts
+///   are deterministic in tests and never bunched in production;
+/// - ticks then follow a fixed grid, first_start + k * interval (no drift from probe time);
+/// - a target is never probed twice at once: a tick that finds the previous round still
+///   running is skipped and counted;
+/// - each round has a deadline (timeout + (packets - 1) * spacing + round_grace) enforced by a
+///   loop timer: the probe is cancelled and a failed result delivered;
+/// - sessions are independent: a slow or dead target never delays the others.
+/// Results go to `on_result` on the loop thread, in completion order.
+///
+/// Thread safety: loop thread only. The factory, clock and random must outlive the scheduler.
+class Scheduler {
+ public:
+  Scheduler(TimerFactory& timers, const net::Clock& clock, net::Random& random,
+            ProbeFactory probe_factory, ResultCallback on_result, SchedulerOptions options = {});
+  ~Scheduler();
+
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  /// Adds a target before start(). Throws std::invalid_argument for a non-positive interval or
+  /// a duplicate name.
+  void add(probes::ProbeTarget target, std::chrono::milliseconds interval);
+  /// Arms every session. Call once.
+  void start();
+  /// Cancels running rounds and timers; no result is delivered afterwards.
+  void stop();
+
+  /// Targets whose round is running now.
+  int busy() const;
+  /// Counters of one target; nullptr for an unknown name.
+  const SessionStats* stats(const std::string& target) const;
+  /// When the target's next round is due (steady clock); for tests and the status page.
+  std::chrono::steady_clock::time_point nextStart(const std::string& target) const;
+
+ private:
+  class Session;
+  TimerFactory& timers_;
+  const net::Clock& clock_;
+  net::Random& random_;
+  ProbeFactory probe_factory_;
+  ResultCallback on_result_;
+  SchedulerOptions options_;
+  std::vector<std::unique_ptr<Session>> sessions_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace mediapath::agent

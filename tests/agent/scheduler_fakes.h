@@ -1,0 +1,191 @@
+#pragma once
+
+// Fakes that let scheduler tests control time exactly: a clock that moves only when told, timers
+// that fire in deadline order as the clock is advanced, scripted randomness and probes that
+// report when the test says so.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/scheduler.h"
+#include "net/clock.h"
+#include "probes/probe.h"
+
+namespace mediapath::agent::testing {
+
+using std::chrono::milliseconds;
+using TimePoint = std::chrono::steady_clock::time_point;
+
+class FakeClock final : public net::Clock {
+ public:
+  TimePoint now() const override { return now_; }
+  std::chrono::system_clock::time_point wallNow() const override {
+    return std::chrono::system_clock::time_point(now_.time_since_epoch());
+  }
+  void set(TimePoint t) { now_ = t; }
+  /// A round start value far from zero so that "time 0" bugs show up.
+  static TimePoint epoch() { return TimePoint(std::chrono::hours(1000)); }
+
+ private:
+  TimePoint now_ = epoch();
+};
+
+class FakeTimerFactory;
+
+class FakeTimer final : public Timer {
+ public:
+  FakeTimer(FakeTimerFactory& factory) : factory_(factory) {}
+  ~FakeTimer() override;
+  void start(milliseconds delay, std::function<void()> callback) override;
+  void stop() override {
+    armed_ = false;
+    callback_ = nullptr;
+  }
+  bool armed() const { return armed_; }
+  TimePoint deadline() const { return deadline_; }
+  std::uint64_t sequence() const { return sequence_; }
+  /// Every delay this timer was armed with, in order.
+  const std::vector<milliseconds>& delays() const { return delays_; }
+
+  void fire() {
+    armed_ = false;
+    auto cb = std::move(callback_);
+    callback_ = nullptr;
+    if (cb) cb();
+  }
+
+ private:
+  FakeTimerFactory& factory_;
+  bool armed_ = false;
+  TimePoint deadline_{};
+  std::uint64_t sequence_ = 0;
+  std::function<void()> callback_;
+  std::vector<milliseconds> delays_;
+};
+
+class FakeTimerFactory final : public TimerFactory {
+ public:
+  explicit FakeTimerFactory(FakeClock& clock) : clock_(clock) {}
+  std::unique_ptr<Timer> create() override {
+    auto t = std::make_unique<FakeTimer>(*this);
+    timers_.push_back(t.get());
+    return t;
+  }
+  FakeClock& clock() { return clock_; }
+  std::uint64_t nextSequence() { return ++sequence_; }
+  void forget(FakeTimer* t) { std::erase(timers_, t); }
+  const std::vector<FakeTimer*>& timers() const { return timers_; }
+
+  /// Moves time forward to `t`, firing every timer due on the way at its own deadline, earliest
+  /// first (ties in arming order), like a loop that is never late.
+  void advanceTo(TimePoint t) {
+    for (;;) {
+      FakeTimer* next = nullptr;
+      for (FakeTimer* timer : timers_) {
+        if (!timer->armed() || timer->deadline() > t) continue;
+        if (next == nullptr || timer->deadline() < next->deadline() ||
+            (timer->deadline() == next->deadline() && timer->sequence() < next->sequence())) {
+          next = timer;
+        }
+      }
+      if (next == nullptr) break;
+      clock_.set(std::max(clock_.now(), next->deadline()));
+      next->fire();
+    }
+    clock_.set(std::max(clock_.now(), t));
+  }
+  void advance(milliseconds d) { advanceTo(clock_.now() + d); }
+
+ private:
+  FakeClock& clock_;
+  std::vector<FakeTimer*> timers_;
+  std::uint64_t sequence_ = 0;
+};
+
+inline FakeTimer::~FakeTimer() { factory_.forget(this); }
+
+inline void FakeTimer::start(milliseconds delay, std::function<void()> callback) {
+  delays_.push_back(delay);
+  armed_ = true;
+  deadline_ = factory_.clock().now() + delay;
+  sequence_ = factory_.nextSequence();
+  callback_ = std::move(callback);
+}
+
+/// Returns the scripted uniform() values in order (then repeats the last one).
+class ScriptedRandom final : public net::Random {
+ public:
+  explicit ScriptedRandom(std::vector<double> uniforms) : values_(std::move(uniforms)) {}
+  std::uint64_t next() override {
+    double u = values_.empty() ? 0.0 : values_[std::min(index_, values_.size() - 1)];
+    ++index_;
+    // uniform() takes the top 53 bits: put u there exactly.
+    return static_cast<std::uint64_t>(u * static_cast<double>(1ULL << 53)) << 11;
+  }
+
+ private:
+  std::vector<double> values_;
+  std::size_t index_ = 0;
+};
+
+/// A probe whose rounds the test controls. With `reply_after` set it reports success that long
+/// after start (through a fake timer, so on the fake loop); otherwise it reports only when the
+/// test calls reply().
+class FakeProbe final : public probes::Probe {
+ public:
+  FakeProbe(FakeTimerFactory& timers, std::optional<milliseconds> reply_after)
+      : timers_(timers), reply_after_(reply_after), timer_(timers.create()) {}
+
+  void start(const probes::ProbeTarget& target, probes::ProbeCallback callback) override {
+    target_ = target;
+    callback_ = std::move(callback);
+    starts.push_back(timers_.clock().now());
+    if (reply_after_) timer_->start(*reply_after_, [this] { reply(true); });
+  }
+  void cancel() override {
+    ++cancels;
+    timer_->stop();
+    stale_callback_ = std::move(callback_);
+    callback_ = nullptr;
+  }
+  void reply(bool ok) {
+    if (!callback_) return;
+    auto cb = std::move(callback_);
+    callback_ = nullptr;
+    cb(result(ok));
+  }
+  /// Reports through a callback the probe was told to drop: a buggy probe.
+  void replyAfterCancel() {
+    if (stale_callback_) stale_callback_(result(true));
+  }
+  bool inFlight() const { return static_cast<bool>(callback_); }
+
+  std::vector<TimePoint> starts;
+  int cancels = 0;
+
+ private:
+  probes::ProbeResult result(bool ok) const {
+    probes::ProbeResult r;
+    r.target = target_.name;
+    r.kind = target_.kind;
+    r.ok = ok;
+    if (!ok) r.error = "fake failure";
+    return r;
+  }
+
+  FakeTimerFactory& timers_;
+  std::optional<milliseconds> reply_after_;
+  std::unique_ptr<Timer> timer_;
+  probes::ProbeTarget target_;
+  probes::ProbeCallback callback_;
+  probes::ProbeCallback stale_callback_;
+};
+
+}  // namespace mediapath::agent::testing

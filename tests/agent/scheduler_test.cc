@@ -1,0 +1,274 @@
+#include "agent/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/agent/scheduler_fakes.h"
+
+namespace mediapath::agent {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::FakeClock;
+using testing::FakeProbe;
+using testing::FakeTimerFactory;
+using testing::ScriptedRandom;
+using testing::TimePoint;
+
+probes::ProbeTarget makeTarget(const std::string& name, milliseconds timeout = milliseconds(500)) {
+  probes::ProbeTarget t;
+  t.name = name;
+  t.kind = probes::Kind::kTcp;
+  t.host = "127.0.0.1";
+  t.port = 9;
+  t.timeout = timeout;
+  return t;
+}
+
+struct Harness {
+  explicit Harness(std::vector<double> uniforms, SchedulerOptions options = {})
+      : random(std::move(uniforms)) {
+    scheduler = std::make_unique<Scheduler>(
+        timers, clock, random,
+        [this](const probes::ProbeTarget& t) {
+          auto p = std::make_unique<FakeProbe>(timers, reply_after[t.name]);
+          probes[t.name] = p.get();
+          return p;
+        },
+        [this](const probes::ProbeResult& r) {
+          results.push_back(r);
+          result_times.push_back(clock.now());
+        },
+        options);
+  }
+
+  milliseconds sinceEpoch(TimePoint t) const {
+    return std::chrono::duration_cast<milliseconds>(t - FakeClock::epoch());
+  }
+  std::vector<milliseconds> startsOf(const std::string& name) const {
+    std::vector<milliseconds> out;
+    for (TimePoint t : probes.at(name)->starts) out.push_back(sinceEpoch(t));
+    return out;
+  }
+  int resultsFor(const std::string& name) const {
+    int n = 0;
+    for (const auto& r : results) n += r.target == name ? 1 : 0;
+    return n;
+  }
+  void advanceTo(milliseconds since_epoch) { timers.advanceTo(FakeClock::epoch() + since_epoch); }
+
+  FakeClock clock;
+  FakeTimerFactory timers{clock};
+  ScriptedRandom random;
+  std::map<std::string, std::optional<milliseconds>> reply_after;
+  std::map<std::string, FakeProbe*> probes;
+  std::vector<probes::ProbeResult> results;
+  std::vector<TimePoint> result_times;
+  std::unique_ptr<Scheduler> scheduler;
+};
+
+std::vector<milliseconds> ms(std::initializer_list<long> values) {
+  std::vector<milliseconds> out;
+  for (long v : values) out.emplace_back(v);
+  return out;
+}
+
+TEST(SchedulerTest, FirstStartsAreSpreadOneTargetPerSlotOfTheInterval) {
+  // Four targets, 1 s interval: slot i is [250 i, 250 (i+1)); the random value picks the point
+  // inside it: floor(1000 * (i + u) / 4).
+  Harness h({0.5, 0.25, 0.0, 0.75});
+  for (const char* name : {"a", "b", "c", "d"}) {
+    h.reply_after[name] = milliseconds(10);
+    h.scheduler->add(makeTarget(name), milliseconds(1000));
+  }
+  h.scheduler->start();
+  EXPECT_EQ(h.sinceEpoch(h.scheduler->nextStart("a")), milliseconds(125));
+  EXPECT_EQ(h.sinceEpoch(h.scheduler->nextStart("b")), milliseconds(312));
+  EXPECT_EQ(h.sinceEpoch(h.scheduler->nextStart("c")), milliseconds(500));
+  EXPECT_EQ(h.sinceEpoch(h.scheduler->nextStart("d")), milliseconds(937));
+  EXPECT_TRUE(h.probes.empty()) << "nothing may start before the loop runs";
+
+  h.advanceTo(milliseconds(999));
+  EXPECT_EQ(h.startsOf("a"), ms({125}));
+  EXPECT_EQ(h.startsOf("b"), ms({312}));
+  EXPECT_EQ(h.startsOf("c"), ms({500}));
+  EXPECT_EQ(h.startsOf("d"), ms({937}));
+}
+
+TEST(SchedulerTest, SeededRandomSpreadKeepsEveryTargetInItsOwnSlot) {
+  net::SeededRandom random(42);
+  FakeClock clock;
+  FakeTimerFactory timers(clock);
+  std::vector<TimePoint> starts;
+  Scheduler s(
+      timers, clock, random,
+      [&](const probes::ProbeTarget&) {
+        return std::make_unique<FakeProbe>(timers, milliseconds(1));
+      },
+      [](const probes::ProbeResult&) {});
+  const int n = 10;
+  for (int i = 0; i < n; ++i) s.add(makeTarget("t" + std::to_string(i)), milliseconds(5000));
+  s.start();
+  for (int i = 0; i < n; ++i) {
+    auto offset = s.nextStart("t" + std::to_string(i)) - FakeClock::epoch();
+    EXPECT_GE(offset, milliseconds(500 * i)) << i;
+    EXPECT_LT(offset, milliseconds(500 * (i + 1))) << i;
+  }
+}
+
+TEST(SchedulerTest, RoundsFollowAFixedGridWhateverTheProbeTakes) {
+  Harness h({0.4});  // one target: offset floor(1000 * 0.4) = 400
+  h.reply_after["a"] = milliseconds(137);
+  h.scheduler->add(makeTarget("a"), milliseconds(1000));
+  h.scheduler->start();
+  h.advanceTo(milliseconds(4000));
+  EXPECT_EQ(h.startsOf("a"), ms({400, 1400, 2400, 3400}));
+  EXPECT_EQ(h.sinceEpoch(h.scheduler->nextStart("a")), milliseconds(4400));
+  ASSERT_EQ(h.results.size(), 4u);
+  EXPECT_EQ(h.sinceEpoch(h.result_times[0]), milliseconds(537));
+  EXPECT_TRUE(h.results[0].ok);
+  const SessionStats* st = h.scheduler->stats("a");
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(st->rounds_started, 4u);
+  EXPECT_EQ(st->rounds_completed, 4u);
+  EXPECT_EQ(st->ticks_skipped, 0u);
+}
+
+TEST(SchedulerTest, TickIsSkippedAndCountedWhileTheRoundStillRuns) {
+  // A 2.5 s timeout on a 1 s interval (the config loader forbids it; the scheduler must still
+  // cope): the round runs through two ticks, which are skipped, then is cut off at
+  // 2500 + 250 ms grace.
+  Harness h({0.0});
+  h.scheduler->add(makeTarget("slow", milliseconds(2500)), milliseconds(1000));
+  h.scheduler->start();
+  h.advanceTo(milliseconds(0));
+  EXPECT_EQ(h.startsOf("slow"), ms({0}));
+  EXPECT_EQ(h.scheduler->busy(), 1);
+
+  h.advanceTo(milliseconds(2749));
+  EXPECT_EQ(h.startsOf("slow"), ms({0})) << "never two rounds of one target at once";
+  EXPECT_TRUE(h.results.empty());
+  EXPECT_EQ(h.scheduler->stats("slow")->ticks_skipped, 2u);
+
+  h.advanceTo(milliseconds(2750));
+  ASSERT_EQ(h.results.size(), 1u);
+  EXPECT_FALSE(h.results[0].ok);
+  EXPECT_EQ(h.results[0].error, "timeout after 2.75s (the probe did not report)");
+  EXPECT_EQ(h.results[0].address, "127.0.0.1:9");
+  EXPECT_EQ(h.probes["slow"]->cancels, 1);
+  EXPECT_EQ(h.scheduler->busy(), 0);
+
+  h.advanceTo(milliseconds(3000));
+  EXPECT_EQ(h.startsOf("slow"), ms({0, 3000}));
+  const SessionStats* st = h.scheduler->stats("slow");
+  EXPECT_EQ(st->rounds_started, 2u);
+  EXPECT_EQ(st->rounds_timed_out, 1u);
+  EXPECT_EQ(st->rounds_completed, 0u);
+}
+
+TEST(SchedulerTest, ReportAfterTheDeadlineIsIgnored) {
+  Harness h({0.0});
+  h.scheduler->add(makeTarget("a", milliseconds(300)), milliseconds(1000));
+  h.scheduler->start();
+  h.advanceTo(milliseconds(600));  // cut off at 300 + 250
+  ASSERT_EQ(h.results.size(), 1u);
+  h.probes["a"]->replyAfterCancel();
+  EXPECT_EQ(h.results.size(), 1u);
+  EXPECT_EQ(h.scheduler->stats("a")->rounds_completed, 0u);
+}
+
+TEST(SchedulerTest, DeadTargetNeverDelaysTheOthers) {
+  Harness h({0.0, 0.0});  // "dead" at 0, "live" at 500
+  h.reply_after["live"] = milliseconds(20);
+  h.scheduler->add(makeTarget("dead", milliseconds(700)), milliseconds(1000));
+  h.scheduler->add(makeTarget("live"), milliseconds(1000));
+  h.scheduler->start();
+  h.advanceTo(milliseconds(4999));
+  EXPECT_EQ(h.startsOf("live"), ms({500, 1500, 2500, 3500, 4500}));
+  EXPECT_EQ(h.startsOf("dead"), ms({0, 1000, 2000, 3000, 4000}));
+  EXPECT_EQ(h.resultsFor("live"), 5);
+  EXPECT_EQ(h.resultsFor("dead"), 5);
+  for (const auto& r : h.results) EXPECT_EQ(r.ok, r.target == "live") << r.target;
+  // Every live result arrived exactly 20 ms after its start.
+  for (std::size_t i = 0; i < h.results.size(); ++i) {
+    if (h.results[i].target != "live") continue;
+    auto at = h.sinceEpoch(h.result_times[i]).count();
+    EXPECT_EQ(at % 1000, 520) << at;
+  }
+}
+
+TEST(SchedulerTest, StalledLoopSkipsMissedTicksInsteadOfBursting) {
+  Harness h({0.0});
+  h.reply_after["a"] = milliseconds(5);
+  h.scheduler->add(makeTarget("a"), milliseconds(1000));
+  h.scheduler->start();
+  h.advanceTo(milliseconds(10));  // round at 0 done
+  // The loop is blocked (suspend, debugger) until 3.5 s, then the 1 s tick fires late.
+  h.clock.set(FakeClock::epoch() + milliseconds(3500));
+  h.advanceTo(milliseconds(3500));
+  EXPECT_EQ(h.startsOf("a"), ms({0, 3500}));
+  EXPECT_EQ(h.scheduler->stats("a")->ticks_skipped, 2u);  // 2 s and 3 s
+  EXPECT_EQ(h.sinceEpoch(h.scheduler->nextStart("a")), milliseconds(4000));
+  h.advanceTo(milliseconds(4000));
+  EXPECT_EQ(h.startsOf("a"), ms({0, 3500, 4000}));
+}
+
+TEST(SchedulerTest, OneRoundModeStartsEverythingAtOnceAndStops) {
+  SchedulerOptions options;
+  options.one_round = true;
+  Harness h({0.9, 0.9}, options);
+  h.reply_after["a"] = milliseconds(30);
+  h.reply_after["b"] = milliseconds(70);
+  h.scheduler->add(makeTarget("a"), milliseconds(1000));
+  h.scheduler->add(makeTarget("b"), milliseconds(5000));
+  h.scheduler->start();
+  h.advanceTo(milliseconds(10000));
+  EXPECT_EQ(h.startsOf("a"), ms({0}));
+  EXPECT_EQ(h.startsOf("b"), ms({0}));
+  ASSERT_EQ(h.results.size(), 2u);
+  EXPECT_EQ(h.results[0].target, "a");
+  EXPECT_EQ(h.sinceEpoch(h.result_times[1]), milliseconds(70));
+  for (const auto* t : h.timers.timers()) EXPECT_FALSE(t->armed());
+}
+
+TEST(SchedulerTest, StopCancelsRunningRoundsAndDeliversNothingMore) {
+  Harness h({0.0});
+  h.scheduler->add(makeTarget("a"), milliseconds(1000));
+  h.scheduler->start();
+  h.advanceTo(milliseconds(100));
+  ASSERT_TRUE(h.probes["a"]->inFlight());
+  h.scheduler->stop();
+  EXPECT_EQ(h.probes["a"]->cancels, 1);
+  h.advanceTo(milliseconds(10000));
+  EXPECT_TRUE(h.results.empty());
+  EXPECT_EQ(h.startsOf("a"), ms({0}));
+}
+
+TEST(SchedulerTest, RoundDeadlineIncludesTheBurst) {
+  Harness h({0.0});
+  probes::ProbeTarget t = makeTarget("burst", milliseconds(1000));
+  t.burst.packets = 5;
+  t.burst.spacing = milliseconds(20);
+  h.scheduler->add(t, milliseconds(5000));
+  h.scheduler->start();
+  h.advanceTo(milliseconds(1329));  // 1000 + 4 x 20 + 250 = 1330
+  EXPECT_TRUE(h.results.empty());
+  h.advanceTo(milliseconds(1330));
+  ASSERT_EQ(h.results.size(), 1u);
+  EXPECT_EQ(h.results[0].error, "timeout after 1.33s (the probe did not report)");
+}
+
+TEST(SchedulerTest, RejectsBadIntervalAndDuplicateNames) {
+  Harness h({0.0});
+  EXPECT_THROW(h.scheduler->add(makeTarget("a"), milliseconds(0)), std::invalid_argument);
+  h.scheduler->add(makeTarget("a"), milliseconds(1000));
+  EXPECT_THROW(h.scheduler->add(makeTarget("a"), milliseconds(1000)), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace mediapath::agent
