@@ -1,0 +1,181 @@
+#include "probes/sip_probe.h"
+
+#include <gtest/gtest.h>
+
+#include "net/clock.h"
+#include "net/event_loop.h"
+#include "tests/net/loop_check.h"
+#include "tests/probes/probe_harness.h"
+#include "tests/probes/responders.h"
+
+namespace mediapath::probes {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::sipHeader;
+using testing::sipResponseFor;
+
+class SipProbeTest : public ::testing::Test {
+ protected:
+  ProbeTarget target(const net::SocketAddress& address, Transport transport, int packets = 3) {
+    ProbeTarget t;
+    t.name = "proxy-test";
+    t.kind = Kind::kSip;
+    t.host = address.ipString();
+    t.port = address.port();
+    t.transport = transport;
+    t.timeout = 300ms;
+    t.burst.packets = packets;
+    t.burst.spacing = 5ms;
+    return t;
+  }
+  void TearDown() override {
+    EXPECT_EQ(testing::openHandleCount(loop_), 0);
+    EXPECT_EQ(loop_.close(), 0);
+  }
+
+  net::EventLoop loop_;
+  net::SeededRandom random_{42};
+  ProbeContext context_{&loop_, nullptr, nullptr, &random_};
+};
+
+TEST_F(SipProbeTest, UdpBurstOf200sSucceeds) {
+  testing::SipUdpResponder responder(loop_.get(), "127.0.0.1");
+  responder.respond = [](const std::string& request) {
+    return std::vector<std::string>{sipResponseFor(request, 200, "OK")};
+  };
+  auto probe = makeSipProbe(context_);
+  auto result = testing::runRound(loop_, *probe, target(responder.address(), Transport::kUdp));
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->ok) << result->error;
+  EXPECT_EQ(result->status_code, 200);
+  EXPECT_EQ(result->sent, 3);
+  EXPECT_EQ(result->received, 3);
+  EXPECT_TRUE(result->rtt);
+  EXPECT_TRUE(result->mos);
+  ASSERT_EQ(responder.requests.size(), 3u);
+  // Each request is its own transaction; the Via carries our real address, not 0.0.0.0.
+  const auto& first = responder.requests[0];
+  EXPECT_EQ(first.rfind("OPTIONS sip:127.0.0.1:", 0), 0u) << first;
+  EXPECT_NE(sipHeader(first, "Via").find("SIP/2.0/UDP 127.0.0.1:"), std::string::npos);
+  EXPECT_NE(sipHeader(first, "Via").find(";branch=z9hG4bK"), std::string::npos);
+  EXPECT_NE(sipHeader(first, "Via"), sipHeader(responder.requests[1], "Via"));
+  EXPECT_EQ(sipHeader(first, "CSeq"), "1 OPTIONS");
+  EXPECT_EQ(sipHeader(responder.requests[1], "CSeq"), "2 OPTIONS");
+}
+
+TEST_F(SipProbeTest, NonMatchingRepliesAreIgnored) {
+  testing::SipUdpResponder responder(loop_.get(), "127.0.0.1");
+  responder.respond = [](const std::string& request) {
+    std::string good = sipResponseFor(request, 503, "Service Unavailable");
+    std::string wrong_branch = sipResponseFor(request, 200, "OK");
+    wrong_branch.replace(wrong_branch.find("z9hG4bK"), 7, "z9hG4bKX");
+    std::string wrong_call = sipResponseFor(request, 200, "OK");
+    wrong_call.replace(wrong_call.find("Call-ID: ") + 9, 1, "Z");
+    std::string wrong_cseq = sipResponseFor(request, 200, "OK");
+    wrong_cseq.replace(wrong_cseq.find(" OPTIONS\r\n"), 8, " INVITE");
+    std::string provisional = sipResponseFor(request, 100, "Trying");
+    return std::vector<std::string>{wrong_branch,      wrong_call,  wrong_cseq,
+                                    "garbage\r\n\r\n", provisional, good};
+  };
+  auto probe = makeSipProbe(context_);
+  auto result = testing::runRound(loop_, *probe, target(responder.address(), Transport::kUdp));
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->error, "SIP 503 Service Unavailable");
+  EXPECT_EQ(result->status_code, 503);
+  EXPECT_EQ(result->received, 3);
+}
+
+TEST_F(SipProbeTest, CompactHeaderRepliesMatch) {
+  testing::SipUdpResponder responder(loop_.get(), "127.0.0.1");
+  responder.respond = [](const std::string& request) {
+    std::string r = "SIP/2.0 200 OK\r\nv: " + sipHeader(request, "Via") +
+                    "\r\ni: " + sipHeader(request, "Call-ID") +
+                    "\r\nCSeq: " + sipHeader(request, "CSeq") + "\r\nl: 0\r\n\r\n";
+    return std::vector<std::string>{r};
+  };
+  auto probe = makeSipProbe(context_);
+  auto result = testing::runRound(loop_, *probe, target(responder.address(), Transport::kUdp, 1));
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->ok) << result->error;
+}
+
+TEST_F(SipProbeTest, ConfiguredSuccessCodes) {
+  testing::SipUdpResponder responder(loop_.get(), "127.0.0.1");
+  responder.respond = [](const std::string& request) {
+    return std::vector<std::string>{sipResponseFor(request, 405, "Method Not Allowed")};
+  };
+  auto probe = makeSipProbe(context_);
+  auto t = target(responder.address(), Transport::kUdp, 1);
+  auto failed = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(failed);
+  EXPECT_FALSE(failed->ok);
+  EXPECT_EQ(failed->error, "SIP 405 Method Not Allowed");
+  t.success_codes = {200, 405};
+  auto accepted = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(accepted);
+  EXPECT_TRUE(accepted->ok);
+  EXPECT_EQ(accepted->status_code, 405);
+}
+
+TEST_F(SipProbeTest, UdpTimeout) {
+  testing::SipUdpResponder responder(loop_.get(), "127.0.0.1");
+  auto probe = makeSipProbe(context_);
+  auto t = target(responder.address(), Transport::kUdp, 2);
+  t.timeout = 2000ms;
+  t.timeout = 150ms;
+  auto result = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->error, "timeout after 150ms (0/2 replies)");
+}
+
+TEST_F(SipProbeTest, TcpOverIPv6WithSplitResponse) {
+  testing::SipTcpResponder responder(loop_.get(), "::1");
+  responder.respond = [](const std::string& request) {
+    // An unrelated response first (another transaction), then ours, in one stream.
+    std::string other = sipResponseFor(request, 500, "Other");
+    other.replace(other.find("z9hG4bK"), 7, "z9hG4bKQ");
+    return std::vector<std::string>{other, sipResponseFor(request, 200, "OK")};
+  };
+  auto probe = makeSipProbe(context_);
+  auto result = testing::runRound(loop_, *probe, target(responder.address(), Transport::kTcp));
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->ok) << result->error;
+  EXPECT_EQ(result->status_code, 200);
+  EXPECT_EQ(result->address, "[::1]:" + std::to_string(responder.address().port()));
+  EXPECT_TRUE(result->connect_ms);
+  EXPECT_EQ(result->sent, 1);
+  EXPECT_EQ(result->received, 1);
+  ASSERT_EQ(responder.requests.size(), 1u);
+  EXPECT_NE(sipHeader(responder.requests[0], "Via").find("SIP/2.0/TCP [::1]:"), std::string::npos);
+  EXPECT_EQ(responder.requests[0].rfind("OPTIONS sip:[::1]:", 0), 0u);
+}
+
+TEST_F(SipProbeTest, TcpErrorStatus) {
+  testing::SipTcpResponder responder(loop_.get(), "127.0.0.1");
+  responder.respond = [](const std::string& request) {
+    return std::vector<std::string>{sipResponseFor(request, 503, "Service Unavailable")};
+  };
+  auto probe = makeSipProbe(context_);
+  auto result = testing::runRound(loop_, *probe, target(responder.address(), Transport::kTcp));
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->error, "SIP 503 Service Unavailable");
+}
+
+TEST_F(SipProbeTest, TcpSilentServerTimesOut) {
+  testing::SipTcpResponder responder(loop_.get(), "127.0.0.1");
+  auto probe = makeSipProbe(context_);
+  auto t = target(responder.address(), Transport::kTcp);
+  t.timeout = 150ms;
+  auto result = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->error, "timeout after 150ms");
+  EXPECT_TRUE(result->connect_ms);  // connected, then no answer
+}
+
+}  // namespace
+}  // namespace mediapath::probes

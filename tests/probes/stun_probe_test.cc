@@ -1,0 +1,173 @@
+#include "probes/stun_probe.h"
+
+#include <gtest/gtest.h>
+
+#include "net/event_loop.h"
+#include "probes/probe.h"
+#include "tests/net/loop_check.h"
+#include "tests/probes/probe_harness.h"
+#include "tests/probes/responders.h"
+
+namespace mediapath::probes {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::StunResponder;
+
+class StunProbeTest : public ::testing::Test {
+ protected:
+  ProbeTarget target(const StunResponder& responder, int packets = 5) {
+    ProbeTarget t;
+    t.name = "stun-test";
+    t.kind = Kind::kStun;
+    t.host = responder.address().ipString();
+    t.port = responder.address().port();
+    t.timeout = 300ms;
+    t.burst.packets = packets;
+    t.burst.spacing = 5ms;
+    return t;
+  }
+  void TearDown() override {
+    EXPECT_EQ(testing::openHandleCount(loop_), 0);
+    EXPECT_EQ(loop_.close(), 0);
+  }
+
+  net::EventLoop loop_;
+  ProbeContext context_{&loop_, nullptr, nullptr, nullptr};
+};
+
+TEST_F(StunProbeTest, BurstOverIPv4ReportsMappedAddressRttJitterAndMos) {
+  StunResponder responder(loop_.get(), "127.0.0.1");
+  auto probe = makeProbe(Kind::kStun, context_);
+  auto result = testing::runRound(loop_, *probe, target(responder));
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->ok) << result->error;
+  EXPECT_EQ(result->error, "");
+  EXPECT_EQ(result->target, "stun-test");
+  EXPECT_EQ(result->address, responder.address().toString());
+  EXPECT_EQ(result->sent, 5);
+  EXPECT_EQ(result->received, 5);
+  EXPECT_DOUBLE_EQ(result->loss, 0.0);
+  EXPECT_EQ(result->rtt_samples_ms.size(), 5u);
+  ASSERT_TRUE(result->rtt);
+  EXPECT_LE(result->rtt->min_ms, result->rtt->avg_ms);
+  EXPECT_LE(result->rtt->avg_ms, result->rtt->max_ms);
+  EXPECT_GT(result->rtt->min_ms, 0.0);
+  EXPECT_LT(result->rtt->max_ms, 300.0);
+  ASSERT_TRUE(result->jitter_ms);
+  ASSERT_TRUE(result->mos);
+  EXPECT_GT(*result->mos, 4.0);
+  // The mapped address is what the responder saw: loopback and some ephemeral port.
+  EXPECT_EQ(result->mapped_address.rfind("127.0.0.1:", 0), 0u) << result->mapped_address;
+  EXPECT_EQ(responder.requests(), 5);
+}
+
+TEST_F(StunProbeTest, WorksOverIPv6) {
+  StunResponder responder(loop_.get(), "::1");
+  auto probe = makeProbe(Kind::kStun, context_);
+  auto t = target(responder, 2);
+  EXPECT_EQ(t.host, "::1");
+  auto result = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->ok) << result->error;
+  EXPECT_EQ(result->address, "[::1]:" + std::to_string(responder.address().port()));
+  EXPECT_EQ(result->mapped_address.rfind("[::1]:", 0), 0u) << result->mapped_address;
+}
+
+TEST_F(StunProbeTest, LossIsCountedPerRequest) {
+  StunResponder responder(loop_.get(), "127.0.0.1");
+  responder.plan = [](int n) {
+    return n % 2 == 1 ? StunResponder::Action::kDrop : StunResponder::Action::kReply;
+  };
+  auto probe = makeProbe(Kind::kStun, context_);
+  auto result = testing::runRound(loop_, *probe, target(responder, 5));
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->ok);  // at least one reply
+  EXPECT_EQ(result->sent, 5);
+  EXPECT_EQ(result->received, 3);
+  EXPECT_DOUBLE_EQ(result->loss, 0.4);
+  EXPECT_EQ(result->rtt_samples_ms.size(), 3u);
+}
+
+TEST_F(StunProbeTest, DuplicateForeignAndGarbageRepliesAreIgnored) {
+  StunResponder responder(loop_.get(), "127.0.0.1");
+  responder.plan = [](int n) {
+    return n == 0 ? StunResponder::Action::kReplyTwice : StunResponder::Action::kForeignThenReply;
+  };
+  auto probe = makeProbe(Kind::kStun, context_);
+  auto result = testing::runRound(loop_, *probe, target(responder, 3));
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->ok);
+  EXPECT_EQ(result->sent, 3);
+  EXPECT_EQ(result->received, 3);
+  EXPECT_EQ(result->rtt_samples_ms.size(), 3u);
+}
+
+TEST_F(StunProbeTest, NoReplyIsATimeoutWithCounts) {
+  StunResponder responder(loop_.get(), "127.0.0.1");
+  responder.plan = [](int) { return StunResponder::Action::kDrop; };
+  auto probe = makeProbe(Kind::kStun, context_);
+  auto t = target(responder, 4);
+  t.timeout = 200ms;
+  auto result = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->error, "timeout after 200ms (0/4 replies)");
+  EXPECT_EQ(result->received, 0);
+  EXPECT_DOUBLE_EQ(result->loss, 1.0);
+  EXPECT_FALSE(result->rtt);
+  EXPECT_FALSE(result->mos);
+}
+
+TEST_F(StunProbeTest, LateRepliesNeverCountInTheNextBurst) {
+  StunResponder responder(loop_.get(), "127.0.0.1");
+  // Round 1 (requests 0-2) is answered after its timeout; round 2 promptly.
+  responder.plan = [](int n) {
+    return n < 3 ? StunResponder::Action::kDelay : StunResponder::Action::kReply;
+  };
+  responder.delay = 150ms;
+  auto probe = makeProbe(Kind::kStun, context_);
+  auto t = target(responder, 3);
+  t.timeout = 100ms;
+  auto first = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(first->ok);
+  EXPECT_EQ(first->error, "timeout after 100ms (0/3 replies)");
+  auto second = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(second);
+  EXPECT_TRUE(second->ok);
+  EXPECT_EQ(second->received, 3);
+  // The round-1 replies land during round 2; had they matched, some RTT would be about 150 ms
+  // or the count would exceed the requests.
+  ASSERT_TRUE(second->rtt);
+  EXPECT_LT(second->rtt->max_ms, 50.0);
+}
+
+TEST_F(StunProbeTest, CancelGuaranteesNoCallback) {
+  StunResponder responder(loop_.get(), "127.0.0.1");
+  auto probe = makeProbe(Kind::kStun, context_);
+  bool called = false;
+  probe->start(target(responder), [&](ProbeResult) { called = true; });
+  uv_run(loop_.get(), UV_RUN_NOWAIT);
+  probe->cancel();
+  net::UvTimer wait(loop_.get());
+  bool done = false;
+  wait.start(400ms, [&] { done = true; });
+  while (!done) uv_run(loop_.get(), UV_RUN_ONCE);
+  EXPECT_FALSE(called);
+  probe.reset();
+}
+
+TEST_F(StunProbeTest, DestroyingARunningProbeIsSafe) {
+  StunResponder responder(loop_.get(), "127.0.0.1");
+  auto probe = makeProbe(Kind::kStun, context_);
+  bool called = false;
+  probe->start(target(responder), [&](ProbeResult) { called = true; });
+  uv_run(loop_.get(), UV_RUN_NOWAIT);
+  probe.reset();
+  for (int i = 0; i < 5; ++i) uv_run(loop_.get(), UV_RUN_NOWAIT);
+  EXPECT_FALSE(called);
+}
+
+}  // namespace
+}  // namespace mediapath::probes
