@@ -62,7 +62,15 @@ HttpRequest toRequest(const httplib::Request& req) {
   HttpRequest out;
   out.method = req.method;
   out.path = req.path;
-  for (const auto& [k, v] : req.params) out.query[k] = v;
+  // From the target, not req.params: httplib merges form-body fields into params, and a form
+  // field (a client_secret) must not pass for a query parameter.
+  auto question = req.target.find('?');
+  if (question != std::string::npos) {
+    nlohmann::json params = parseForm(req.target.substr(question + 1));
+    for (const auto& [k, v] : params.items()) {
+      out.query[k] = v.get<std::string>();
+    }
+  }
   for (const auto& [k, v] : req.headers) out.headers[toLower(k)] = v;
   out.body = req.body;
   out.remote_addr = req.remote_addr;

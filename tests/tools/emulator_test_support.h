@@ -1,0 +1,113 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "net/clock.h"
+#include "tools/genesys_emulator/emulator.h"
+
+namespace mediapath::tools::emulator::testing {
+
+/// A clock the test moves by hand.
+class FakeClock final : public net::Clock {
+ public:
+  std::chrono::steady_clock::time_point now() const override { return now_; }
+  std::chrono::system_clock::time_point wallNow() const override { return wall_; }
+  void advance(std::chrono::milliseconds d) {
+    now_ += d;
+    wall_ += d;
+  }
+  void setWall(std::chrono::system_clock::time_point t) { wall_ = t; }
+
+ private:
+  std::chrono::steady_clock::time_point now_{std::chrono::hours(1000)};
+  std::chrono::system_clock::time_point wall_{
+      std::chrono::sys_days{std::chrono::year(2026) / 11 / 27} + std::chrono::hours(10)};
+};
+
+inline constexpr const char* kClientId = "client-1";
+inline constexpr const char* kSecret = "very-secret-value-42";
+// base64("client-1:very-secret-value-42")
+inline constexpr const char* kBasic = "Basic Y2xpZW50LTE6dmVyeS1zZWNyZXQtdmFsdWUtNDI=";
+
+/// Drives an Emulator in-process (no sockets) with a fake clock and seeded randomness.
+class EmulatorTest : public ::testing::Test {
+ protected:
+  EmulatorOptions defaultOptions() const {
+    EmulatorOptions o;
+    o.client_id = kClientId;
+    o.client_secret = kSecret;
+    o.expires_in = std::chrono::seconds(3600);
+    o.activation_delay = std::chrono::milliseconds(500);
+    return o;
+  }
+  void start(EmulatorOptions options) {
+    emulator_ = std::make_unique<Emulator>(std::move(options), clock_, random_);
+  }
+  void SetUp() override { start(defaultOptions()); }
+
+  HttpResponse call(const std::string& method, const std::string& path,
+                    const std::string& body = {},
+                    const std::string& content_type = "application/json",
+                    std::optional<std::string> auth = std::nullopt,
+                    std::map<std::string, std::string> query = {}) {
+    HttpRequest r;
+    r.method = method;
+    r.path = path;
+    r.body = body;
+    r.query = std::move(query);
+    if (!content_type.empty() && !body.empty()) r.headers["content-type"] = content_type;
+    if (auth) {
+      if (!auth->empty()) r.headers["authorization"] = *auth;
+    } else if (path.rfind("/api/", 0) == 0) {
+      r.headers["authorization"] = "Bearer " + token();
+    }
+    return emulator_->handle(r);
+  }
+  HttpResponse api(const std::string& method, const std::string& path,
+                   const nlohmann::json& body = nullptr,
+                   const std::string& content_type = "application/json",
+                   std::map<std::string, std::string> query = {}) {
+    return call(method, path, body.is_null() ? std::string() : body.dump(), content_type,
+                std::nullopt, std::move(query));
+  }
+  std::string token() {
+    if (token_.empty()) {
+      HttpResponse r = call("POST", "/oauth/token", "grant_type=client_credentials",
+                            "application/x-www-form-urlencoded", std::string(kBasic));
+      EXPECT_EQ(r.status, 200) << r.body;
+      token_ = nlohmann::json::parse(r.body).at("access_token").get<std::string>();
+    }
+    return token_;
+  }
+  static nlohmann::json body(const HttpResponse& r) {
+    return r.body.empty() ? nlohmann::json() : nlohmann::json::parse(r.body);
+  }
+  static nlohmann::json seedLocation(const std::string& name = "Frankfurt Office") {
+    return {{"name", name},
+            {"region", "eu-central-1"},
+            {"sip", {{"ports", {5060, 5061, 5080, 5081}}}},
+            {"media",
+             {{"sip", {{"ports", {5060, 5061}}}},
+              {"proxy", {{"host", "proxy-a.example.com"}, {"port", 5060}}},
+              {"stun", {{"host", "stun.example.com"}, {"port", 3478}}},
+              {"turn", {{"host", "turn.example.com"}, {"port", 3478}}}}},
+            {"ipAddressAllowlist", {"10.0.0.0/8", "192.168.1.0/24"}}};
+  }
+  std::string createLocation(const std::string& name = "Frankfurt Office") {
+    HttpResponse r = api("POST", "/api/v2/locations", seedLocation(name));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return body(r).at("id").get<std::string>();
+  }
+
+  FakeClock clock_;
+  net::SeededRandom random_{42};
+  std::unique_ptr<Emulator> emulator_;
+  std::string token_;
+};
+
+}  // namespace mediapath::tools::emulator::testing
