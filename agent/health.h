@@ -8,7 +8,8 @@ namespace mediapath::agent {
 struct HealthPolicy {
   int healthy_threshold = 3;
   int unhealthy_threshold = 3;
-  /// A successful round with an estimated MOS below this counts as bad; 0 disables the check.
+  /// A successful round whose estimated MOS is below this counts as bad; 0 disables the check.
+  /// Rounds without an estimate (kinds that measure no quality) are judged by success alone.
   double min_mos = 0;
 };
 

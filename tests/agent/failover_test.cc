@@ -1,0 +1,161 @@
+#include "agent/failover.h"
+
+#include <gtest/gtest.h>
+
+#include "agent/health.h"
+
+namespace mediapath::agent {
+namespace {
+
+using std::chrono::seconds;
+using Kind = FailoverDecision::Kind;
+
+class FailoverTest : public ::testing::Test {
+ protected:
+  FailoverGroup group() {
+    FailoverGroup g;
+    g.name = "media-proxy";
+    g.candidates = {"a", "b", "c"};
+    g.min_hold = seconds(60);
+    g.min_mos_gain = 0.3;
+    return g;
+  }
+  static CandidateView up(const std::string& n, double mos) { return {n, true, true, mos}; }
+  static CandidateView down(const std::string& n) { return {n, true, false, std::nullopt}; }
+  static CandidateView unknown(const std::string& n) { return {n, false, false, std::nullopt}; }
+
+  std::chrono::steady_clock::time_point t0{seconds(1000)};
+};
+
+TEST_F(FailoverTest, StartsOnTheFirstCandidate) {
+  FailoverController c(group(), "", t0);
+  EXPECT_EQ(c.active(), "a");
+  EXPECT_FALSE(c.panic());
+}
+
+TEST_F(FailoverTest, UnhealthyActiveMovesToFirstHealthyInPreferenceOrder) {
+  FailoverController c(group(), "a", t0);
+  auto d = c.evaluate({down("a"), down("b"), up("c", 4.0)}, t0);
+  EXPECT_EQ(d.kind, Kind::kSwitch);
+  EXPECT_EQ(d.from, "a");
+  EXPECT_EQ(d.to, "c");
+  EXPECT_EQ(c.active(), "c");
+  // b is preferred over c once both are healthy, but c is healthy: no move back for that alone.
+  d = c.evaluate({down("a"), up("b", 4.0), up("c", 4.0)}, t0 + seconds(1));
+  EXPECT_EQ(d.kind, Kind::kNone);
+  EXPECT_EQ(c.active(), "c");
+}
+
+TEST_F(FailoverTest, NoDecisionWhileTheActiveIsUnknown) {
+  FailoverController c(group(), "a", t0);
+  EXPECT_EQ(c.evaluate({unknown("a"), up("b", 4.4), unknown("c")}, t0).kind, Kind::kNone);
+  EXPECT_EQ(c.active(), "a");
+}
+
+TEST_F(FailoverTest, BetterCandidateMustLeadForTheWholeHold) {
+  FailoverController c(group(), "a", t0);
+  // b leads by 0.4 from t0 ...
+  EXPECT_EQ(c.evaluate({up("a", 3.9), up("b", 4.3), down("c")}, t0).kind, Kind::kNone);
+  EXPECT_EQ(c.evaluate({up("a", 3.9), up("b", 4.3), down("c")}, t0 + seconds(59)).kind,
+            Kind::kNone);
+  // ... and after 60 s of leading it takes over.
+  auto d = c.evaluate({up("a", 3.9), up("b", 4.3), down("c")}, t0 + seconds(60));
+  EXPECT_EQ(d.kind, Kind::kSwitch);
+  EXPECT_EQ(d.to, "b");
+  EXPECT_NE(d.reason.find("for 1m"), std::string::npos) << d.reason;
+}
+
+TEST_F(FailoverTest, ALapseRestartsTheHold) {
+  FailoverController c(group(), "a", t0);
+  c.evaluate({up("a", 3.9), up("b", 4.3), down("c")}, t0);
+  // One evaluation where b's lead is below the gain resets its clock.
+  c.evaluate({up("a", 3.9), up("b", 4.1), down("c")}, t0 + seconds(30));
+  EXPECT_EQ(c.evaluate({up("a", 3.9), up("b", 4.3), down("c")}, t0 + seconds(60)).kind,
+            Kind::kNone);
+  // The lead restarted at t0+60 s, so the hold ends at t0+120 s, not t0+60 s.
+  EXPECT_EQ(c.evaluate({up("a", 3.9), up("b", 4.3), down("c")}, t0 + seconds(119)).kind,
+            Kind::kNone);
+  EXPECT_EQ(c.evaluate({up("a", 3.9), up("b", 4.3), down("c")}, t0 + seconds(120)).kind,
+            Kind::kSwitch);
+}
+
+TEST_F(FailoverTest, GainBelowThresholdNeverSwitches) {
+  FailoverController c(group(), "a", t0);
+  for (int s = 0; s <= 600; s += 5) {
+    EXPECT_EQ(c.evaluate({up("a", 4.0), up("b", 4.29), up("c", 4.2)}, t0 + seconds(s)).kind,
+              Kind::kNone);
+  }
+  EXPECT_EQ(c.active(), "a");
+}
+
+TEST_F(FailoverTest, PanicKeepsTheActiveAndPushesNothing) {
+  FailoverController c(group(), "b", t0);
+  // Not every candidate measured yet: no panic.
+  EXPECT_EQ(c.evaluate({down("a"), down("b"), unknown("c")}, t0).kind, Kind::kNone);
+  auto d = c.evaluate({down("a"), down("b"), down("c")}, t0 + seconds(1));
+  EXPECT_EQ(d.kind, Kind::kPanicEntered);
+  EXPECT_TRUE(c.panic());
+  EXPECT_EQ(c.active(), "b");
+  // Still in panic: no repeated decision.
+  EXPECT_EQ(c.evaluate({down("a"), down("b"), down("c")}, t0 + seconds(2)).kind, Kind::kNone);
+  // The active one recovers: panic over, no switch.
+  d = c.evaluate({down("a"), up("b", 4.0), down("c")}, t0 + seconds(3));
+  EXPECT_EQ(d.kind, Kind::kPanicCleared);
+  EXPECT_FALSE(c.panic());
+  EXPECT_EQ(c.active(), "b");
+}
+
+TEST_F(FailoverTest, PanicEndingOnAnotherCandidateSwitches) {
+  FailoverController c(group(), "a", t0);
+  c.evaluate({down("a"), down("b"), down("c")}, t0);
+  auto d = c.evaluate({down("a"), down("b"), up("c", 4.0)}, t0 + seconds(1));
+  EXPECT_EQ(d.kind, Kind::kSwitch);
+  EXPECT_EQ(d.to, "c");
+  EXPECT_NE(d.reason.find("panic over"), std::string::npos);
+  EXPECT_FALSE(c.panic());
+}
+
+TEST(HealthTracker, FirstRoundDecidesThenThresholdsApply) {
+  HealthTracker h({/*healthy_threshold=*/2, /*unhealthy_threshold=*/3, /*min_mos=*/0});
+  EXPECT_FALSE(h.known());
+  EXPECT_EQ(h.record(true, std::nullopt), HealthTracker::Transition::kChanged);
+  EXPECT_TRUE(h.healthy());
+  EXPECT_EQ(h.record(false, std::nullopt), HealthTracker::Transition::kChangePending);
+  EXPECT_EQ(h.record(false, std::nullopt), HealthTracker::Transition::kChangePending);
+  EXPECT_TRUE(h.healthy());
+  EXPECT_EQ(h.record(false, std::nullopt), HealthTracker::Transition::kChanged);
+  EXPECT_FALSE(h.healthy());
+  EXPECT_EQ(h.record(true, std::nullopt), HealthTracker::Transition::kChangePending);
+  EXPECT_EQ(h.record(true, std::nullopt), HealthTracker::Transition::kChanged);
+  EXPECT_TRUE(h.healthy());
+}
+
+TEST(HealthTracker, ThresholdsCountConsecutiveRounds) {
+  HealthTracker h({1, 3, 0});
+  h.record(true, std::nullopt);
+  h.record(false, std::nullopt);
+  h.record(false, std::nullopt);
+  h.record(true, std::nullopt);  // breaks the streak
+  h.record(false, std::nullopt);
+  h.record(false, std::nullopt);
+  EXPECT_TRUE(h.healthy());
+  h.record(false, std::nullopt);
+  EXPECT_FALSE(h.healthy());
+}
+
+TEST(HealthTracker, LowMosCountsAsBad) {
+  HealthTracker h({1, 1, 3.6});
+  h.record(true, 4.2);
+  EXPECT_TRUE(h.healthy());
+  h.record(true, 3.5);
+  EXPECT_FALSE(h.healthy());
+  h.record(true, 3.6);
+  EXPECT_TRUE(h.healthy());
+  h.record(false, 4.5);  // a failed round is bad whatever its estimate
+  EXPECT_FALSE(h.healthy());
+  h.record(true, std::nullopt);  // no estimate (e.g. sip over tcp): success decides
+  EXPECT_TRUE(h.healthy());
+}
+
+}  // namespace
+}  // namespace mediapath::agent
