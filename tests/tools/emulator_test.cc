@@ -1,7 +1,9 @@
 // Unit tests of the emulator's behaviour, driven in-process with a fake clock (no sockets).
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "tests/support/process.h"
 #include "tests/tools/emulator_test_support.h"
@@ -107,6 +109,24 @@ TEST_F(EmulatorTest, CreatedLocationIsPendingUntilTheActivationDelay) {
   EXPECT_EQ(body(api("GET", "/api/v2/locations/" + id))["status"], "pending");
   clock_.advance(std::chrono::milliseconds(1));
   EXPECT_EQ(body(api("GET", "/api/v2/locations/" + id))["status"], "active");
+}
+
+TEST_F(EmulatorTest, PatchWhileProvisioningIs503WithRetryAfter) {
+  EmulatorOptions o = defaultOptions();
+  o.activation_delay = std::chrono::milliseconds(2500);
+  start(o);
+  HttpResponse created = api("POST", "/api/v2/locations", seedLocation());
+  ASSERT_EQ(created.status, 201);
+  std::string id = body(created)["id"];
+  json patch = json::array({{{"op", "replace"}, {"path", "/name"}, {"value", "Renamed"}}});
+  HttpResponse early =
+      api("PATCH", "/api/v2/locations/" + id, patch, "application/json-patch+json");
+  EXPECT_EQ(early.status, 503);
+  EXPECT_EQ(early.header("Retry-After"), "3");
+  EXPECT_EQ(body(early)["code"], "service.unavailable");
+  clock_.advance(std::chrono::milliseconds(2500));
+  EXPECT_EQ(api("PATCH", "/api/v2/locations/" + id, patch, "application/json-patch+json").status,
+            200);
 }
 
 TEST_F(EmulatorTest, InvalidCidrAndSipPortAre422WithFieldNames) {
@@ -290,6 +310,54 @@ TEST_F(TrunkTest, StaleVersionIs409WithThePlatformMessage) {
             "database.");
   trunk.erase("version");
   EXPECT_EQ(api("PUT", trunkPath(id), trunk).status, 400);
+}
+
+TEST_F(TrunkTest, AdminCanMoveTheVersionAndInjectAConflict) {
+  std::string id = createTrunk();
+  json trunk = body(api("GET", trunkPath(id)));
+  // Someone else wrote the trunk in between: the client's PUT with version 1 loses.
+  ASSERT_EQ(call("POST", "/_emulator/trunks",
+                 json({{"id", id}, {"hosts", {"proxy-z"}}, {"version", 5}}).dump())
+                .status,
+            201);
+  EXPECT_EQ(api("PUT", trunkPath(id), trunk).status, 409);
+  json fresh = body(api("GET", trunkPath(id)));
+  EXPECT_EQ(fresh["version"], 5);
+  call("POST", "/_emulator/faults",
+       R"({"path_prefix":"/api/v2/telephony","method":"PUT","status":409})");
+  HttpResponse injected = api("PUT", trunkPath(id), fresh);
+  EXPECT_EQ(injected.status, 409);
+  EXPECT_EQ(body(injected)["message"], kVersionMismatchMessage);
+  HttpResponse ok = api("PUT", trunkPath(id), fresh);
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(body(ok)["version"], 6);
+}
+
+TEST_F(EmulatorTest, ConcurrentClientsSeeConsistentVersions) {
+  std::string id = createLocation();
+  std::string t = token();
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int n = 0; n < 4; ++n) {
+    threads.emplace_back([&, n] {
+      for (int i = 0; i < 25; ++i) {
+        HttpRequest r;
+        r.method = "PATCH";
+        r.path = "/api/v2/locations/" + id;
+        r.headers["authorization"] = "Bearer " + t;
+        r.headers["content-type"] = "application/json-patch+json";
+        r.body = json::array({{{"op", "add"},
+                               {"path", "/notes"},
+                               {"value", std::to_string(n) + "-" + std::to_string(i)}}})
+                     .dump();
+        if (emulator_->handle(r).status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 100);
+  EXPECT_EQ(body(api("GET", "/api/v2/locations/" + id))["version"], 101);
+  EXPECT_EQ(emulator_->requestLog().size(), 100u + 3u);  // + token, create, GET
 }
 
 TEST_F(TrunkTest, ManagedTrunksAndBadHostListsAreRefused) {

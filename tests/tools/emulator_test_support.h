@@ -101,6 +101,7 @@ class EmulatorTest : public ::testing::Test {
   std::string createLocation(const std::string& name = "Frankfurt Office") {
     HttpResponse r = api("POST", "/api/v2/locations", seedLocation(name));
     EXPECT_EQ(r.status, 201) << r.body;
+    clock_.advance(std::chrono::milliseconds(500));  // provisioned: PATCH is allowed now
     return body(r).at("id").get<std::string>();
   }
 

@@ -104,6 +104,9 @@ std::string codeForStatus(int status) {
 
 std::string messageForStatus(int status) {
   switch (status) {
+    case 409:
+      // An injected 409 looks like a lost version race, the only 409 a client must handle.
+      return kVersionMismatchMessage;
     case 500:
       return "The server encountered an unexpected condition.";
     case 502:
@@ -518,6 +521,21 @@ HttpResponse Emulator::locationItem(Context& ctx, const std::string& id) {
     return response;
   }
   if (request.method != "PATCH") return error(ctx, notFound("Resource " + request.path));
+  // The seed: media provisioning runs after create; "poll GET until status equals active before
+  // proceeding with proxy updates", else a 5xx. Retry-After says when it will be active.
+  if (clock_.now() < location.active_at) {
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(location.active_at - clock_.now());
+    auto seconds = std::max<long long>(1, (left.count() + 999) / 1000);
+    HttpResponse response = error(
+        ctx, ApiError{503,
+                      "service.unavailable",
+                      "Location " + id + " is still being provisioned (status pending); retry " +
+                          "once its status is active",
+                      {}});
+    response.headers.emplace_back("Retry-After", std::to_string(seconds));
+    return response;
+  }
   auto body = parseJsonBody(request, true);
   if (auto* e = std::get_if<ApiError>(&body)) return error(ctx, *e);
   const nlohmann::json& patch = std::get<nlohmann::json>(body);
@@ -573,6 +591,9 @@ nlohmann::json Emulator::createTrunk(const nlohmann::json& spec) {
   }
   trunk["id"] = id;
   trunk["selfUri"] = std::string(kTrunkBase) + "/" + id;
+  if (spec.contains("version") && spec["version"].is_number_integer()) {
+    trunk["version"] = spec["version"];  // lets a test move the version behind a client's back
+  }
   if (!trunk.contains("version")) trunk["version"] = 1;
   if (!trunk.contains("managed")) trunk["managed"] = false;
   if (!trunk.contains("state")) trunk["state"] = "active";
