@@ -18,6 +18,10 @@ namespace mediapath::probes {
 namespace {
 
 constexpr auto kCompat = STUN_USAGE_TURN_COMPATIBILITY_RFC5766;
+// RFC 5766 §14.7 (protocol 17 = UDP in the top byte) and RFC 6156 §4.1.1 (0x02 = IPv6).
+constexpr std::uint32_t kTransportUdp = 0x11000000;
+constexpr std::uint16_t kRequestedAddressFamily = 0x0017;
+constexpr std::uint32_t kFamilyIPv6 = 0x02000000;
 
 std::string turnErrorText(int code) {
   switch (code) {
@@ -103,12 +107,40 @@ class TurnProbe final : public Probe {
 
   void sendAllocate() {
     StunMessage msg{};
-    std::size_t len = stun_usage_turn_create(
-        &agent_, &msg, request_.data(), request_.size(), have_challenge_ ? &challenge_ : nullptr,
-        STUN_USAGE_TURN_REQUEST_PORT_NORMAL, -1, -1, username(), target_.username.size(),
-        password(), target_.password.size(), kCompat);
+    std::size_t len = 0;
+    if (remote_.isIPv6()) {
+      len = buildAllocate(msg, kFamilyIPv6);
+    } else {
+      len = stun_usage_turn_create(
+          &agent_, &msg, request_.data(), request_.size(), have_challenge_ ? &challenge_ : nullptr,
+          STUN_USAGE_TURN_REQUEST_PORT_NORMAL, -1, -1, username(), target_.username.size(),
+          password(), target_.password.size(), kCompat);
+    }
     phase_ = have_challenge_ ? Phase::kAllocate : Phase::kChallenge;
     send(len);
+  }
+
+  /// stun_usage_turn_create() plus REQUESTED-ADDRESS-FAMILY (RFC 6156): over IPv6 we ask for an
+  /// IPv6 relay, which is what an IPv6 media path would use (and all an IPv6-only server has).
+  /// libnice has no parameter for the attribute and a finished message cannot be extended.
+  std::size_t buildAllocate(StunMessage& msg, std::uint32_t family) {
+    if (!stun_agent_init_request(&agent_, &msg, request_.data(), request_.size(), STUN_ALLOCATE)) {
+      return 0;
+    }
+    stun_message_append32(&msg, STUN_ATTRIBUTE_REQUESTED_TRANSPORT, kTransportUdp);
+    stun_message_append32(&msg, static_cast<StunAttribute>(kRequestedAddressFamily), family);
+    if (have_challenge_) {
+      std::uint16_t len = 0;
+      if (const void* realm = stun_message_find(&challenge_, STUN_ATTRIBUTE_REALM, &len)) {
+        stun_message_append_bytes(&msg, STUN_ATTRIBUTE_REALM, realm, len);
+      }
+      if (const void* nonce = stun_message_find(&challenge_, STUN_ATTRIBUTE_NONCE, &len)) {
+        stun_message_append_bytes(&msg, STUN_ATTRIBUTE_NONCE, nonce, len);
+      }
+      stun_message_append_bytes(&msg, STUN_ATTRIBUTE_USERNAME, username(), target_.username.size());
+      return stun_agent_finish_message(&agent_, &msg, password(), target_.password.size());
+    }
+    return stun_agent_finish_message(&agent_, &msg, nullptr, 0);
   }
 
   void sendRelease() {

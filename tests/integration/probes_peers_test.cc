@@ -1,0 +1,215 @@
+// The probes against real peers (coturn, kamailio) started on free loopback ports.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "net/event_loop.h"
+#include "probes/probe.h"
+#include "tests/net/loop_check.h"
+#include "tests/probes/probe_harness.h"
+#include "tests/support/peers.h"
+#include "tests/support/process.h"
+
+namespace mediapath::probes {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ProbesPeersTest : public ::testing::Test {
+ protected:
+  ProbeTarget target(Kind kind, std::string host, std::uint16_t port) {
+    ProbeTarget t;
+    t.name = std::string(kindName(kind)) + "-peer";
+    t.kind = kind;
+    t.host = std::move(host);
+    t.port = port;
+    t.timeout = 2000ms;
+    t.burst.packets = 5;
+    t.burst.spacing = 20ms;
+    return t;
+  }
+  std::optional<ProbeResult> run(const ProbeTarget& t) {
+    auto probe = makeProbe(t.kind, context_);
+    return testing::runRound(loop_, *probe, t);
+  }
+  void TearDown() override {
+    EXPECT_EQ(testing::openHandleCount(loop_), 0);
+    EXPECT_EQ(loop_.close(), 0);
+  }
+
+  testing::TempDir dir_;
+  net::EventLoop loop_;
+  net::SeededRandom random_{7};
+  ProbeContext context_{&loop_, nullptr, nullptr, &random_};
+};
+
+TEST_F(ProbesPeersTest, CoturnStunBindingGivesMappedAddress) {
+  testing::Coturn coturn(dir_);
+  auto result = run(target(Kind::kStun, "127.0.0.1", coturn.port()));
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->ok) << result->error << "\n" << coturn.log();
+  EXPECT_EQ(result->sent, 5);
+  EXPECT_EQ(result->received, 5);
+  EXPECT_EQ(result->mapped_address.rfind("127.0.0.1:", 0), 0u) << result->mapped_address;
+  ASSERT_TRUE(result->rtt);
+  EXPECT_GT(result->rtt->min_ms, 0.0);
+  EXPECT_TRUE(result->jitter_ms);
+  ASSERT_TRUE(result->mos);
+  EXPECT_GT(*result->mos, 4.0);
+  std::printf("coturn STUN: rtt min/avg/max %.3f/%.3f/%.3f ms jitter %.4f ms mos %.3f\n",
+              result->rtt->min_ms, result->rtt->avg_ms, result->rtt->max_ms, *result->jitter_ms,
+              *result->mos);
+}
+
+TEST_F(ProbesPeersTest, CoturnOverIPv6) {
+  testing::Coturn::Options options;
+  options.ip = "::1";
+  testing::Coturn coturn(dir_, options);
+  auto stun = run(target(Kind::kStun, "::1", coturn.port()));
+  ASSERT_TRUE(stun);
+  EXPECT_TRUE(stun->ok) << stun->error << "\n" << coturn.log();
+  EXPECT_EQ(stun->mapped_address.rfind("[::1]:", 0), 0u) << stun->mapped_address;
+  auto t = target(Kind::kTurn, "::1", coturn.port());
+  t.username = "test";
+  t.password = "secret";
+  auto turn = run(t);
+  ASSERT_TRUE(turn);
+  EXPECT_TRUE(turn->ok) << turn->error << "\n" << coturn.log();
+  EXPECT_EQ(turn->relayed_address.rfind("[::1]:", 0), 0u) << turn->relayed_address;
+}
+
+TEST_F(ProbesPeersTest, CoturnTurnAllocateWithRightCredentialsAndRelease) {
+  testing::Coturn coturn(dir_);
+  auto t = target(Kind::kTurn, "127.0.0.1", coturn.port());
+  t.username = "test";
+  t.password = "secret";
+  auto probe = makeProbe(Kind::kTurn, context_);
+  // Two rounds with the same probe: the first allocation must have been released (a leaked
+  // one would still work, so the log is checked below) and state must not leak between rounds.
+  for (int round = 0; round < 2; ++round) {
+    auto result = testing::runRound(loop_, *probe, t);
+    ASSERT_TRUE(result);
+    EXPECT_TRUE(result->ok) << result->error << "\n" << coturn.log();
+    EXPECT_EQ(result->error, "");
+    EXPECT_EQ(result->relayed_address.rfind("127.0.0.1:", 0), 0u) << result->relayed_address;
+    EXPECT_NE(result->relayed_address, "127.0.0.1:0");
+    EXPECT_EQ(result->sent, 2);  // challenge + authenticated Allocate
+    EXPECT_EQ(result->received, 2);
+    ASSERT_TRUE(result->rtt);
+    ASSERT_TRUE(result->mos);
+    if (round == 1) {
+      EXPECT_TRUE(result->jitter_ms);
+    }
+    std::printf("coturn TURN round %d: relayed %s allocate rtt %.3f ms\n", round,
+                result->relayed_address.c_str(), result->rtt->avg_ms);
+  }
+  probe.reset();
+  // Both allocations were released: coturn (--verbose) logs each Refresh with lifetime 0.
+  auto released = [&] {
+    std::string log = coturn.log();
+    int count = 0;
+    for (auto pos = log.find("lifetime=0"); pos != std::string::npos;
+         pos = log.find("lifetime=0", pos + 1)) {
+      ++count;
+    }
+    return count;
+  };
+  auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (released() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(released(), 2) << coturn.log();
+  EXPECT_NE(coturn.log().find("REFRESH processed, success"), std::string::npos);
+}
+
+TEST_F(ProbesPeersTest, CoturnTurnWrongPasswordIs401) {
+  testing::Coturn coturn(dir_);
+  auto t = target(Kind::kTurn, "127.0.0.1", coturn.port());
+  t.username = "test";
+  t.password = "wrong";
+  auto result = run(t);
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->error, "TURN 401 Unauthorized (check username/password_env)");
+  EXPECT_EQ(result->relayed_address, "");
+}
+
+TEST_F(ProbesPeersTest, DeadUdpPortTimesOut) {
+  auto port = testing::freePort(testing::SocketType::kUdp);
+  auto t = target(Kind::kTurn, "127.0.0.1", port);
+  t.username = "test";
+  t.password = "secret";
+  t.timeout = 500ms;
+  auto turn = run(t);
+  ASSERT_TRUE(turn);
+  EXPECT_FALSE(turn->ok);
+  EXPECT_EQ(turn->error, "timeout after 500ms");
+  auto stun_target = target(Kind::kStun, "127.0.0.1", port);
+  stun_target.timeout = 500ms;
+  auto stun = run(stun_target);
+  ASSERT_TRUE(stun);
+  EXPECT_FALSE(stun->ok);
+  EXPECT_EQ(stun->error, "timeout after 500ms (0/5 replies)");
+  EXPECT_DOUBLE_EQ(stun->loss, 1.0);
+}
+
+TEST_F(ProbesPeersTest, KamailioOptions200OverUdpAndTcp) {
+  testing::Kamailio kamailio(dir_);
+  auto udp = target(Kind::kSip, "127.0.0.1", kamailio.port());
+  auto result = run(udp);
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->ok) << result->error << "\n" << kamailio.log();
+  EXPECT_EQ(result->status_code, 200);
+  EXPECT_EQ(result->received, 5);
+  EXPECT_TRUE(result->mos);
+  auto tcp = udp;
+  tcp.transport = Transport::kTcp;
+  auto over_tcp = run(tcp);
+  ASSERT_TRUE(over_tcp);
+  EXPECT_TRUE(over_tcp->ok) << over_tcp->error << "\n" << kamailio.log();
+  EXPECT_EQ(over_tcp->status_code, 200);
+  EXPECT_TRUE(over_tcp->connect_ms);
+  std::printf("kamailio OPTIONS udp rtt avg %.3f ms, tcp connect %.3f ms rtt %.3f ms\n",
+              result->rtt->avg_ms, *over_tcp->connect_ms, over_tcp->rtt->avg_ms);
+}
+
+TEST_F(ProbesPeersTest, Kamailio503IsAFailure) {
+  testing::Kamailio::Options options;
+  options.options_code = 503;
+  options.options_reason = "Service Unavailable";
+  testing::Kamailio kamailio(dir_, options);
+  for (Transport transport : {Transport::kUdp, Transport::kTcp}) {
+    auto t = target(Kind::kSip, "127.0.0.1", kamailio.port());
+    t.transport = transport;
+    auto result = run(t);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->ok);
+    EXPECT_EQ(result->error, "SIP 503 Service Unavailable") << transportName(transport);
+    EXPECT_EQ(result->status_code, 503);
+  }
+}
+
+TEST_F(ProbesPeersTest, ClosedTcpPortIsConnectionRefused) {
+  auto port = testing::freePort(testing::SocketType::kTcp);
+  auto tcp = run(target(Kind::kTcp, "127.0.0.1", port));
+  ASSERT_TRUE(tcp);
+  EXPECT_FALSE(tcp->ok);
+  EXPECT_EQ(tcp->error, "connection refused");
+  auto sip_target = target(Kind::kSip, "127.0.0.1", port);
+  sip_target.transport = Transport::kTcp;
+  auto sip = run(sip_target);
+  ASSERT_TRUE(sip);
+  EXPECT_EQ(sip->error, "connection refused");
+}
+
+TEST_F(ProbesPeersTest, TcpProbeConnectsToKamailio) {
+  testing::Kamailio kamailio(dir_);
+  auto result = run(target(Kind::kTcp, "127.0.0.1", kamailio.port()));
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->ok) << result->error;
+  EXPECT_TRUE(result->connect_ms);
+}
+
+}  // namespace
+}  // namespace mediapath::probes
