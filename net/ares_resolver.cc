@@ -226,7 +226,11 @@ struct AresResolver::Impl {
   void init() {
     initAresLibraryOnce();
     ares_options o{};
-    int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+    int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS;
+    // c-ares 1.18 retries SERVFAIL/REFUSED/NOTIMP answers on the next server and, when none is
+    // left, reports ARES_ECONNREFUSED instead of the answer's rcode. A probe must say what the
+    // server answered, so answers are taken as they are (the rcode becomes the status).
+    o.flags = ARES_FLAG_NOCHECKRESP;
     o.sock_state_cb = &Impl::onSockState;
     o.sock_state_cb_data = this;
     o.tries = std::max(1, options.tries);
@@ -288,6 +292,9 @@ struct AresResolver::Impl {
     l.callback = std::move(callback);
     l.started = started;
     l.deadline = std::make_unique<UvTimer>(loop.get());
+    // The loop's cached "now" may be stale (set when it last woke up); without refreshing it
+    // the deadline would fire early by however long the loop has been busy since.
+    uv_update_time(loop.get());
     auto timeout = ro.timeout.count() > 0 ? ro.timeout : options.query_timeout;
     l.deadline->start(timeout, [this, id] { onDeadline(id); });
     // May call onReply synchronously (e.g. a malformed name); finish() defers the user callback.

@@ -1,5 +1,6 @@
 #include "probes/dns_probe.h"
 
+#include <string>
 #include <utility>
 
 #include "net/resolver.h"
@@ -17,6 +18,12 @@ net::RecordType recordType(DnsRecord r) {
       return net::RecordType::kSRV;
   }
   return net::RecordType::kA;
+}
+
+// The resolver's errors that are the server's reply (see net::aresErrorText).
+bool isDnsAnswer(const std::string& error) {
+  return error == "NXDOMAIN" || error == "SERVFAIL" || error == "REFUSED" || error == "FORMERR" ||
+         error == "NOTIMP" || error.starts_with("no ");
 }
 
 }  // namespace
@@ -44,16 +51,12 @@ void DnsProbe::start(const ProbeTarget& target, ProbeCallback callback) {
         auto current = weak.lock();
         if (!current || *current != round) return;  // cancelled or destroyed
         ProbeResult r = std::move(base);
-        // Any DNS answer (NXDOMAIN and SERVFAIL included) proves the server replied; only a
-        // timeout is a lost exchange.
-        bool answered = rr.ok || rr.error != "timeout";
+        // A DNS answer (NXDOMAIN, SERVFAIL, "no A records" included) proves the server replied;
+        // a timeout or an unreachable server is a lost exchange.
+        bool answered = rr.ok || isDnsAnswer(rr.error);
         r.received = answered ? 1 : 0;
         r.loss = answered ? 0.0 : 1.0;
-        if (answered) {
-          double ms = static_cast<double>(rr.lookup_time.count()) / 1000.0;
-          r.lookup_ms = ms;
-          r.dns_ms = ms;
-        }
+        if (answered) r.lookup_ms = static_cast<double>(rr.lookup_time.count()) / 1000.0;
         r.ok = rr.ok;
         if (rr.ok) {
           if (record == DnsRecord::kSRV) {
