@@ -15,6 +15,7 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxBodyBytes = 512000;
+constexpr std::size_t kMaxLogEntries = 10000;
 constexpr int kUnlimitedAllowed = 180;  // what the platform advertises per minute
 constexpr const char* kTrunkBase = "/api/v2/telephony/providers/edges/trunkbasesettings";
 
@@ -1020,6 +1021,8 @@ void Emulator::logRequest(const Context& ctx, const HttpResponse& response) {
     log_file_.flush();
   }
   log_.push_back(std::move(entry));
+  // A demo left running for days must not grow without bound; the file keeps everything.
+  if (log_.size() > kMaxLogEntries) log_.erase(log_.begin());
 }
 
 nlohmann::json Emulator::requestLog() const {

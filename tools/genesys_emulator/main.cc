@@ -125,6 +125,7 @@ int run(int argc, char** argv) {
   auto colon = listen.rfind(':');
   if (colon == std::string::npos) return fail("--listen must be HOST:PORT");
   std::string host = listen.substr(0, colon);
+  if (host == "localhost") host = "127.0.0.1";  // getaddrinfo might pick ::1 or a LAN name
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   int port = 0;
