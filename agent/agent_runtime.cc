@@ -11,6 +11,7 @@
 #include "agent/health.h"
 #include "agent/probe_targets.h"
 #include "agent/scheduler.h"
+#include "agent/service_notifier.h"
 #include "agent/status_board.h"
 #include "net/ares_resolver.h"
 #include "net/clock.h"
@@ -93,6 +94,12 @@ struct AgentRuntime::Impl {
   std::unique_ptr<net::UvSignal> sigint;
   std::unique_ptr<net::UvSignal> sighup;
   bool stopping = false;
+
+  // systemd integration (Type=notify): READY, STATUS, WATCHDOG, RELOADING, STOPPING. A no-op
+  // outside systemd. The watchdog timer runs on the loop, so a stuck loop stops the pings and
+  // systemd restarts the agent after WatchdogSec=.
+  ServiceNotifier notifier;
+  std::unique_ptr<net::UvTimer> watchdog;
 
   Impl(RunOptions o, Config c)
       : options(std::move(o)), config(std::move(c)), metrics(config.site_name, versionLabel()) {}
@@ -179,15 +186,37 @@ struct AgentRuntime::Impl {
       if (old.name == r.target) s.rounds = old.rounds + 1;
     }
     board.updateTarget(s);
+    notifyStatus();
 
     if (awaiting_first_round.erase(r.target) == 1 && awaiting_first_round.empty()) {
       board.setReady();
+      notifier.ready();  // systemd: start-up (or a reload) is complete
       spdlog::info("first round complete for every target: ready");
     }
   }
 
+  // systemd STATUS= line (`systemctl status`); the notifier sends it only when it changed.
+  void notifyStatus() {
+    if (!notifier.enabled()) return;
+    int healthy = 0;
+    for (const auto& [name, h] : health) healthy += h.known() && h.healthy() ? 1 : 0;
+    std::vector<std::pair<std::string, std::string>> active;
+    for (const auto& g : board.snapshot().groups) active.emplace_back(g.name, g.active);
+    notifier.status(serviceStatusLine(healthy, static_cast<int>(health.size()), active));
+  }
+
   void reload() {
     spdlog::info("SIGHUP: reloading {}", options.config_path);
+    notifier.reloading();
+    // `systemctl reload` waits for READY=1, whether the new config was taken or rejected (on
+    // every return below). Before the first round READY=1 is still to come from onResult().
+    struct ReadyAgain {
+      ServiceNotifier& n;
+      bool was_ready;
+      ~ReadyAgain() {
+        if (was_ready) n.ready();
+      }
+    } ready_again{notifier, board.ready()};
     LoadResult r = loadConfigFile(options.config_path);
     if (!r.config) {
       for (const auto& d : r.errors) {
@@ -225,8 +254,10 @@ struct AgentRuntime::Impl {
     if (stopping) return;
     stopping = true;
     spdlog::info("{}: stopping", why);
+    notifier.stopping();
     stopProbing();
     heartbeat.reset();
+    watchdog.reset();
     sigterm.reset();
     sigint.reset();
     sighup.reset();
@@ -273,6 +304,12 @@ int AgentRuntime::run() {
   s.heartbeat = std::make_unique<net::UvTimer>(s.loop.get());
   s.heartbeat->start(
       kHeartbeatInterval, [&s] { s.heartbeat_ms = steadyMs(); }, kHeartbeatInterval);
+  if (auto interval = s.notifier.watchdogInterval()) {
+    // WatchdogSec= is set: ping at half of it from the loop (see Impl::notifier).
+    s.watchdog = std::make_unique<net::UvTimer>(s.loop.get());
+    s.watchdog->start(
+        *interval, [&s] { s.notifier.watchdog(); }, *interval);
+  }
   s.sigterm = std::make_unique<net::UvSignal>(s.loop.get());
   s.sigterm->start(SIGTERM, [&s] { s.shutdown("SIGTERM"); });
   s.sigint = std::make_unique<net::UvSignal>(s.loop.get());

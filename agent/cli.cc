@@ -1,6 +1,5 @@
 #include "agent/cli.h"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +9,7 @@
 
 #include "agent/config_loader.h"
 #include "agent/exit_codes.h"
+#include "agent/journal_logging.h"
 #include "version.h"
 
 namespace mediapath::agent {
@@ -17,8 +17,8 @@ namespace {
 
 void setUpLogging(const std::string& level) {
   // Logs go to stderr so that stdout carries only command output (JSON Lines, tables, payloads).
-  auto logger = spdlog::stderr_color_mt("mediapath");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  // Under systemd stderr is the journal: lines then carry "<N>" priorities instead of a time.
+  auto logger = makeStderrLogger("mediapath", stderrIsJournal());
   logger->set_level(spdlog::level::from_str(level));
   spdlog::set_default_logger(logger);
 }
