@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -112,6 +113,15 @@ std::uint16_t freeUdpTcpPort() {
 }
 
 double cpuSeconds(pid_t pid) {
+  if (pid == 0) {
+    // getrusage has microsecond resolution; /proc/PID/stat only clock ticks (10 ms).
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    auto secs = [](const timeval& tv) {
+      return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+    };
+    return secs(usage.ru_utime) + secs(usage.ru_stime);
+  }
   std::string path = pid == 0 ? "/proc/self/stat" : "/proc/" + std::to_string(pid) + "/stat";
   std::ifstream in(path);
   std::string line;
