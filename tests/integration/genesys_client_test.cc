@@ -1,0 +1,308 @@
+// GenesysClient and the backends against the real genesys-emulator over TLS.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "net/uv_timer.h"
+#include "reporter/genesys_backends.h"
+#include "tests/integration/genesys_support.h"
+
+namespace mediapath::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using Steady = std::chrono::steady_clock;
+
+json seedLocation() {
+  return json::parse(R"({"name": "IT Office", "region": "eu-central-1",
+    "sip": {"ports": [5060, 5061]},
+    "media": {"sip": {"ports": [5060, 5061]},
+              "proxy": {"host": "proxy-a.example.net", "port": 5060},
+              "stun": {"host": "stun.example.net", "port": 3478},
+              "turn": {"host": "turn.example.net", "port": 3478}},
+    "ipAddressAllowlist": ["10.0.0.0/8"]})");
+}
+
+class GenesysClientIT : public ::testing::Test {
+ protected:
+  GenesysClientIT() : pki_(dir_), emu_(dir_, pki_) {}
+
+  long long millisSince(Steady::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - t).count();
+  }
+
+  TempDir dir_;
+  TestPki pki_;
+  Emulator emu_;
+};
+
+TEST_F(GenesysClientIT, TokenIsFetchedOnceAndCached) {
+  ClientHarness h(emu_, pki_.ca);
+  for (int i = 0; i < 3; ++i) {
+    auto r = h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}});
+    ASSERT_TRUE(r.ok()) << r.error->describe();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_TRUE(r.body.contains("entities"));
+  }
+  EXPECT_EQ(h.client().tokenRequests(), 1);
+  auto tokens = emu_.requestsTo("/oauth/token", "POST");
+  ASSERT_EQ(tokens.size(), 1u);
+  EXPECT_EQ(tokens[0]["auth"], "Basic");
+  EXPECT_EQ(tokens[0]["content_type"], "application/x-www-form-urlencoded");
+  // Observer saw every exchange, token included.
+  std::vector<std::pair<std::string, int>> expected{{"oauth_token", 200},
+                                                    {"list_locations", 200},
+                                                    {"list_locations", 200},
+                                                    {"list_locations", 200}};
+  EXPECT_EQ(h.observed(), expected);
+}
+
+TEST_F(GenesysClientIT, RateLimitWaitsAtLeastRetryAfter) {
+  ClientHarness h(emu_, pki_.ca);
+  // Token first, so the measured wait is only the API's.
+  ASSERT_TRUE(h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}}).ok());
+  emu_.fault({{"path_prefix", "/api/v2/locations"},
+              {"method", "GET"},
+              {"count", 1},
+              {"status", 429},
+              {"retry_after", 1}});
+  auto start = Steady::now();
+  auto r = h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}});
+  long long took = millisSince(start);
+  ASSERT_TRUE(r.ok()) << r.error->describe();
+  EXPECT_GE(took, 1000);
+  EXPECT_LT(took, 3000);
+  auto gets = emu_.requestsTo("/api/v2/locations", "GET");
+  ASSERT_EQ(gets.size(), 3u);
+  EXPECT_EQ(gets[1]["status"], 429);
+  EXPECT_EQ(gets[2]["status"], 200);
+  std::cout << "429 Retry-After 1 s: call completed after " << took << " ms\n";
+}
+
+TEST_F(GenesysClientIT, ExpiredTokenIsRefreshedExactlyOnce) {
+  ClientHarness h(emu_, pki_.ca);
+  ASSERT_TRUE(h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}}).ok());
+  ASSERT_EQ(emu_.admin("POST", "/_emulator/expire-tokens").first / 100, 2);
+  auto r = h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}});
+  ASSERT_TRUE(r.ok()) << r.error->describe();
+  EXPECT_EQ(h.client().tokenRequests(), 2);
+  auto all = emu_.requests();
+  std::vector<std::pair<std::string, int>> seq;
+  for (const auto& e : all) seq.emplace_back(e["path"].get<std::string>(), e["status"].get<int>());
+  std::vector<std::pair<std::string, int>> expected{{"/oauth/token", 200},
+                                                    {"/api/v2/locations", 200},
+                                                    {"/api/v2/locations", 401},
+                                                    {"/oauth/token", 200},
+                                                    {"/api/v2/locations", 200}};
+  EXPECT_EQ(seq, expected);
+}
+
+TEST_F(GenesysClientIT, PersistentUnauthorizedIsRefreshedOnceThenReported) {
+  ClientHarness h(emu_, pki_.ca);
+  ASSERT_TRUE(h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}}).ok());
+  emu_.fault({{"path_prefix", "/api/v2/locations"}, {"count", 5}, {"status", 401}});
+  auto r = h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error->status, 401);
+  EXPECT_EQ(h.client().tokenRequests(), 2);
+  EXPECT_EQ(emu_.requestsTo("/api/v2/locations").size(), 3u);  // ok, 401, retried 401
+}
+
+TEST_F(GenesysClientIT, ServerErrorsBackOffWithinTheBudget) {
+  reporter::RetryOptions retry;
+  retry.initial_backoff = 100ms;
+  retry.max_backoff = 400ms;
+  retry.budget = 1500ms;
+  ClientHarness h(emu_, pki_.ca, retry);
+  ASSERT_TRUE(h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}}).ok());
+  emu_.fault({{"path_prefix", "/api/v2/locations"}, {"count", 100}, {"status", 503}});
+  auto start = Steady::now();
+  auto r = h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}});
+  long long took = millisSince(start);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error->status, 503);
+  EXPECT_GT(r.error->attempts, 2);
+  // Waits total at most the budget; the requests themselves are fast on loopback.
+  EXPECT_LE(took, 1500 + 1000);
+  EXPECT_GE(took, 50 + 100 + 200);  // at least the lowest-jitter backoffs of three retries
+  EXPECT_EQ(static_cast<int>(emu_.requestsTo("/api/v2/locations").size()), 1 + r.error->attempts);
+  std::cout << "503 x" << r.error->attempts << " gave up after " << took
+            << " ms (budget 1500 ms)\n";
+}
+
+TEST_F(GenesysClientIT, ConnectionResetIsRetried) {
+  ClientHarness h(emu_, pki_.ca);
+  ASSERT_TRUE(h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}}).ok());
+  emu_.fault({{"path_prefix", "/api/v2/locations"}, {"count", 2}, {"reset", true}});
+  auto r = h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}});
+  ASSERT_TRUE(r.ok()) << r.error->describe();
+}
+
+TEST_F(GenesysClientIT, ClientErrorsAreNotRetriedAndCarryContextId) {
+  ClientHarness h(emu_, pki_.ca);
+  auto r = h.call({"get_location", "GET", "/api/v2/locations/does-not-exist", std::nullopt, {}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error->status, 404);
+  EXPECT_EQ(r.error->code, "not.found");
+  EXPECT_FALSE(r.error->message.empty());
+  EXPECT_FALSE(r.error->context_id.empty());
+  EXPECT_EQ(r.error->attempts, 1);
+  auto logged = emu_.requestsTo("/api/v2/locations/does-not-exist");
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_EQ(logged[0]["correlation_id"], r.error->context_id);
+  std::string text = r.error->describe();
+  EXPECT_NE(text.find("HTTP 404 not.found"), std::string::npos) << text;
+  EXPECT_NE(text.find("contextId " + r.error->context_id), std::string::npos) << text;
+
+  // 422: the platform's validation, reported the same way, not retried.
+  json bad = seedLocation();
+  bad["ipAddressAllowlist"] = {"10.0.0.0/33"};
+  auto v = h.call({"create_location", "POST", "/api/v2/locations", bad, "application/json"});
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error->status, 422);
+  EXPECT_EQ(v.error->attempts, 1);
+  EXPECT_EQ(emu_.requestsTo("/api/v2/locations", "POST").size(), 1u);
+}
+
+TEST_F(GenesysClientIT, BadCredentialsAreReportedWithoutTheSecret) {
+  ClientHarness h(emu_, pki_.ca, ClientHarness::fastRetry(), "wrong-secret-value");
+  auto r = h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error->status, 401);
+  EXPECT_EQ(r.error->code, "invalid_client");
+  EXPECT_EQ(r.error->describe().find("wrong-secret-value"), std::string::npos);
+  EXPECT_EQ(emu_.requestsTo("/api/v2/").size(), 0u);
+}
+
+TEST_F(GenesysClientIT, WrongCaIsRefusedWithoutRetry) {
+  ClientHarness h(emu_, pki_.wrong_ca);
+  auto start = Steady::now();
+  auto r = h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error->status, 0);
+  EXPECT_EQ(r.error->transport.rfind("TLS: ", 0), 0u) << r.error->transport;
+  EXPECT_EQ(r.error->attempts, 1);
+  EXPECT_LT(millisSince(start), 2000);
+  EXPECT_TRUE(emu_.requests().empty());  // nothing reached the server's HTTP layer
+}
+
+TEST_F(GenesysClientIT, SlowApiDoesNotBlockTheLoop) {
+  ClientHarness h(emu_, pki_.ca);
+  ASSERT_TRUE(h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}}).ok());
+  emu_.fault({{"path_prefix", "/api/v2/locations"}, {"count", 1}, {"stall_ms", 2000}});
+  net::UvTimer ticker(h.loop().get());
+  std::vector<Steady::time_point> ticks;
+  auto start = Steady::now();
+  ticker.start(
+      50ms, [&] { ticks.push_back(Steady::now()); }, 50ms);
+  auto r = h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}});
+  ticker.stop();
+  ASSERT_TRUE(r.ok()) << r.error->describe();
+  EXPECT_GE(millisSince(start), 2000);
+  ASSERT_GE(ticks.size(), 35u);
+  long long worst_gap = 0;
+  for (std::size_t i = 1; i < ticks.size(); ++i) {
+    worst_gap = std::max<long long>(
+        worst_gap,
+        std::chrono::duration_cast<std::chrono::milliseconds>(ticks[i] - ticks[i - 1]).count());
+  }
+  EXPECT_LT(worst_gap, 150);
+  std::cout << "2 s stalled API: " << ticks.size() << " ticks of 50 ms, worst gap " << worst_gap
+            << " ms\n";
+}
+
+TEST_F(GenesysClientIT, LocationBackendPatchesWithTestThenReplace) {
+  auto [status, created] = emu_.admin("POST", "/_emulator/locations", seedLocation());
+  ASSERT_EQ(status, 201) << created.dump();
+  std::string id = created["id"];
+  ClientHarness h(emu_, pki_.ca);
+  reporter::LocationBackend backend(h.client(), id, "/media/proxy");
+  reporter::BackendResult result;
+  backend.apply({"proxy-b.example.net", 5062}, std::nullopt, [&](reporter::BackendResult r) {
+    result = std::move(r);
+    h.loop().stop();
+  });
+  h.loop().run();
+  ASSERT_TRUE(result.ok()) << result.error->describe();
+  EXPECT_TRUE(result.changed);
+  auto patches = emu_.requestsTo("/api/v2/locations/" + id, "PATCH");
+  ASSERT_EQ(patches.size(), 1u);
+  EXPECT_EQ(patches[0]["content_type"], "application/json-patch+json");
+  json expected = json::parse(R"([
+    {"op": "test", "path": "/media/proxy/host", "value": "proxy-a.example.net"},
+    {"op": "test", "path": "/media/proxy/port", "value": 5060},
+    {"op": "replace", "path": "/media/proxy/host", "value": "proxy-b.example.net"},
+    {"op": "replace", "path": "/media/proxy/port", "value": 5062}])");
+  EXPECT_EQ(patches[0]["body"], expected);
+  auto get = h.call({"get_location", "GET", "/api/v2/locations/" + id, std::nullopt, {}});
+  EXPECT_EQ(get.body["media"]["proxy"], (json{{"host", "proxy-b.example.net"}, {"port", 5062}}));
+
+  // A stale expectation fails the platform's test op: nothing is changed.
+  backend.apply({"proxy-c.example.net", 5060}, reporter::Endpoint{"proxy-a.example.net", 5060},
+                [&](reporter::BackendResult r) {
+                  result = std::move(r);
+                  h.loop().stop();
+                });
+  h.loop().run();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error->status, 409);
+  get = h.call({"get_location", "GET", "/api/v2/locations/" + id, std::nullopt, {}});
+  EXPECT_EQ(get.body["media"]["proxy"]["host"], "proxy-b.example.net");
+}
+
+TEST_F(GenesysClientIT, TrunkBackendRereadsAndRetriesOnConflict) {
+  auto [status, trunk] = emu_.admin(
+      "POST", "/_emulator/trunks",
+      {{"id", "trunk-1"}, {"name", "BYOC"}, {"hosts", {"proxy-a:5060", "proxy-b:5060"}}});
+  ASSERT_EQ(status, 201) << trunk.dump();
+  ClientHarness h(emu_, pki_.ca);
+  reporter::TrunkBackend backend(h.client(), "trunk-1");
+  emu_.fault({{"path_prefix", "/api/v2/telephony/providers/edges/trunkbasesettings/trunk-1"},
+              {"method", "PUT"},
+              {"count", 1},
+              {"status", 409}});
+  reporter::BackendResult result;
+  backend.apply({"proxy-b:5060", "proxy-a:5060"}, [&](reporter::BackendResult r) {
+    result = std::move(r);
+    h.loop().stop();
+  });
+  h.loop().run();
+  ASSERT_TRUE(result.ok()) << result.error->describe();
+  EXPECT_EQ(result.attempts, 2);
+  const std::string path = "/api/v2/telephony/providers/edges/trunkbasesettings/trunk-1";
+  EXPECT_EQ(emu_.requestsTo(path, "GET").size(), 2u);  // read, re-read after the 409
+  auto puts = emu_.requestsTo(path, "PUT");
+  ASSERT_EQ(puts.size(), 2u);
+  EXPECT_EQ(puts[0]["status"], 409);
+  EXPECT_EQ(puts[1]["status"], 200);
+  auto get = h.call({"get_trunk", "GET", path, std::nullopt, {}});
+  EXPECT_EQ(get.body["properties"]["trunk_transport_serverProxyList"]["value"]["instance"],
+            (json{"proxy-b:5060", "proxy-a:5060"}));
+  EXPECT_EQ(get.body["version"], trunk["version"].get<int>() + 1);
+
+  // Conflicts that never end are bounded.
+  emu_.fault({{"path_prefix", path}, {"method", "PUT"}, {"count", 50}, {"status", 409}});
+  backend.apply({"proxy-a:5060"}, [&](reporter::BackendResult r) {
+    result = std::move(r);
+    h.loop().stop();
+  });
+  h.loop().run();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error->status, 409);
+  EXPECT_EQ(result.attempts, 4);  // 1 + 3 re-reads
+}
+
+TEST_F(GenesysClientIT, RequestLogHoldsNoSecret) {
+  {
+    ClientHarness h(emu_, pki_.ca);
+    ASSERT_TRUE(h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}}).ok());
+  }
+  std::string log = slurp(emu_.requestLogPath()) + emu_.requests().dump() + emu_.log();
+  EXPECT_FALSE(log.empty());
+  EXPECT_EQ(log.find(kGenesysSecret), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mediapath::testing
