@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -15,11 +16,14 @@
 #include "agent/config_loader.h"
 #include "agent/exit_codes.h"
 #include "agent/location_spec.h"
+#include "agent/probe_targets.h"
 #include "agent/secrets.h"
+#include "net/ares_resolver.h"
 #include "net/atomic_file.h"
 #include "net/clock.h"
 #include "net/event_loop.h"
 #include "net/uv_timer.h"
+#include "probes/probe.h"
 #include "reporter/genesys_client.h"
 #include "reporter/genesys_json_patch.h"
 #include "reporter/genesys_reports.h"
@@ -472,6 +476,96 @@ int runAudit(const GenesysOptions& o) {
   });
 }
 
+// ---- location validate ----------------------------------------------------------------------
+
+std::string fixedMs(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f ms", ms);
+  return buf;
+}
+
+/// The seed's step 2: the offline checks are the config loader's (CIDRs, SIP port range, target
+/// references); this adds live reachability of the location's STUN and TURN servers, probed the
+/// way the agent probes them (STUN Binding, TURN Allocate with credentials then release).
+int runLocationValidate(const GenesysOptions& o) {
+  return withConfig(o, [&o](const Config& config) {
+    requireLocation(config);
+    std::cout << o.config << ": offline checks ok (ip allowlist, SIP ports "
+              << config.location->allowed_sip_ports.min << "-"
+              << config.location->allowed_sip_ports.max << ", media targets)\n";
+    std::vector<PlannedTarget> planned;
+    try {
+      for (const std::string* name : {&config.location->media.stun, &config.location->media.turn}) {
+        const TargetConfig* t = config.findTarget(*name);
+        if (t == nullptr) throw UsageError{config.source + ": /location/media: unknown " + *name};
+        planned.push_back(planTarget(*t, config.probing));
+      }
+    } catch (const TargetError& e) {
+      throw UsageError{config.source + ": " + e.what()};
+    }
+
+    net::EventLoop loop;
+    net::SystemClock clock;
+    net::SystemRandom random;
+    std::vector<std::optional<probes::ProbeResult>> results(planned.size());
+    {
+      net::AresOptions ares;
+      ares.servers = dnsServerList(config.dns);
+      ares.query_timeout = config.probing.timeout;
+      net::AresResolver resolver(loop, ares, clock);
+      probes::ProbeContext context{&loop, &resolver, &clock, &random};
+      std::vector<std::unique_ptr<probes::Probe>> running;
+      std::size_t done = 0;
+      Millis longest{0};
+      for (std::size_t i = 0; i < planned.size(); ++i) {
+        const probes::ProbeTarget& target = planned[i].target;
+        longest = std::max(
+            longest, Millis(target.timeout * 2 + target.burst.spacing * target.burst.packets));
+        running.push_back(probes::makeProbe(target.kind, context));
+        if (!running.back())
+          throw UsageError{"no probe for kind " + std::string(probes::kindName(target.kind))};
+        running.back()->start(target, [&, i](probes::ProbeResult r) {
+          results[i] = std::move(r);
+          if (++done == planned.size()) loop.stop();
+        });
+      }
+      // A backstop: each probe enforces its own timeout, this only guards against a bug.
+      net::UvTimer backstop(loop.get());
+      backstop.start(longest + Millis(5000), [&loop] { loop.stop(); });
+      loop.run();
+      for (auto& p : running) p->cancel();
+      running.clear();
+      resolver.cancelAll();
+    }
+    loop.run();
+    loop.close();
+
+    bool all_ok = true;
+    for (std::size_t i = 0; i < planned.size(); ++i) {
+      const probes::ProbeTarget& t = planned[i].target;
+      std::cout << probes::kindName(t.kind) << " " << t.name << " " << t.host << ":" << t.port
+                << ": ";
+      if (!results[i]) {
+        std::cout << "UNREACHABLE (no result)\n";
+        all_ok = false;
+        continue;
+      }
+      const probes::ProbeResult& r = *results[i];
+      if (!r.ok) {
+        std::cout << "UNREACHABLE (" << r.error << ")\n";
+        all_ok = false;
+        continue;
+      }
+      std::cout << "reachable";
+      if (r.rtt) std::cout << ", rtt " << fixedMs(r.rtt->avg_ms);
+      if (!r.mapped_address.empty()) std::cout << ", mapped " << r.mapped_address;
+      if (!r.relayed_address.empty()) std::cout << ", relayed " << r.relayed_address;
+      std::cout << "\n";
+    }
+    return all_ok ? kExitOk : kExitFailed;
+  });
+}
+
 }  // namespace
 
 void addGenesysCommands(CommandTree& tree, CommandAction& action) {
@@ -480,6 +574,10 @@ void addGenesysCommands(CommandTree& tree, CommandAction& action) {
     cmd->add_option("--config", opts->config, "Config file")->required();
     cmd->callback([&action, opts, fn] { action.run = [opts, fn] { return fn(*opts); }; });
   };
+
+  CLI::App* validate = tree.location->add_subcommand(
+      "validate", "Check the location config offline, then probe its STUN and TURN servers");
+  bind(validate, runLocationValidate);
 
   CLI::App* create = tree.location->add_subcommand(
       "create", "Create the location from the config, wait until active, print its id");

@@ -6,6 +6,7 @@
 
 #include "reporter/genesys_auth.h"
 #include "tests/integration/genesys_support.h"
+#include "tests/support/peers.h"
 
 namespace mediapath::testing {
 namespace {
@@ -228,6 +229,49 @@ TEST_F(GenesysCliIT, WrongCaIsRefused) {
   CommandResult r = agent({"location", "export", "--config", writeConfig(c)});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("TLS: "), std::string::npos) << r.output;
+  EXPECT_TRUE(emu_.requests().empty());
+}
+
+TEST_F(GenesysCliIT, LocationValidateProbesStunAndTurn) {
+  Coturn coturn(dir_);
+  json c = config();
+  for (auto& t : c["targets"]) {
+    if (t["kind"] == "stun" || t["kind"] == "turn") t["port"] = coturn.port();
+    if (t["kind"] == "turn") t["username"] = coturn.options().user;
+  }
+  std::string cfg = writeConfig(c);
+  auto env = credentials();
+  env["TURN_PASSWORD"] = coturn.options().password;
+  CommandResult ok = agent({"location", "validate", "--config", cfg}, env);
+  EXPECT_EQ(ok.exit_code, 0) << ok.output << coturn.log();
+  EXPECT_NE(ok.output.find("offline checks ok"), std::string::npos) << ok.output;
+  EXPECT_NE(
+      ok.output.find("stun stun-a 127.0.0.1:" + std::to_string(coturn.port()) + ": reachable"),
+      std::string::npos)
+      << ok.output;
+  EXPECT_NE(
+      ok.output.find("turn turn-a 127.0.0.1:" + std::to_string(coturn.port()) + ": reachable"),
+      std::string::npos)
+      << ok.output;
+  EXPECT_NE(ok.output.find("relayed 127.0.0.1:"), std::string::npos) << ok.output;
+
+  // Wrong TURN password: the TURN check fails, exit 1.
+  env["TURN_PASSWORD"] = "not-the-password";
+  CommandResult bad = agent({"location", "validate", "--config", cfg}, env);
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("turn turn-a"), std::string::npos);
+  EXPECT_NE(bad.output.find("UNREACHABLE"), std::string::npos) << bad.output;
+
+  // Nothing listening for STUN: exit 1 naming the STUN target.
+  c["targets"][2]["port"] = freePort(SocketType::kUdp);
+  env["TURN_PASSWORD"] = coturn.options().password;
+  CommandResult down = agent({"location", "validate", "--config", writeConfig(c)}, env);
+  EXPECT_EQ(down.exit_code, 1) << down.output;
+  EXPECT_NE(
+      down.output.find("stun stun-a 127.0.0.1:" + c["targets"][2]["port"].dump() + ": UNREACHABLE"),
+      std::string::npos)
+      << down.output;
+  // Validation talks to no Genesys API.
   EXPECT_TRUE(emu_.requests().empty());
 }
 
