@@ -8,16 +8,21 @@
 #include <set>
 
 #include "agent/config_loader.h"
+#include "agent/failover_manager.h"
+#include "agent/genesys_options.h"
 #include "agent/health.h"
 #include "agent/probe_targets.h"
 #include "agent/scheduler.h"
 #include "agent/service_notifier.h"
+#include "agent/state_store.h"
 #include "agent/status_board.h"
 #include "net/ares_resolver.h"
 #include "net/clock.h"
 #include "net/event_loop.h"
 #include "net/uv_signal.h"
 #include "net/uv_timer.h"
+#include "reporter/audit_trail.h"
+#include "reporter/genesys_client.h"
 #include "reporter/metrics.h"
 #include "reporter/metrics_server.h"
 #include "version.h"
@@ -87,6 +92,14 @@ struct AgentRuntime::Impl {
   std::map<std::string, HealthTracker> health;
   std::set<std::string> awaiting_first_round;
 
+  // Failover (only with failover groups): persisted state and audit trail in the state
+  // directory, the Genesys client (null in plan mode without credentials), the manager.
+  std::unique_ptr<StateStore> store;
+  std::unique_ptr<reporter::AuditTrail> audit;
+  std::unique_ptr<reporter::GenesysClient> genesys;
+  std::unique_ptr<FailoverManager> failover;
+  std::map<std::string, TargetView> views;
+
   // Loop handles owned here; shutdown() releases them so that the loop runs out of work and
   // run() returns with nothing left open.
   std::unique_ptr<net::UvTimer> heartbeat;
@@ -143,11 +156,58 @@ struct AgentRuntime::Impl {
         [this](const probes::ProbeResult& r) { onResult(r); });
     for (auto& p : planned) scheduler->add(std::move(p.target), p.interval);
     scheduler->start();
+    startFailover();
+  }
+
+  bool planOnly() const {
+    return options.plan_only || !config.genesys || config.genesys->mode == GenesysMode::kPlan;
+  }
+
+  // The failover layer for the current config. Throws GenesysSetupError when apply mode cannot
+  // reach Genesys as configured (missing secret, bad endpoint): start-up fails with exit 2.
+  void startFailover() {
+    views.clear();
+    if (config.failover.empty()) return;
+    if (!store) {
+      store = std::make_unique<StateStore>(options.state_dir);
+      audit = std::make_unique<reporter::AuditTrail>(store->auditPath());
+    }
+    if (config.genesys) {
+      try {
+        genesys = std::make_unique<reporter::GenesysClient>(
+            loop, genesysClientOptions(config, "run"), clock, random);
+        genesys->setObserver([this](const std::string& operation, int status) {
+          metrics.countGenesysRequest(operation, status);
+        });
+      } catch (const std::exception& e) {
+        if (!planOnly()) throw GenesysSetupError(e.what());
+        spdlog::warn("plan mode without Genesys access ({}): changes are recorded only", e.what());
+      }
+    }
+    FailoverManager::Hooks hooks;
+    hooks.on_group_change = [this](const std::string& group, const std::string& active,
+                                   bool panic) {
+      board.updateGroup(group, active, panic);
+      notifyStatus();
+    };
+    hooks.on_decision = [this](const std::string& group, const std::string& text) {
+      board.addDecision({clock.wallNow(), group, text});
+    };
+    failover =
+        std::make_unique<FailoverManager>(config, planOnly(), loop, *resolver, clock, random,
+                                          metrics, *store, *audit, genesys.get(), std::move(hooks));
+    spdlog::info("failover: {} groups, {} mode, state in {}", config.failover.size(),
+                 planOnly() ? "plan" : "apply", options.state_dir);
+    failover->start();
   }
 
   void stopProbing() {
     if (scheduler) scheduler->stop();
     scheduler.reset();
+    // Before the resolver and client it uses; a change in flight stays pending in the state
+    // directory and is finished by the next manager (reload) or the next start.
+    failover.reset();
+    genesys.reset();
     if (resolver) resolver->cancelAll();
     resolver.reset();
   }
@@ -187,6 +247,11 @@ struct AgentRuntime::Impl {
     }
     board.updateTarget(s);
     notifyStatus();
+
+    if (failover) {
+      views[r.target] = TargetView{true, h.healthy(), r};
+      failover->onRound(r.target, views);
+    }
 
     if (awaiting_first_round.erase(r.target) == 1 && awaiting_first_round.empty()) {
       board.setReady();

@@ -8,6 +8,7 @@
 #include "agent/agent_runtime.h"
 #include "agent/cli.h"
 #include "agent/exit_codes.h"
+#include "agent/genesys_options.h"
 #include "agent/probe_targets.h"
 
 namespace mediapath::agent {
@@ -21,6 +22,9 @@ int runAgent(RunOptions options) {
     AgentRuntime runtime(std::move(options), std::move(*config));
     return runtime.run();
   } catch (const TargetError& e) {
+    std::cerr << "mediapath-agent: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const GenesysSetupError& e) {
     std::cerr << "mediapath-agent: " << e.what() << "\n";
     return kExitUsage;
   } catch (const std::exception& e) {

@@ -348,7 +348,7 @@ std::optional<std::uint16_t> readPort(const ObjectReader& r, std::string_view ke
 }
 
 void checkHost(const ObjectReader& r, std::string_view key, const std::string& host) {
-  if (!isIpLiteral(host) && !isValidHostname(host)) {
+  if (!isValidHost(host)) {
     r.error(key, quote(host) + " is not a valid host name or IP address");
   }
 }
@@ -944,6 +944,8 @@ std::string checkCidr(std::string_view cidr) {
   }
   return {};
 }
+
+bool isValidHost(const std::string& host) { return isIpLiteral(host) || isValidHostname(host); }
 
 const TargetConfig* Config::findTarget(const std::string& name) const {
   return findByName(targets, name);

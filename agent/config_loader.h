@@ -40,4 +40,7 @@ std::string formatDuration(Duration d);
 /// host bits set names the network form ("has host bits set; did you mean 10.0.0.0/8?").
 std::string checkCidr(std::string_view cidr);
 
+/// True for an IPv4/IPv6 literal or a syntactically valid DNS name.
+bool isValidHost(const std::string& host);
+
 }  // namespace mediapath::agent
