@@ -92,7 +92,8 @@ std::string viaBranch(std::string_view via) {
   while ((pos = via.find(';', pos)) != std::string_view::npos) {
     ++pos;
     std::size_t end = via.find_first_of(";,", pos);
-    std::string_view param = via.substr(pos, end == std::string_view::npos ? via.npos : end - pos);
+    std::string_view param =
+        via.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
     std::size_t eq = param.find('=');
     if (eq != std::string_view::npos && iequals(trim(param.substr(0, eq)), "branch")) {
       return std::string(trim(param.substr(eq + 1)));
@@ -142,6 +143,29 @@ bool parseStatusLine(std::string_view line, SipResponse& out, std::string* error
   return true;
 }
 
+/// Reads one logical header line into `out` (headers the probe does not use are skipped).
+bool applyHeader(std::string_view line, SipResponse& out, std::string* error) {
+  std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return fail(error, "header line without ':'");
+  std::string_view name = canonicalName(trim(line.substr(0, colon)));
+  std::string_view value = trim(line.substr(colon + 1));
+  if (iequals(name, "via")) {
+    for (auto& via : splitCommas(value)) out.vias.push_back(std::move(via));
+  } else if (iequals(name, "call-id")) {
+    out.call_id = std::string(value);
+  } else if (iequals(name, "cseq")) {
+    std::size_t sp = value.find_first_of(" \t");
+    if (sp == std::string_view::npos) return fail(error, "bad CSeq");
+    out.cseq_number = parseNumber<std::uint32_t>(value.substr(0, sp));
+    out.cseq_method = std::string(trim(value.substr(sp)));
+    if (!out.cseq_number || out.cseq_method.empty()) return fail(error, "bad CSeq");
+  } else if (iequals(name, "content-length")) {
+    out.content_length = parseNumber<std::size_t>(value);
+    if (!out.content_length) return fail(error, "bad Content-Length");
+  }
+  return true;
+}
+
 }  // namespace
 
 std::optional<SipResponse> parseSipResponse(std::string_view message, std::string* error) {
@@ -159,37 +183,7 @@ std::optional<SipResponse> parseSipResponse(std::string_view message, std::strin
   SipResponse out;
   if (!parseStatusLine(lines.front(), out, error)) return std::nullopt;
   for (std::size_t i = 1; i < lines.size(); ++i) {
-    std::string_view line = lines[i];
-    std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) {
-      fail(error, "header line without ':'");
-      return std::nullopt;
-    }
-    std::string_view name = canonicalName(trim(line.substr(0, colon)));
-    std::string_view value = trim(line.substr(colon + 1));
-    if (iequals(name, "via")) {
-      for (auto& via : splitCommas(value)) out.vias.push_back(std::move(via));
-    } else if (iequals(name, "call-id")) {
-      out.call_id = std::string(value);
-    } else if (iequals(name, "cseq")) {
-      std::size_t sp = value.find_first_of(" \t");
-      if (sp == std::string_view::npos) {
-        fail(error, "bad CSeq");
-        return std::nullopt;
-      }
-      out.cseq_number = parseNumber<std::uint32_t>(value.substr(0, sp));
-      out.cseq_method = std::string(trim(value.substr(sp)));
-      if (!out.cseq_number || out.cseq_method.empty()) {
-        fail(error, "bad CSeq");
-        return std::nullopt;
-      }
-    } else if (iequals(name, "content-length")) {
-      out.content_length = parseNumber<std::size_t>(value);
-      if (!out.content_length) {
-        fail(error, "bad Content-Length");
-        return std::nullopt;
-      }
-    }
+    if (!applyHeader(lines[i], out, error)) return std::nullopt;
   }
   if (!out.vias.empty()) out.top_via_branch = viaBranch(out.vias.front());
   return out;

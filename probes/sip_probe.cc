@@ -1,6 +1,7 @@
 #include "probes/sip_probe.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <utility>
 
@@ -19,9 +20,9 @@ namespace {
 constexpr std::string_view kBranchCookie = "z9hG4bK";
 
 std::string hexToken(net::Random& random) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(random.next()));
-  return buf;
+  std::array<char, 17> buf{};
+  std::snprintf(buf.data(), buf.size(), "%016llx", static_cast<unsigned long long>(random.next()));
+  return buf.data();
 }
 
 struct Request {
@@ -40,7 +41,7 @@ class SipProbe final : public Probe {
   explicit SipProbe(const ProbeContext& context)
       : context_(context),
         lookup_(context),
-        burst_(context.loop->get(), context.clock),
+        burst_(*context.loop, context.clock),
         deadline_(context.loop->get()) {}
 
   void start(const ProbeTarget& target, ProbeCallback callback) override {
@@ -49,7 +50,7 @@ class SipProbe final : public Probe {
     callback_ = std::move(callback);
     result_ = newResult(target);
     lookup_.start(target.host, target.port,
-                  [this](AddressLookup::Outcome outcome) { onResolved(std::move(outcome)); });
+                  [this](AddressLookup::Outcome outcome) { onResolved(outcome); });
   }
 
   void cancel() override {
@@ -63,7 +64,7 @@ class SipProbe final : public Probe {
  private:
   net::Random& random() { return context_.random != nullptr ? *context_.random : own_random_; }
 
-  void onResolved(AddressLookup::Outcome outcome) {
+  void onResolved(const AddressLookup::Outcome& outcome) {
     result_.dns_ms = outcome.dns_ms;
     if (!outcome.ok) {
       finish(outcome.error);
@@ -148,7 +149,7 @@ class SipProbe final : public Probe {
       return index;
     };
     burst_.start(*local, remote_, target_.burst, target_.timeout, std::move(hooks),
-                 [this](UdpBurst::Outcome outcome) {
+                 [this](const UdpBurst::Outcome& outcome) {
                    summarizeBurst(outcome, jitter_, result_);
                    std::string error = outcome.error;
                    if (error.empty() && result_.received == 0) {

@@ -19,7 +19,7 @@ namespace {
 class StunProbe final : public Probe {
  public:
   explicit StunProbe(const ProbeContext& context)
-      : context_(context), lookup_(context), burst_(context.loop->get(), context.clock) {}
+      : context_(context), lookup_(context), burst_(*context.loop, context.clock) {}
 
   void start(const ProbeTarget& target, ProbeCallback callback) override {
     cancel();
@@ -27,7 +27,7 @@ class StunProbe final : public Probe {
     callback_ = std::move(callback);
     result_ = newResult(target);
     lookup_.start(target.host, target.port,
-                  [this](AddressLookup::Outcome outcome) { onResolved(std::move(outcome)); });
+                  [this](AddressLookup::Outcome outcome) { onResolved(outcome); });
   }
 
   void cancel() override {
@@ -37,7 +37,7 @@ class StunProbe final : public Probe {
   }
 
  private:
-  void onResolved(AddressLookup::Outcome outcome) {
+  void onResolved(const AddressLookup::Outcome& outcome) {
     result_.dns_ms = outcome.dns_ms;
     if (!outcome.ok) {
       result_.error = outcome.error;
@@ -57,7 +57,7 @@ class StunProbe final : public Probe {
     hooks.match_reply = [this](std::span<const std::uint8_t> data) { return matchReply(data); };
     burst_.start(net::anyAddressLike(outcome.address), outcome.address, target_.burst,
                  target_.timeout, std::move(hooks),
-                 [this](UdpBurst::Outcome burst) { onBurstDone(std::move(burst)); });
+                 [this](UdpBurst::Outcome burst) { onBurstDone(burst); });
   }
 
   std::string makeRequest(int index) {
@@ -104,7 +104,7 @@ class StunProbe final : public Probe {
     return std::nullopt;
   }
 
-  void onBurstDone(UdpBurst::Outcome burst) {
+  void onBurstDone(const UdpBurst::Outcome& burst) {
     summarizeBurst(burst, jitter_, result_);
     result_.mapped_address = mapped_;
     result_.ok = result_.received > 0 && burst.error.empty();

@@ -21,7 +21,7 @@ class TcpProbe final : public Probe {
     callback_ = std::move(callback);
     result_ = newResult(target);
     lookup_.start(target.host, target.port,
-                  [this](AddressLookup::Outcome outcome) { onResolved(std::move(outcome)); });
+                  [this](AddressLookup::Outcome outcome) { onResolved(outcome); });
   }
 
   void cancel() override {
@@ -32,7 +32,7 @@ class TcpProbe final : public Probe {
   }
 
  private:
-  void onResolved(AddressLookup::Outcome outcome) {
+  void onResolved(const AddressLookup::Outcome& outcome) {
     result_.dns_ms = outcome.dns_ms;
     if (!outcome.ok) {
       finish(outcome.error);

@@ -4,12 +4,13 @@
 #include <utility>
 
 #include "net/clock.h"
+#include "net/event_loop.h"
 #include "probes/probe_support.h"
 
 namespace mediapath::probes {
 
-UdpBurst::UdpBurst(uv_loop_t* loop, const net::Clock* clock)
-    : loop_(loop), clock_(clock), pacing_(loop), deadline_(loop) {}
+UdpBurst::UdpBurst(net::EventLoop& loop, const net::Clock* clock)
+    : loop_(loop), clock_(clock), pacing_(loop.get()), deadline_(loop.get()) {}
 
 UdpBurst::~UdpBurst() { cancel(); }
 
@@ -40,7 +41,7 @@ void UdpBurst::start(const net::SocketAddress& local, const net::SocketAddress& 
   outcome_.rtt_ms.assign(static_cast<std::size_t>(burst_.packets), std::nullopt);
   sent_at_.assign(static_cast<std::size_t>(burst_.packets), {});
 
-  socket_ = std::make_unique<net::UdpSocket>(loop_);
+  socket_ = std::make_unique<net::UdpSocket>(loop_.get());
   int rc = socket_->bind(local);
   if (rc == 0) {
     rc = socket_->startReceive([this](std::span<const std::uint8_t> data,

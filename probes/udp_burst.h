@@ -38,7 +38,7 @@ class UdpBurst {
     std::string error;                          ///< a socket error that ended the round early
   };
 
-  UdpBurst(uv_loop_t* loop, const net::Clock* clock);
+  UdpBurst(net::EventLoop& loop, const net::Clock* clock);
   ~UdpBurst();
   UdpBurst(const UdpBurst&) = delete;
   UdpBurst& operator=(const UdpBurst&) = delete;
@@ -56,7 +56,7 @@ class UdpBurst {
   void onDatagram(std::span<const std::uint8_t> data, const net::SocketAddress& from);
   void finish();
 
-  uv_loop_t* loop_;
+  net::EventLoop& loop_;
   const net::Clock* clock_;
   std::unique_ptr<net::UdpSocket> socket_;
   net::UvTimer pacing_;
