@@ -174,6 +174,22 @@ TEST_F(ProbesPeersTest, KamailioOptions200OverUdpAndTcp) {
               result->rtt->avg_ms, *over_tcp->connect_ms, over_tcp->rtt->avg_ms);
 }
 
+TEST_F(ProbesPeersTest, KamailioOverIPv6) {
+  testing::Kamailio::Options options;
+  options.ip = "::1";
+  testing::Kamailio kamailio(dir_, options);
+  for (Transport transport : {Transport::kUdp, Transport::kTcp}) {
+    auto t = target(Kind::kSip, "::1", kamailio.port());
+    t.transport = transport;
+    auto result = run(t);
+    ASSERT_TRUE(result);
+    EXPECT_TRUE(result->ok) << transportName(transport) << ": " << result->error << "\n"
+                            << kamailio.log();
+    EXPECT_EQ(result->status_code, 200);
+    EXPECT_EQ(result->address, "[::1]:" + std::to_string(kamailio.port()));
+  }
+}
+
 TEST_F(ProbesPeersTest, Kamailio503IsAFailure) {
   testing::Kamailio::Options options;
   options.options_code = 503;
