@@ -99,6 +99,21 @@ TEST_F(GenesysClientIT, ExpiredTokenIsRefreshedExactlyOnce) {
   EXPECT_EQ(seq, expected);
 }
 
+TEST(GenesysClientTokenIT, ShortLivedTokenIsRenewedBeforeItExpires) {
+  TempDir dir;
+  TestPki pki(dir);
+  Emulator emu(dir, pki, {"--expires-in", "2"});
+  ClientHarness h(emu, pki.ca);
+  ASSERT_TRUE(h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}}).ok());
+  ASSERT_TRUE(h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}}).ok());
+  EXPECT_EQ(h.client().tokenRequests(), 1);
+  // A 2 s token is used for half its life, then renewed before the API could refuse it.
+  std::this_thread::sleep_for(1100ms);
+  ASSERT_TRUE(h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}}).ok());
+  EXPECT_EQ(h.client().tokenRequests(), 2);
+  for (const auto& r : emu.requests()) EXPECT_NE(r["status"], 401) << r.dump();
+}
+
 TEST_F(GenesysClientIT, PersistentUnauthorizedIsRefreshedOnceThenReported) {
   ClientHarness h(emu_, pki_.ca);
   ASSERT_TRUE(h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}}).ok());
