@@ -116,7 +116,7 @@ struct GenesysClient::Impl {
     ApiCall api;
     ApiCallback callback;
     int attempt = 0;
-    Millis waited{0};
+    std::chrono::steady_clock::time_point started;
     bool refreshed_after_401 = false;
     std::string token_used;
     std::unique_ptr<net::UvTimer> retry_timer;
@@ -136,7 +136,7 @@ struct GenesysClient::Impl {
   // The token request in flight (at most one; calls queue behind it).
   bool token_pending = false;
   int token_attempt = 0;
-  Millis token_waited{0};
+  std::chrono::steady_clock::time_point token_started;
   int token_requests = 0;
   std::unique_ptr<net::UvTimer> token_timer;
   std::vector<std::uint64_t> waiting_for_token;
@@ -163,6 +163,7 @@ struct GenesysClient::Impl {
     call->id = next_id++;
     call->api = std::move(api);
     call->callback = std::move(cb);
+    call->started = clock.now();
     std::uint64_t id = call->id;
     calls.emplace(id, std::move(call));
     withToken(id);
@@ -177,7 +178,7 @@ struct GenesysClient::Impl {
     if (!token_pending) {
       token_pending = true;
       token_attempt = 0;
-      token_waited = Millis(0);
+      token_started = clock.now();
       requestToken();
     }
   }
@@ -216,8 +217,7 @@ struct GenesysClient::Impl {
         return;
       }
     }
-    if (auto delay = retryDelay(resp, token_attempt, token_waited)) {
-      token_waited += *delay;
+    if (auto delay = retryDelay(resp, token_attempt, token_started)) {
       token_timer = std::make_unique<net::UvTimer>(loop.get());
       token_timer->start(*delay, [this] { requestToken(); });
       return;
@@ -243,14 +243,18 @@ struct GenesysClient::Impl {
     return it->second->api.method + " " + it->second->api.path;
   }
 
-  std::optional<Millis> retryDelay(const net::HttpResponse& resp, int attempt, Millis waited) {
+  // The budget counts everything since the operation began (requests and waits), so no retry
+  // starts after it is spent: an operation ends within budget + one request timeout.
+  std::optional<Millis> retryDelay(const net::HttpResponse& resp, int attempt,
+                                   std::chrono::steady_clock::time_point started) {
+    auto spent = std::chrono::duration_cast<Millis>(clock.now() - started);
     AttemptOutcome outcome;
     outcome.status = resp.status;
     outcome.transport_error =
         resp.failure == net::HttpFailure::kConnection || resp.failure == net::HttpFailure::kTimeout;
     if (resp.ok() || outcome.transport_error) {
       outcome.retry_after = resp.headers.get("Retry-After");
-      return policy.nextDelay(outcome, attempt, waited, random);
+      return policy.nextDelay(outcome, attempt, spent, random);
     }
     return std::nullopt;  // TLS trust, bad URL, oversized body: retrying changes nothing
   }
@@ -308,8 +312,7 @@ struct GenesysClient::Impl {
       withToken(id);
       return;
     }
-    if (auto delay = retryDelay(resp, call.attempt, call.waited)) {
-      call.waited += *delay;
+    if (auto delay = retryDelay(resp, call.attempt, call.started)) {
       call.retry_timer = std::make_unique<net::UvTimer>(loop.get());
       call.retry_timer->start(*delay, [this, id] { withToken(id); });
       return;

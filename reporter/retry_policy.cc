@@ -24,7 +24,7 @@ std::optional<Millis> RetryPolicy::parseRetryAfter(const std::string& value) {
 }
 
 std::optional<Millis> RetryPolicy::nextDelay(const AttemptOutcome& outcome, int attempt,
-                                             Millis waited, net::Random& random) const {
+                                             Millis spent, net::Random& random) const {
   if (attempt >= options_.max_attempts) return std::nullopt;
   Millis delay{0};
   if (outcome.status == 429) {
@@ -42,7 +42,7 @@ std::optional<Millis> RetryPolicy::nextDelay(const AttemptOutcome& outcome, int 
   } else {
     return std::nullopt;
   }
-  if (waited + delay > options_.budget) return std::nullopt;
+  if (spent + delay > options_.budget) return std::nullopt;
   return delay;
 }
 

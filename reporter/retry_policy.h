@@ -16,7 +16,7 @@ struct RetryOptions {
   Millis initial_backoff{500};  ///< first backoff for 5xx / connection errors (before jitter)
   double multiplier = 2.0;
   Millis max_backoff{30000};         ///< cap of one backoff
-  Millis budget{60000};              ///< total time spent waiting across all retries of one call
+  Millis budget{60000};              ///< no retry starts later than this after the call began
   int max_attempts = 10;             ///< attempts in total, the first one included
   Millis default_retry_after{3000};  ///< 429 without Retry-After (the Java SDK's default)
   Millis max_retry_after{180000};    ///< a longer Retry-After gives up (the Go SDK does too)
@@ -35,16 +35,17 @@ struct AttemptOutcome {
 /// - 502/503/504 and transport errors: exponential backoff with equal jitter, i.e. a delay
 ///   uniform in [b/2, b] where b = initial·multiplier^(retry) capped at max_backoff;
 /// - anything else: no retry (401 and 409 are handled by the caller, not by the policy).
-/// Every retry must fit in the remaining budget; a wait that would overrun it gives up.
+/// Every retry must start within the budget (time spent since the call began, requests and
+/// waits included); a wait that would overrun it gives up.
 ///
 /// Pure logic: thread-safe as long as the Random passed in is not shared.
 class RetryPolicy {
  public:
   explicit RetryPolicy(RetryOptions options = {}) : options_(options) {}
 
-  /// The delay before attempt number `attempt + 1` (attempt counts from 1), given `waited` time
-  /// already spent in earlier retry delays of this call; nullopt when no retry should happen.
-  std::optional<Millis> nextDelay(const AttemptOutcome& outcome, int attempt, Millis waited,
+  /// The delay before attempt number `attempt + 1` (attempt counts from 1), given the time
+  /// `spent` since the call began; nullopt when no retry should happen.
+  std::optional<Millis> nextDelay(const AttemptOutcome& outcome, int attempt, Millis spent,
                                   net::Random& random) const;
 
   /// Seconds in a Retry-After value ("42"); HTTP-dates are not used by the platform, and an
