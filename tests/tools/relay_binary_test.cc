@@ -181,6 +181,7 @@ TEST(RelayBinary, AppliedDelaysMatchLogAndSeededModel) {
   for (const auto& e : log) {
     EXPECT_TRUE(by_seq.emplace(std::pair{e.dir, e.seq}, &e).second) << "duplicate " << e.dir;
   }
+  std::vector<double> lateness;
   int up_count = 0;
   int down_count = 0;
   for (const auto& e : log) (e.dir == "up" ? up_count : down_count)++;
@@ -196,12 +197,20 @@ TEST(RelayBinary, AppliedDelaysMatchLogAndSeededModel) {
       EXPECT_EQ(e.dropped, decision.dropped) << name << " seq " << e.seq;
       EXPECT_NEAR(e.planned_ms, static_cast<double>(decision.delay.count()) / 1000.0, 0.0011);
       if (!e.dropped) {
-        // Never early; late only by scheduling overhead.
+        // Never early (holds count from the kernel's arrival stamp); late only by scheduling.
         EXPECT_GE(e.delay_ms, e.planned_ms - 0.001) << name << " seq " << e.seq;
-        EXPECT_LT(e.delay_ms, e.planned_ms + 5.0) << name << " seq " << e.seq;
+        EXPECT_LT(e.delay_ms, e.planned_ms + 100.0) << name << " seq " << e.seq;
+        lateness.push_back(e.delay_ms - e.planned_ms);
       }
     }
   }
+  // A hold overruns by the relay's wake-up time: ~0.1 ms on an idle machine, a few ms when
+  // every core is busy (the relay waits for a CPU). The smallest overrun shows the timer is
+  // precise; the median bounds the typical one.
+  std::sort(lateness.begin(), lateness.end());
+  ASSERT_FALSE(lateness.empty());
+  EXPECT_LT(lateness.front(), 0.5) << "smallest hold overrun (ms)";
+  EXPECT_LT(lateness[lateness.size() / 2], 5.0) << "median hold overrun (ms)";
 
   // What the client measured is the logged hold time of both legs plus a little transport.
   auto trips = roundTrips(log);
@@ -217,7 +226,11 @@ TEST(RelayBinary, AppliedDelaysMatchLogAndSeededModel) {
     excess.push_back(measured - t.total());
   }
   std::sort(excess.begin(), excess.end());
-  EXPECT_LT(excess[excess.size() / 2], 1.0) << "median client-side excess over logged holds";
+  // The excess is loopback transport plus the echo's and the client's wake-ups: tens of
+  // microseconds on an idle machine, a few ms when every core is busy. The smallest one shows
+  // the log carries no offset; the median that nothing is systematically unaccounted for.
+  EXPECT_LT(excess.front(), 0.5) << "smallest client-side excess over logged holds (ms)";
+  EXPECT_LT(excess[excess.size() / 2], 5.0) << "median client-side excess over logged holds (ms)";
 }
 
 TEST(RelayBinary, RejectsBadArguments) {

@@ -55,7 +55,8 @@ struct RoundTrip {
   std::string tid;
   double up_ms = 0;
   double down_ms = 0;
-  double sent_ms = 0;  ///< relay receipt time of the request: orders round trips by send time
+  double sent_ms = 0;     ///< relay receipt time of the request: orders round trips by send time
+  double planned_ms = 0;  ///< the drawn holds of both legs (total() adds the relay's overrun)
   double total() const { return up_ms + down_ms; }
 };
 
@@ -73,7 +74,8 @@ inline std::vector<RoundTrip> roundTrips(const std::vector<RelayLogEntry>& log) 
     auto it = up.find(e.stun_tid);
     if (it == up.end() || seen[e.stun_tid]) continue;
     seen[e.stun_tid] = true;
-    out.push_back({e.stun_tid, it->second->delay_ms, e.delay_ms, it->second->rx_ms});
+    out.push_back({e.stun_tid, it->second->delay_ms, e.delay_ms, it->second->rx_ms,
+                   it->second->planned_ms + e.planned_ms});
   }
   std::sort(out.begin(), out.end(),
             [](const RoundTrip& a, const RoundTrip& b) { return a.sent_ms < b.sent_ms; });

@@ -1,7 +1,9 @@
 #include "tools/impairment_relay/relay.h"
 
 #include <arpa/inet.h>
+#include <linux/sockios.h>
 #include <netdb.h>
+#include <sys/ioctl.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 #include <uv.h>
@@ -27,6 +29,34 @@ std::int64_t monotonicNs() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000LL + ts.tv_nsec;
+}
+
+// Asks the kernel to stamp arriving datagrams on `handle`'s socket. SIOCGSTAMPNS enables the
+// stamping on its first call (which itself fails: no packet yet).
+void enableRxTimestamps(uv_udp_t* handle) {
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(handle), &fd) != 0) return;
+  timespec ts{};
+  ::ioctl(fd, SIOCGSTAMPNS, &ts);
+}
+
+// When the datagram just read from `handle` reached the socket, on CLOCK_MONOTONIC, or `now`
+// when the kernel has no stamp. Holds are counted from here, so time the packet waited for the
+// relay's loop (a busy machine) is part of its hold instead of being added on top.
+std::int64_t arrivalNs(uv_udp_t* handle, std::int64_t now) {
+  uv_os_fd_t fd = -1;
+  timespec stamp{};
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(handle), &fd) != 0 ||
+      ::ioctl(fd, SIOCGSTAMPNS, &stamp) != 0) {
+    return now;
+  }
+  timespec real{};
+  ::clock_gettime(CLOCK_REALTIME, &real);
+  std::int64_t age = (static_cast<std::int64_t>(real.tv_sec) - stamp.tv_sec) * 1'000'000'000LL +
+                     (real.tv_nsec - stamp.tv_nsec);
+  // A stamp from the future or from long ago (clock step) is not believed.
+  if (age < 0 || age > 1'000'000'000LL) return now;
+  return now - age;
 }
 
 std::string addressText(const sockaddr* sa) {
@@ -148,7 +178,7 @@ class Relay::Impl {
 
   std::shared_ptr<Session> sessionFor(const sockaddr* client);
   void admit(Direction dir, const std::shared_ptr<Session>& session, const char* data,
-             std::size_t len);
+             std::size_t len, uv_udp_t* from_socket);
   void releaseDue();
   void arm();
   void send(Held& packet);
@@ -203,6 +233,7 @@ Relay::Impl::Impl(net::EventLoop& loop, RelayOptions options)
         "getsockname");
   port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
                                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  enableRxTimestamps(listen_.get());
   check(uv_udp_recv_start(listen_.get(), &Impl::onAllocListen, &Impl::onClientDatagram), "recv");
 
   // timerfd rather than uv_timer: libuv timers have whole-millisecond resolution, which would
@@ -262,7 +293,7 @@ void Relay::Impl::onClientDatagram(uv_udp_t* handle, ssize_t nread, const uv_buf
   if (self == nullptr || nread < 0 || addr == nullptr) return;
   auto session = self->sessionFor(addr);
   if (!session) return;
-  self->admit(Direction::kUp, session, buf->base, static_cast<std::size_t>(nread));
+  self->admit(Direction::kUp, session, buf->base, static_cast<std::size_t>(nread), handle);
 }
 
 void Relay::Impl::onUpstreamDatagram(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
@@ -272,7 +303,7 @@ void Relay::Impl::onUpstreamDatagram(uv_udp_t* handle, ssize_t nread, const uv_b
   Impl* self = session->owner;
   auto it = self->sessions_.find(addressKey(reinterpret_cast<sockaddr*>(&session->client)));
   if (it == self->sessions_.end()) return;
-  self->admit(Direction::kDown, it->second, buf->base, static_cast<std::size_t>(nread));
+  self->admit(Direction::kDown, it->second, buf->base, static_cast<std::size_t>(nread), handle);
 }
 
 std::shared_ptr<Relay::Impl::Session> Relay::Impl::sessionFor(const sockaddr* client) {
@@ -294,6 +325,7 @@ std::shared_ptr<Relay::Impl::Session> Relay::Impl::sessionFor(const sockaddr* cl
   any.ss_family = upstream_.ss_family;
   int rc = uv_udp_bind(sock, reinterpret_cast<const sockaddr*>(&any), 0);
   if (rc == 0) rc = uv_udp_connect(sock, reinterpret_cast<const sockaddr*>(&upstream_));
+  if (rc == 0) enableRxTimestamps(sock);
   if (rc == 0) rc = uv_udp_recv_start(sock, &Impl::onAllocSession, &Impl::onUpstreamDatagram);
   if (rc != 0) {
     std::fprintf(stderr, "impairment-relay: upstream socket for %s: %s\n",
@@ -306,9 +338,9 @@ std::shared_ptr<Relay::Impl::Session> Relay::Impl::sessionFor(const sockaddr* cl
 }
 
 void Relay::Impl::admit(Direction dir, const std::shared_ptr<Session>& session, const char* data,
-                        std::size_t len) {
+                        std::size_t len, uv_udp_t* from_socket) {
   const auto d = static_cast<int>(dir);
-  std::int64_t now = monotonicNs();
+  std::int64_t now = arrivalNs(from_socket, monotonicNs());
   session->last_active_ns = now;
   ++stats_.received[d];
 
