@@ -15,9 +15,9 @@
 #include "agent/cli.h"
 #include "agent/config_loader.h"
 #include "agent/exit_codes.h"
+#include "agent/genesys_options.h"
 #include "agent/location_spec.h"
 #include "agent/probe_targets.h"
-#include "agent/secrets.h"
 #include "net/ares_resolver.h"
 #include "net/atomic_file.h"
 #include "net/clock.h"
@@ -76,26 +76,12 @@ std::optional<Millis> parseSince(const std::string& text) {
 class Session {
  public:
   Session(const Config& config, const std::string& command) : command_(command) {
-    if (!config.genesys) {
-      throw UsageError{config.source + ": /genesys: missing: `" + command +
-                       "` needs a genesys section"};
-    }
-    const GenesysConfig& g = *config.genesys;
     reporter::GenesysClientOptions o;
     try {
-      o.endpoints = reporter::resolveEndpoints(g.region, g.api_base_url, g.login_base_url);
-    } catch (const std::invalid_argument& e) {
-      throw UsageError{config.source + ": /genesys: " + e.what()};
+      o = genesysClientOptions(config, command);
+    } catch (const GenesysSetupError& e) {
+      throw UsageError{e.what()};
     }
-    try {
-      o.client_id = readSecret(g.client_id);
-      o.client_secret = readSecret(g.client_secret);
-    } catch (const std::runtime_error& e) {
-      throw UsageError{config.source + ": /genesys: " + e.what()};
-    }
-    o.ca_file = g.ca_file;
-    o.request_timeout = g.request_timeout;
-    o.retry.budget = g.retry_budget;
     client_ = std::make_unique<reporter::GenesysClient>(loop_, std::move(o), clock_, random_);
   }
 
