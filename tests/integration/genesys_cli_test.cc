@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "reporter/genesys_auth.h"
+#include "reporter/genesys_backends.h"
 #include "tests/integration/genesys_support.h"
 #include "tests/support/peers.h"
 
@@ -152,6 +153,36 @@ TEST_F(GenesysCliIT, LifecycleEndToEnd) {
   auto queries = emu_.requestsTo("/api/v2/audits/query", "POST");
   ASSERT_EQ(queries.size(), 1u);
   EXPECT_EQ(queries[0]["body"]["filters"][1]["value"], id);
+}
+
+TEST_F(GenesysCliIT, AuditCoversTheFailoverTrunk) {
+  auto [status, trunk] =
+      emu_.admin("POST", "/_emulator/trunks",
+                 {{"id", "trunk-7"}, {"name", "BYOC EU"}, {"hosts", {"proxy-a.example.net:5060"}}});
+  ASSERT_EQ(status, 201) << trunk.dump();
+  {
+    ClientHarness h(emu_, pki_.ca);
+    reporter::TrunkBackend backend(h.client(), "trunk-7");
+    bool ok = false;
+    backend.apply({"proxy-b.example.net:5070", "proxy-a.example.net:5060"},
+                  [&](reporter::BackendResult r) {
+                    ok = r.ok();
+                    h.loop().stop();
+                  });
+    h.loop().run();
+    ASSERT_TRUE(ok);
+  }
+  json c = config();
+  c["failover"] = json::parse(R"([{"name": "media-proxy", "candidates": ["proxy-a", "proxy-b"],
+                                   "apply_to": {"trunk_base_id": "trunk-7"}}])");
+  CommandResult audit = agent({"audit", "--config", writeConfig(c), "--since", "1h"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.output;
+  EXPECT_NE(audit.output.find("Update TrunkBase BYOC EU (trunk-7)"), std::string::npos)
+      << audit.output;
+  EXPECT_NE(audit.output.find("proxy-b.example.net:5070"), std::string::npos) << audit.output;
+  auto queries = emu_.requestsTo("/api/v2/audits/query", "POST");
+  ASSERT_EQ(queries.size(), 1u);
+  EXPECT_EQ(queries[0]["body"]["serviceName"], "Telephony");
 }
 
 TEST_F(GenesysCliIT, QualityPagesThroughEveryHit) {
