@@ -1,6 +1,8 @@
 // Genesys Cloud lifecycle commands: `location create|plan|apply|export|validate`, `quality`,
 // `audit`. Each builds one GenesysClient on a private loop and runs the loop until its operation
 // completes; the same client runs inside the agent's shared loop in `run`.
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -83,6 +85,11 @@ class Session {
       throw UsageError{e.what()};
     }
     client_ = std::make_unique<reporter::GenesysClient>(loop_, std::move(o), clock_, random_);
+    // Operation names and statuses only: URLs with ids are in errors, secrets are nowhere.
+    client_->setObserver([](const std::string& operation, int status) {
+      spdlog::debug("genesys {}: {}", operation,
+                    status == 0 ? std::string("no response") : std::to_string(status));
+    });
   }
 
   ~Session() {
