@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "tests/agent/notify_socket.h"
+#include "tests/integration/genesys_support.h"
 #include "tests/support/peers.h"
 #include "tests/support/process.h"
 
@@ -34,8 +35,8 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kWatchdogUsec = "400000";
 constexpr auto kWatchdogSec = 400ms;
 
-// Status code of GET http://127.0.0.1:port/path, or -1.
-int httpStatus(std::uint16_t port, const std::string& path) {
+// GET http://127.0.0.1:port/path: the whole response (status line, headers, body), or "".
+std::string httpGet(std::uint16_t port, const std::string& path) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -43,19 +44,26 @@ int httpStatus(std::uint16_t port, const std::string& path) {
   ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
     ::close(fd);
-    return -1;
+    return {};
   }
   std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
   if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     ::close(fd);
-    return -1;
+    return {};
   }
-  char buf[64] = {};
-  ssize_t n = ::recv(fd, buf, sizeof(buf) - 1, MSG_WAITALL);
+  std::string response;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) {
+    response.append(buf, static_cast<size_t>(n));
+  }
   ::close(fd);
-  std::string head(buf, n > 0 ? static_cast<size_t>(n) : 0);
-  if (!head.starts_with("HTTP/1.")) return -1;
-  return std::stoi(head.substr(9, 3));
+  return response;
+}
+
+// Status code of GET http://127.0.0.1:port/path, or -1.
+int httpStatus(std::uint16_t port, const std::string& path) {
+  std::string r = httpGet(port, path);
+  return r.starts_with("HTTP/1.") && r.size() > 12 ? std::stoi(r.substr(9, 3)) : -1;
 }
 
 char processState(pid_t pid) {
@@ -209,6 +217,66 @@ TEST_F(ServiceTest, NoWatchdogPingsWithoutWatchdogUsec) {
   for (auto end = Clock::now() + 1s; Clock::now() < end;) EXPECT_NE(next(100ms), "WATCHDOG=1");
   agent->signal(SIGTERM);
   EXPECT_EQ(agent->wait(15s), 0) << agent->log();
+}
+
+// Apply mode reads the Genesys client id and secret at start-up; here from credentials, checked
+// by the emulator's token endpoint.
+TEST_F(ServiceTest, GenesysSecretsFromCredentialsDirectory) {
+  TestPki pki(dir_);
+  Emulator emulator(dir_, pki);
+  std::filesystem::create_directories(dir_.file("credentials"));
+  dir_.write("credentials/genesys-client-id", std::string(kGenesysClientId) + "\n");
+  dir_.write("credentials/genesys-client-secret", std::string(kGenesysSecret) + "\n");
+  std::uint16_t closed_b = freePort(SocketType::kTcp);
+  closed_port_ = freePort(SocketType::kTcp);
+  std::string config = dir_.write("agent.json", R"({
+      "site": {"name": "service-test"},
+      "probing": {"interval": "1s", "timeout": "500ms"},
+      "targets": [
+        {"name": "proxy-a", "kind": "tcp", "host": "127.0.0.1", "port": )" +
+                                                    std::to_string(closed_port_) + R"(},
+        {"name": "proxy-b", "kind": "tcp", "host": "127.0.0.1", "port": )" +
+                                                    std::to_string(closed_b) + R"(}],
+      "failover": [{"name": "media-proxy", "candidates": ["proxy-a", "proxy-b"],
+                    "apply_to": {"location_path": "/media/proxy"}}],
+      "genesys": {"region": "eu-central-1", "mode": "apply", "location_id": "loc-unknown",
+                  "client_id_credential": "genesys-client-id",
+                  "client_secret_credential": "genesys-client-secret",
+                  "api_base_url": ")" + emulator.baseUrl() +
+                                                    R"(", "login_base_url": ")" +
+                                                    emulator.baseUrl() + R"(",
+                  "ca_file": ")" + pki.ca + R"("}})");
+
+  {
+    auto agent = startAgent(config, {{"CREDENTIALS_DIRECTORY", dir_.file("credentials")}});
+    ASSERT_TRUE(waitFor("READY=1", 20s)) << seen() << "\n" << agent->log();
+    // The token request (reconciling with the remote location) was accepted: right id and secret.
+    bool token_ok = false;
+    for (auto end = Clock::now() + 10s; !token_ok && Clock::now() < end;) {
+      std::string metrics = httpGet(listen_port_, "/metrics");
+      std::istringstream in(metrics);
+      for (std::string line; std::getline(in, line);) {
+        if (line.starts_with("mediapath_genesys_requests_total{") &&
+            line.find("operation=\"oauth_token\"") != std::string::npos &&
+            line.find("code=\"200\"") != std::string::npos) {
+          token_ok = true;
+        }
+      }
+      if (!token_ok) std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_TRUE(token_ok) << agent->log() << "\n" << emulator.log();
+    agent->signal(SIGTERM);
+    EXPECT_EQ(agent->wait(15s), 0) << agent->log();
+    EXPECT_EQ(agent->log().find(kGenesysSecret), std::string::npos) << "secret in the log";
+  }
+
+  // Without the secret's credential, apply mode cannot start: exit 2, naming the credential.
+  std::filesystem::remove(dir_.file("credentials/genesys-client-secret"));
+  std::filesystem::resize_file(dir_.file("agent.log"), 0);
+  auto agent = startAgent(config, {{"CREDENTIALS_DIRECTORY", dir_.file("credentials")}});
+  EXPECT_EQ(agent->wait(15s), 2) << agent->log();
+  EXPECT_NE(agent->log().find("credential genesys-client-secret"), std::string::npos)
+      << agent->log();
 }
 
 // The journal: systemd connects stderr to a stream socket and names it in JOURNAL_STREAM as
