@@ -10,7 +10,7 @@
 set -euo pipefail
 
 src=$1
-binary=$2
+binary=$(realpath "$2")  # ExecStart= needs an absolute path
 MAX_EXPOSURE=2.0
 unit_src="$src/systemd/mediapath-agent.service"
 
