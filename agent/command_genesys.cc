@@ -42,6 +42,7 @@ struct GenesysOptions {
   std::string location_id;
   std::string since = "24h";
   std::string wait = "120s";
+  std::vector<std::string> filters;  ///< quality: DIMENSION=VALUE
 };
 
 /// Raised inside a command for a usage/config problem (exit 2) with a ready message.
@@ -310,12 +311,13 @@ int runExport(const GenesysOptions& o) {
 
 constexpr int kQualityPageSize = 100;  // the platform's maximum for details queries
 
-void queryQualityPage(Session& s, const std::string& interval, int page,
+void queryQualityPage(Session& s, const std::string& interval,
+                      const std::vector<reporter::DimensionFilter>& filters, int page,
                       std::shared_ptr<std::vector<json>> conversations) {
   s.client().call(
       {"query_conversation_details", "POST", "/api/v2/analytics/conversations/details/query",
-       reporter::qualityQuery(interval, page, kQualityPageSize), "application/json"},
-      [&s, interval, page, conversations](reporter::ApiResponse r) {
+       reporter::qualityQuery(interval, page, kQualityPageSize, filters), "application/json"},
+      [&s, interval, filters, page, conversations](reporter::ApiResponse r) {
         if (!r.ok()) return s.fail(*r.error);
         std::size_t total = countField(r.body, "totalHits");
         std::size_t got = 0;
@@ -327,7 +329,7 @@ void queryQualityPage(Session& s, const std::string& interval, int page,
         }
         // Page until every hit is read; an empty page ends it too (the data moved under us).
         if (got > 0 && conversations->size() < total) {
-          return queryQualityPage(s, interval, page + 1, conversations);
+          return queryQualityPage(s, interval, filters, page + 1, conversations);
         }
         std::cout << "interval: " << interval << "\n";
         std::cout << reporter::formatQuality(reporter::summarizeQuality(*conversations));
@@ -341,10 +343,18 @@ int runQuality(const GenesysOptions& o) {
     if (!since || since->count() <= 0) {
       throw UsageError{"--since: \"" + o.since + "\" is not a duration (e.g. 24h, 7d, 30m)"};
     }
+    std::vector<reporter::DimensionFilter> filters;
+    for (const std::string& f : o.filters) {
+      auto eq = f.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == f.size()) {
+        throw UsageError{"--filter: \"" + f + "\" is not DIMENSION=VALUE (e.g. edgeId=...)"};
+      }
+      filters.push_back({f.substr(0, eq), f.substr(eq + 1)});
+    }
     Session s(config, "quality");
     std::string interval = reporter::isoInterval(
         s.clock().wallNow(), std::chrono::duration_cast<std::chrono::seconds>(*since));
-    queryQualityPage(s, interval, 1, std::make_shared<std::vector<json>>());
+    queryQualityPage(s, interval, filters, 1, std::make_shared<std::vector<json>>());
     return s.run();
   });
 }
@@ -597,6 +607,9 @@ void addGenesysCommands(CommandTree& tree, CommandAction& action) {
       "quality", "Conversation quality (MOS) from the analytics conversation details");
   quality->add_option("--since", opts->since, "Look back this far (24h, 7d, 30m)")
       ->capture_default_str();
+  quality->add_option("--filter", opts->filters,
+                      "Only sessions whose DIMENSION=VALUE (edgeId, remote, mediaType, ...; "
+                      "repeatable, all must match)");
   bind(quality, runQuality);
 
   CLI::App* audit = tree.root->add_subcommand(

@@ -154,11 +154,23 @@ std::string isoInterval(std::chrono::system_clock::time_point end, std::chrono::
   return isoTime(end - since) + "/" + isoTime(end);
 }
 
-nlohmann::json qualityQuery(const std::string& interval, int page_number, int page_size) {
-  return nlohmann::json{{"interval", interval},
-                        {"order", "asc"},
-                        {"orderBy", "conversationStart"},
-                        {"paging", {{"pageSize", page_size}, {"pageNumber", page_number}}}};
+nlohmann::json qualityQuery(const std::string& interval, int page_number, int page_size,
+                            const std::vector<DimensionFilter>& filters) {
+  nlohmann::json q{{"interval", interval},
+                   {"order", "asc"},
+                   {"orderBy", "conversationStart"},
+                   {"paging", {{"pageSize", page_size}, {"pageNumber", page_number}}}};
+  if (!filters.empty()) {
+    nlohmann::json predicates = nlohmann::json::array();
+    for (const auto& f : filters) {
+      predicates.push_back({{"type", "dimension"},
+                            {"dimension", f.dimension},
+                            {"operator", "matches"},
+                            {"value", f.value}});
+    }
+    q["segmentFilters"] = {{{"type", "and"}, {"predicates", predicates}}};
+  }
+  return q;
 }
 
 nlohmann::json auditQuery(const std::string& interval, const std::string& service_name,

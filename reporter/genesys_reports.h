@@ -40,8 +40,17 @@ std::string formatQuality(const QualitySummary& summary);
 /// "2026-01-01T00:00:00.000Z/2026-01-02T00:00:00.000Z" for the last `since`.
 std::string isoInterval(std::chrono::system_clock::time_point end, std::chrono::seconds since);
 
-/// The analytics details query body for one page.
-nlohmann::json qualityQuery(const std::string& interval, int page_number, int page_size);
+/// One `dimension matches value` predicate ("edgeId", "mediaType", the seed's "location.id").
+struct DimensionFilter {
+  std::string dimension;
+  std::string value;
+};
+
+/// The analytics details query body for one page; `filters` (all must match) become one
+/// segmentFilters clause — the real API has no location dimension, so a site is selected through
+/// segment dimensions such as edgeId or remote.
+nlohmann::json qualityQuery(const std::string& interval, int page_number, int page_size,
+                            const std::vector<DimensionFilter>& filters = {});
 
 /// The async audit query body, filtered to one entity.
 nlohmann::json auditQuery(const std::string& interval, const std::string& service_name,

@@ -198,6 +198,34 @@ TEST_F(GenesysCliIT, QualityPagesThroughEveryHit) {
   EXPECT_EQ(pages[0]["body"]["paging"]["pageNumber"], 1);
 }
 
+TEST_F(GenesysCliIT, QualityFiltersOnSegmentDimensions) {
+  std::string cfg = writeConfig(config());
+  auto count = [](const std::string& out) {
+    auto at = out.find("conversations: ");
+    return at == std::string::npos ? -1 : std::stoi(out.substr(at + 15));
+  };
+  // Every synthetic conversation is either inbound or outbound: the two subsets add up.
+  CommandResult in =
+      agent({"quality", "--config", cfg, "--since", "24h", "--filter", "direction=inbound"});
+  CommandResult out =
+      agent({"quality", "--config", cfg, "--since", "24h", "--filter", "direction=outbound"});
+  ASSERT_EQ(in.exit_code, 0) << in.output;
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  EXPECT_GT(count(in.output), 0) << in.output;
+  EXPECT_GT(count(out.output), 0) << out.output;
+  EXPECT_EQ(count(in.output) + count(out.output), 40) << in.output << out.output;
+  CommandResult none = agent({"quality", "--config", cfg, "--since", "24h", "--filter",
+                              "direction=inbound", "--filter", "mediaType=chat"});
+  ASSERT_EQ(none.exit_code, 0) << none.output;
+  EXPECT_EQ(count(none.output), 0) << none.output;
+  EXPECT_NE(none.output.find("MOS: no data"), std::string::npos) << none.output;
+  auto queries = emu_.requestsTo("/api/v2/analytics/conversations/details/query", "POST");
+  ASSERT_EQ(queries.size(), 3u);
+  EXPECT_EQ(queries[2]["body"]["segmentFilters"][0]["predicates"][1]["value"], "chat");
+  CommandResult bad = agent({"quality", "--config", cfg, "--filter", "nonsense"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+}
+
 TEST_F(GenesysCliIT, QualityPagesWhenThereAreMoreHitsThanAPage) {
   TempDir dir2;
   TestPki pki2(dir2);

@@ -70,6 +70,17 @@ TEST(QualitySummaryTest, IntervalIsIsoStartSlashEnd) {
             "2025-12-31T00:00:00.000Z/2026-01-01T00:00:00.000Z");
 }
 
+TEST(QualityQueryTest, PagingAndDimensionFilters) {
+  json q = qualityQuery("a/b", 3, 100);
+  EXPECT_EQ(q["interval"], "a/b");
+  EXPECT_EQ(q["paging"], (json{{"pageSize", 100}, {"pageNumber", 3}}));
+  EXPECT_FALSE(q.contains("segmentFilters"));
+  q = qualityQuery("a/b", 1, 100, {{"edgeId", "e-1"}, {"mediaType", "voice"}});
+  EXPECT_EQ(q["segmentFilters"], json::parse(R"([{"type": "and", "predicates": [
+      {"type": "dimension", "dimension": "edgeId", "operator": "matches", "value": "e-1"},
+      {"type": "dimension", "dimension": "mediaType", "operator": "matches", "value": "voice"}]}])"));
+}
+
 TEST(AuditFormatTest, ShowsDateActorActionAndPropertyChanges) {
   json e = json::parse(R"({"eventDate": "2026-01-01T10:00:00.000Z",
     "user": {"id": "u1", "name": "Ops"}, "client": {"id": "cl-9"}, "action": "Update",
