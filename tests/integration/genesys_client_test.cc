@@ -114,6 +114,31 @@ TEST(GenesysClientTokenIT, ShortLivedTokenIsRenewedBeforeItExpires) {
   for (const auto& r : emu.requests()) EXPECT_NE(r["status"], 401) << r.dump();
 }
 
+TEST(GenesysClientRateLimitIT, ConcurrentCallsAllCompleteUnderTheRateLimit) {
+  TempDir dir;
+  TestPki pki(dir);
+  Emulator emu(dir, pki, {"--rate-limit", "5/s", "--burst", "5"});
+  ClientHarness h(emu, pki.ca);
+  int done = 0;
+  int ok = 0;
+  constexpr int kCalls = 12;
+  for (int i = 0; i < kCalls; ++i) {
+    h.client().call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}},
+                    [&](reporter::ApiResponse r) {
+                      if (r.ok()) ++ok;
+                      if (++done == kCalls) h.loop().stop();
+                    });
+  }
+  h.loop().run();
+  EXPECT_EQ(ok, kCalls);
+  int limited = 0;
+  for (const auto& r : emu.requests()) limited += r["status"] == 429 ? 1 : 0;
+  EXPECT_GT(limited, 0);  // the limit really applied, and every 429 was waited out
+  int counted_429 = static_cast<int>(std::count_if(h.observed().begin(), h.observed().end(),
+                                                   [](const auto& o) { return o.second == 429; }));
+  EXPECT_EQ(counted_429, limited);
+}
+
 TEST_F(GenesysClientIT, PersistentUnauthorizedIsRefreshedOnceThenReported) {
   ClientHarness h(emu_, pki_.ca);
   ASSERT_TRUE(h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}}).ok());
