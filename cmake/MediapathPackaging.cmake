@@ -13,6 +13,10 @@
 #   /usr/share/man/man1/mediapath-agent.1.gz
 #   /usr/share/doc/mediapath-agent/                copyright, README.systemd, examples/
 # Nothing else in the tree installs files, so the package holds exactly these.
+#
+# The files outside the prefix (/etc, /lib/systemd) belong to component "system", which a plain
+# `cmake --install` skips (EXCLUDE_FROM_ALL): installing a build must not overwrite the site's
+# /etc/mediapath-agent/agent.json. CPack installs every component listed below into one package.
 
 # The man page is gzipped at build time (-n: no name or time stamp, so rebuilds are identical).
 set(MEDIAPATH_MAN_PAGE "${PROJECT_BINARY_DIR}/man/mediapath-agent.1.gz")
@@ -27,9 +31,9 @@ add_custom_target(mediapath-man ALL DEPENDS "${MEDIAPATH_MAN_PAGE}")
 
 install(FILES "${MEDIAPATH_MAN_PAGE}" DESTINATION share/man/man1)
 install(FILES "${PROJECT_SOURCE_DIR}/systemd/mediapath-agent.service"
-        DESTINATION /lib/systemd/system)
+        DESTINATION /lib/systemd/system COMPONENT system EXCLUDE_FROM_ALL)
 install(FILES "${PROJECT_SOURCE_DIR}/config/agent.example.json"
-        DESTINATION /etc/mediapath-agent RENAME agent.json)
+        DESTINATION /etc/mediapath-agent RENAME agent.json COMPONENT system EXCLUDE_FROM_ALL)
 install(FILES "${PROJECT_SOURCE_DIR}/config/agent.example.json"
               "${PROJECT_SOURCE_DIR}/config/alerts.yml"
               "${PROJECT_SOURCE_DIR}/config/grafana-dashboard.json"
@@ -46,14 +50,18 @@ install(FILES "${PROJECT_SOURCE_DIR}/systemd/credentials.conf.example"
 file(WRITE "${PROJECT_BINARY_DIR}/debian/conffiles" "/etc/mediapath-agent/agent.json\n")
 
 set(CPACK_GENERATOR DEB)
+# One package from every component: the binary's (Unspecified), the rest, and "system".
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_GROUPING ALL_COMPONENTS_IN_ONE)
+set(CPACK_COMPONENTS_ALL Unspecified system)
 set(CPACK_PACKAGE_NAME mediapath-agent)
 set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
 set(CPACK_PACKAGE_CONTACT "mediapath-agent maintainers <mediapath-agent@example.invalid>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "media-path probes, Prometheus metrics and Genesys Cloud failover for one office")
+# The synopsis line is the summary above; this is the long description below it.
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "media-path probes, Prometheus metrics and Genesys Cloud failover for one office\n\
-Probes the STUN/TURN servers, media proxies, SIP ports and DNS names a contact-centre\n\
+    "Probes the STUN/TURN servers, media proxies, SIP ports and DNS names a contact-centre\n\
 site depends on (RTT, jitter, loss, estimated MOS), exports Prometheus metrics, and moves\n\
 the Genesys Cloud media proxy off a failing path without flapping. Runs as the systemd\n\
 service mediapath-agent (installed, not enabled).")

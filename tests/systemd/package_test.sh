@@ -4,7 +4,8 @@
 #  - it holds the binary, the unit, the conffile, the monitoring files, the man page, copyright;
 #  - /etc/mediapath-agent/agent.json is a conffile; no maintainer script enables or starts the
 #    service; Depends was computed (libuv, c-ares, curl, systemd libraries);
-#  - unpacked, its binary runs (--version) and validates its own config.
+#  - unpacked, its binary runs (--version) and validates its own config;
+#  - a plain `cmake --install` leaves /etc and the unit alone (they are the package's).
 # Usage: package_test.sh BINARY_DIR
 set -euo pipefail
 
@@ -66,4 +67,12 @@ cmp -s "$tmp/root/etc/mediapath-agent/agent.json" \
   { echo "FAIL: agent.json differs from agent.example.json"; fail=1; }
 zcat "$tmp/root/usr/share/man/man1/mediapath-agent.1.gz" | grep -q '^\.TH MEDIAPATH-AGENT 1' ||
   { echo "FAIL: man page"; fail=1; }
+# A plain `cmake --install` (a developer installing a build) must not write /etc or the unit:
+# only the package does. DESTDIR catches absolute destinations too.
+DESTDIR="$tmp/destdir" cmake --install "$bindir" --prefix /usr/local >"$tmp/install.log" 2>&1 ||
+  { cat "$tmp/install.log"; echo "FAIL: cmake --install"; fail=1; }
+[[ -x "$tmp/destdir/usr/local/bin/mediapath-agent" ]] || { echo "FAIL: plain install lacks the binary"; fail=1; }
+for f in etc/mediapath-agent/agent.json lib/systemd/system/mediapath-agent.service; do
+  [[ ! -e "$tmp/destdir/$f" ]] || { echo "FAIL: plain cmake --install wrote /$f"; fail=1; }
+done
 exit $fail
