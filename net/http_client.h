@@ -72,7 +72,8 @@ struct HttpClientOptions {
 
 /// Asynchronous HTTP(S) client: libcurl's multi interface driven by the libuv loop (sockets
 /// through uv_poll, curl's timer through uv_timer). Nothing blocks the loop; a slow server only
-/// delays its own callback.
+/// delays its own callback. Outbound proxies come from the usual https_proxy/no_proxy
+/// environment variables (libcurl's behaviour), which is how office networks configure them.
 ///
 /// Thread safety: loop thread only. Callbacks run on the loop, never from inside send(). After
 /// cancel()/cancelAll()/destruction no callback runs for the affected requests, and destruction
