@@ -24,6 +24,7 @@ ServiceNotifier::ServiceNotifier() {
   const char* socket = std::getenv("NOTIFY_SOCKET");
   enabled_ = socket != nullptr && *socket != '\0';
   if (!enabled_) return;
+  socket_ = socket;
   // > 0: WATCHDOG_USEC is set and WATCHDOG_PID is either unset or our pid.
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
@@ -36,9 +37,11 @@ ServiceNotifier::ServiceNotifier() {
 void ServiceNotifier::send(const std::string& state) {
   if (!enabled_) return;
   int rc = sd_notify(0, state.c_str());
-  if (rc < 0) {
-    // Not fatal: the agent keeps probing; systemd will notice missing READY/WATCHDOG itself.
-    spdlog::warn("sd_notify failed: {}", std::strerror(-rc));
+  if (rc < 0 && !send_failure_logged_) {
+    // Not fatal: the agent keeps probing; systemd notices a missing READY or WATCHDOG itself.
+    // Logged once: the watchdog would otherwise repeat it every few seconds.
+    send_failure_logged_ = true;
+    spdlog::warn("sd_notify to {} failed: {} (not logged again)", socket_, std::strerror(-rc));
   }
 }
 

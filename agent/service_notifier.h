@@ -42,8 +42,10 @@ class ServiceNotifier {
   void send(const std::string& state);
 
   bool enabled_ = false;
+  std::string socket_;  // NOTIFY_SOCKET, for the log
   std::optional<std::chrono::milliseconds> watchdog_interval_;
   std::string last_status_;
+  bool send_failure_logged_ = false;
 };
 
 /// The STATUS= line: "5/6 targets healthy; media-proxy: proxy-b" — the healthy count, then the

@@ -69,6 +69,16 @@ TEST_F(NotifyEnv, SendsEachStateAsOneDatagram) {
   EXPECT_EQ(sock.receive(50ms), std::nullopt);
 }
 
+TEST_F(NotifyEnv, UnreachableSocketIsNotFatal) {
+  TempDir dir;
+  set("NOTIFY_SOCKET", dir.file("nobody-listens"));
+  ServiceNotifier n;
+  EXPECT_TRUE(n.enabled());
+  for (int i = 0; i < 3; ++i) n.watchdog();  // logs once, never throws
+  n.status("1/1 targets healthy");
+  EXPECT_EQ(n.lastStatus(), "1/1 targets healthy");
+}
+
 TEST_F(NotifyEnv, StatusIsSentOnlyWhenItChangesAndStaysOnOneLine) {
   TempDir dir;
   NotifySocket sock(dir.file("notify"));
