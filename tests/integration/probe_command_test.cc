@@ -68,6 +68,7 @@ TEST_F(ProbeCommandTest, JsonLinesForDnsAndClosedTcpPortExitOne) {
   auto r = probe({"--config", config, "--format", "json"});
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.output.find("did not close cleanly"), std::string::npos) << r.output;
   auto lines = jsonLines(r.output);
   ASSERT_EQ(lines.size(), 4u) << r.output;
 

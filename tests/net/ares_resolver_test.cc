@@ -379,10 +379,10 @@ TEST_F(AresResolverTest, TimeoutIsEnforcedPerLookupAndOthersStillAnswer) {
   loop_.run();
   ASSERT_EQ(done.size(), 2u);
   EXPECT_EQ(done[0].first, "ok") << "a hung query must not hold up another";
-  EXPECT_LT(done[0].second - start, 200ms);
+  EXPECT_LT(done[0].second - start, 250ms);
   EXPECT_EQ(done[1].first, "timeout");
   EXPECT_GE(done[1].second - start, 295ms);
-  EXPECT_LT(done[1].second - start, 600ms);
+  EXPECT_LT(done[1].second - start, 1000ms);
   EXPECT_EQ(r->pending(), 0u);
 }
 
