@@ -44,6 +44,13 @@ void DnsProbe::start(const ProbeTarget& target, ProbeCallback callback) {
   base.kind = Kind::kDns;
   base.address = target.host;
   base.sent = 1;
+  if (context_.resolver == nullptr) {
+    // A wiring mistake, reported like any other failure rather than crashing the agent.
+    ProbeResult r = std::move(base);
+    r.error = "dns: no resolver configured for " + target.host;
+    callback(std::move(r));
+    return;
+  }
   context_.resolver->resolveWithOptions(
       target.host, recordType(target.record), options,
       [weak, round, base = std::move(base), record = target.record,
