@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "net/event_loop.h"
+#include "net/uv_timer.h"
 #include "tests/agent/scheduler_fakes.h"
 
 namespace mediapath::agent {
@@ -268,6 +270,62 @@ TEST(SchedulerTest, RejectsBadIntervalAndDuplicateNames) {
   EXPECT_THROW(h.scheduler->add(makeTarget("a"), milliseconds(0)), std::invalid_argument);
   h.scheduler->add(makeTarget("a"), milliseconds(1000));
   EXPECT_THROW(h.scheduler->add(makeTarget("a"), milliseconds(1000)), std::invalid_argument);
+}
+
+// The libuv side of the same logic: UvTimerFactory on a real loop, real clock.
+TEST(SchedulerTest, UvTimerFactoryRunsRoundsOnARealLoopAndClosesCleanly) {
+  net::EventLoop loop;
+  net::SystemClock clock;
+  net::SeededRandom random(7);
+  UvTimerFactory timers(loop);
+  std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> starts;
+  // Probes that answer on a loop timer 5 ms after start.
+  class LoopProbe final : public probes::Probe {
+   public:
+    LoopProbe(net::EventLoop& l, std::vector<std::chrono::steady_clock::time_point>& s)
+        : timer_(l.get()), starts_(s) {}
+    void start(const probes::ProbeTarget& t, probes::ProbeCallback cb) override {
+      starts_.push_back(std::chrono::steady_clock::now());
+      timer_.start(milliseconds(5), [t, cb = std::move(cb)] {
+        probes::ProbeResult r;
+        r.target = t.name;
+        r.ok = true;
+        cb(r);
+      });
+    }
+    void cancel() override { timer_.stop(); }
+
+   private:
+    net::UvTimer timer_;
+    std::vector<std::chrono::steady_clock::time_point>& starts_;
+  };
+  int results = 0;
+  auto scheduler = std::make_unique<Scheduler>(
+      timers, clock, random,
+      [&](const probes::ProbeTarget& t) {
+        return std::make_unique<LoopProbe>(loop, starts[t.name]);
+      },
+      [&](const probes::ProbeResult& r) { results += r.ok ? 1 : 0; });
+  scheduler->add(makeTarget("a"), milliseconds(50));
+  scheduler->add(makeTarget("b"), milliseconds(50));
+  scheduler->start();
+  {
+    net::UvTimer stop(loop.get());
+    stop.start(milliseconds(270), [&] { scheduler.reset(); });
+    loop.run();  // returns once the scheduler is gone: nothing else keeps the loop alive
+  }
+  for (const char* name : {"a", "b"}) {
+    const auto& s = starts[name];
+    ASSERT_GE(s.size(), 3u) << name;
+    ASSERT_LE(s.size(), 6u) << name;
+    for (std::size_t i = 1; i < s.size(); ++i) {
+      auto gap = std::chrono::duration_cast<milliseconds>(s[i] - s[i - 1]);
+      // A fixed 50 ms grid; a loaded machine may fire late but never early or doubled.
+      EXPECT_GE(gap, milliseconds(45)) << name << " round " << i;
+    }
+  }
+  EXPECT_GE(results, 5);
+  EXPECT_EQ(loop.close(), 0);
 }
 
 }  // namespace
