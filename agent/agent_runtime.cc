@@ -361,9 +361,11 @@ int AgentRuntime::run() {
 
   s.server = std::make_unique<reporter::MetricsServer>(
       s.options.listen, s.metrics, [&s](const std::string& path) { return s.page(path); });
-  spdlog::info("{} (site {}): {} targets, {} failover groups; metrics on http://{}/metrics",
+  // With --listen HOST:0 the kernel picked the port: log the one in use (tests read it here).
+  std::string listen_host = s.options.listen.substr(0, s.options.listen.rfind(':'));
+  spdlog::info("{} (site {}): {} targets, {} failover groups; listening on http://{}:{}/",
                versionLabel(), s.config.site_name, s.config.targets.size(),
-               s.config.failover.size(), s.options.listen);
+               s.config.failover.size(), listen_host, s.server->port());
 
   s.startProbing(std::move(planned));
   s.heartbeat = std::make_unique<net::UvTimer>(s.loop.get());

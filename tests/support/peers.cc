@@ -78,10 +78,11 @@ bool udpAnswers(const std::string& ip, std::uint16_t port, const std::string& re
 template <typename Make>
 std::unique_ptr<Subprocess> startOnFreePort(const std::string& what, const std::string& ip,
                                             std::uint16_t& port, const std::string& udp_request,
-                                            Make make) {
+                                            Make make, std::uint16_t fixed_port = 0) {
   std::string last_log;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    port = freeUdpTcpPortOn(ip);
+    // A fixed port restarts a peer where its clients expect it (failover tests).
+    port = fixed_port != 0 ? fixed_port : freeUdpTcpPortOn(ip);
     auto process = make(port);
     auto deadline = std::chrono::steady_clock::now() + 10s;
     while (std::chrono::steady_clock::now() < deadline && process->running()) {
@@ -137,6 +138,11 @@ Coturn::Coturn(const TempDir& dir, Options options) : options_(std::move(options
   });
 }
 
+void Kamailio::stop() {
+  if (process_) process_->stop();
+  process_.reset();
+}
+
 Kamailio::Kamailio(const TempDir& dir, Options options) : options_(std::move(options)) {
   const std::string host =
       options_.ip.find(':') != std::string::npos ? "[" + options_.ip + "]" : options_.ip;
@@ -145,8 +151,9 @@ Kamailio::Kamailio(const TempDir& dir, Options options) : options_(std::move(opt
                                       host + ">;tag=1\r\nTo: <sip:" + host +
                                       ">\r\nCall-ID: ready\r\nCSeq: 1 OPTIONS\r\n"
                                       "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
-  process_ =
-      startOnFreePort("kamailio", options_.ip, port_, options_request, [&](std::uint16_t port) {
+  process_ = startOnFreePort(
+      "kamailio", options_.ip, port_, options_request,
+      [&](std::uint16_t port) {
         std::string listen_host =
             options_.ip.find(':') != std::string::npos ? "[" + options_.ip + "]" : options_.ip;
         std::string cfg =
@@ -185,7 +192,8 @@ Kamailio::Kamailio(const TempDir& dir, Options options) : options_(std::move(opt
                                          "-P",
                                          dir.file(name + ".pid")};
         return std::make_unique<Subprocess>(argv, dir.file(name + ".log"));
-      });
+      },
+      options_.port);
 }
 
 // --- dnsmasq (added by the dns work) ---------------------------------------------------------

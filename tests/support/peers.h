@@ -44,12 +44,15 @@ class Kamailio {
     std::string ip = "127.0.0.1";
     int options_code = 200;
     std::string options_reason = "OK";
+    std::uint16_t port = 0;  ///< 0: a free port; else exactly this one (restart in place)
   };
   explicit Kamailio(const TempDir& dir) : Kamailio(dir, Options{}) {}
   Kamailio(const TempDir& dir, Options options);
 
   std::uint16_t port() const { return port_; }
   std::string log() const { return process_ ? process_->log() : std::string(); }
+  /// SIGTERM to the main process (kamailio stops its children); the port then refuses.
+  void stop();
 
  private:
   Options options_;

@@ -1,0 +1,371 @@
+// Automatic media-path failover end to end: the built agent in apply mode probing two real
+// kamailio proxies, writing to the real genesys-emulator over TLS, with its state directory and
+// audit trail on disk.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "reporter/audit_trail.h"
+#include "tests/integration/agent_process.h"
+#include "tests/integration/genesys_support.h"
+#include "tests/support/peers.h"
+
+namespace mediapath::testing {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr int kIntervalMs = 1000;
+constexpr int kUnhealthyThreshold = 3;
+
+class FailoverTest : public ::testing::Test {
+ protected:
+  FailoverTest() : pki_(dir_), emulator_(dir_, pki_) {}
+
+  // Proxies A and B (B on another loopback address so that the trunk backend, which lists hosts
+  // only, can tell them apart).
+  void startProxies() {
+    proxy_a_ = std::make_unique<Kamailio>(dir_, Kamailio::Options{"127.0.0.1", 200, "OK", 0});
+    proxy_b_ = std::make_unique<Kamailio>(dir_, Kamailio::Options{"127.0.0.2", 200, "OK", 0});
+  }
+
+  void restartProxyA() {
+    proxy_a_ = std::make_unique<Kamailio>(dir_, Kamailio::Options{"127.0.0.1", 200, "OK", port_a_});
+  }
+
+  // A seed-shape Location pointing at proxy A, created active.
+  std::string createLocation() {
+    json body{{"name", "Failover Test Office"},
+              {"region", "eu-central-1"},
+              {"sip", {{"ports", {5060}}}},
+              {"media",
+               {{"sip", {{"ports", {5060}}}},
+                {"proxy", {{"host", "127.0.0.1"}, {"port", port_a_}}},
+                {"stun", {{"host", "127.0.0.1"}, {"port", 3478}}},
+                {"turn", {{"host", "127.0.0.1"}, {"port", 3478}}}}},
+              {"ipAddressAllowlist", json::array({"127.0.0.0/8"})}};
+    auto [status, created] = emulator_.admin("POST", "/_emulator/locations", body);
+    EXPECT_EQ(status, 201) << created.dump();
+    return created.value("id", "");
+  }
+
+  std::string writeConfig(const json& apply_to, const std::string& min_hold = "4s") {
+    json config{
+        {"site", {{"name", "failover-test"}}},
+        {"probing",
+         {{"interval", std::to_string(kIntervalMs) + "ms"},
+          {"timeout", "400ms"},
+          {"burst", {{"packets", 3}, {"spacing", "20ms"}}}}},
+        {"targets",
+         {{{"name", "proxy-a"}, {"kind", "sip"}, {"host", "127.0.0.1"}, {"port", port_a_}},
+          {{"name", "proxy-b"}, {"kind", "sip"}, {"host", "127.0.0.2"}, {"port", port_b_}}}},
+        {"failover",
+         {{{"name", "media-proxy"},
+           {"candidates", {"proxy-a", "proxy-b"}},
+           {"healthy_threshold", 2},
+           {"unhealthy_threshold", kUnhealthyThreshold},
+           {"min_hold", min_hold},
+           {"min_mos", 3.6},
+           {"min_mos_gain", 0.3},
+           {"apply_to", apply_to}}}},
+        {"genesys",
+         {{"api_base_url", emulator_.baseUrl()},
+          {"login_base_url", emulator_.baseUrl()},
+          {"ca_file", pki_.ca},
+          {"mode", "apply"},
+          {"retry_budget", "20s"},
+          {"client_id_env", "GENESYS_CLIENT_ID"},
+          {"client_secret_env", "GENESYS_CLIENT_SECRET"},
+          {"location_id", location_id_.empty() ? "none" : location_id_}}}};
+    return dir_.write("site.json", config.dump(2));
+  }
+
+  std::unique_ptr<AgentProcess> startAgent(const std::string& config,
+                                           std::vector<std::string> extra = {},
+                                           const std::string& log = "agent.log") {
+    auto agent = std::make_unique<AgentProcess>(
+        dir_, config, dir_.file("state"),
+        std::map<std::string, std::string>{{"GENESYS_CLIENT_ID", kGenesysClientId},
+                                           {"GENESYS_CLIENT_SECRET", kGenesysSecret}},
+        std::move(extra), log);
+    EXPECT_TRUE(waitUntil([&] { return agent->ready(); }, seconds(15))) << agent->log();
+    return agent;
+  }
+
+  void setUpLocationSite() {
+    startProxies();
+    port_a_ = proxy_a_->port();
+    port_b_ = proxy_b_->port();
+    location_id_ = createLocation();
+    ASSERT_FALSE(location_id_.empty());
+  }
+
+  json location() {
+    json state = emulator_.admin("GET", "/_emulator/state").second;  // keep alive for the loop
+    for (const auto& l : state["locations"]) {
+      if (l["id"] == location_id_) return l;
+    }
+    return nullptr;
+  }
+
+  json remoteProxy() {
+    json l = location();
+    return l.is_null() ? l : l["media"]["proxy"];
+  }
+
+  /// PATCHes of the location the emulator answered with `status` (0: any).
+  size_t patches(int status = 200) {
+    size_t n = 0;
+    for (const auto& r : emulator_.requestsTo("/api/v2/locations/" + location_id_, "PATCH")) {
+      if (status == 0 || r.value("status", 0) == status) ++n;
+    }
+    return n;
+  }
+
+  std::vector<json> auditRecords(const std::string& event = {}) {
+    std::vector<json> out;
+    std::string path = dir_.file("state") + "/audit.jsonl";
+    if (!std::ifstream(path)) return out;
+    for (auto& r : reporter::readAuditTrail(path)) {
+      if (event.empty() || r.value("event", "") == event) out.push_back(r);
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  TestPki pki_;
+  Emulator emulator_;
+  std::unique_ptr<Kamailio> proxy_a_;
+  std::unique_ptr<Kamailio> proxy_b_;
+  std::uint16_t port_a_ = 0;
+  std::uint16_t port_b_ = 0;
+  std::string location_id_;
+};
+
+TEST_F(FailoverTest, ProxyDownMovesTheLocationOnceAndRecordsTheEvidence) {
+  setUpLocationSite();
+  auto agent = startAgent(writeConfig({{"location_path", "/media/proxy"}}));
+  EXPECT_EQ(agent->metric("mediapath_failover_active{group=\"media-proxy\",target=\"proxy-a\"}"),
+            1.0);
+  EXPECT_EQ(patches(0), 0u);
+
+  auto stopped = std::chrono::steady_clock::now();
+  proxy_a_->stop();
+  // The bound: unhealthy_threshold x interval + 2 s.
+  milliseconds bound(kUnhealthyThreshold * kIntervalMs + 2000);
+  ASSERT_TRUE(waitUntil([&] { return patches() == 1; }, seconds(15))) << agent->log();
+  auto reaction =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - stopped);
+  EXPECT_LE(reaction, bound) << "failover took " << reaction.count() << " ms";
+  EXPECT_EQ(remoteProxy(), json({{"host", "127.0.0.2"}, {"port", port_b_}}));
+
+  // The PATCH tested the old value before replacing it.
+  auto sent = emulator_.requestsTo("/api/v2/locations/" + location_id_, "PATCH");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0]["content_type"], "application/json-patch+json");
+  EXPECT_EQ(sent[0]["body"][0]["op"], "test");
+
+  auto applied = auditRecords("applied");
+  ASSERT_EQ(applied.size(), 1u);
+  EXPECT_EQ(applied[0]["from"], "proxy-a");
+  EXPECT_EQ(applied[0]["to"], "proxy-b");
+  EXPECT_EQ(applied[0]["evidence"]["proxy-a"]["healthy"], false);
+  EXPECT_EQ(applied[0]["evidence"]["proxy-b"]["healthy"], true);
+  EXPECT_TRUE(applied[0]["evidence"]["proxy-b"]["mos"].is_number());
+  EXPECT_TRUE(applied[0]["evidence"]["proxy-b"]["rtt_ms"]["avg"].is_number());
+  EXPECT_TRUE(reporter::verifyAuditTrail(dir_.file("state") + "/audit.jsonl").ok());
+  EXPECT_EQ(agent->metric("mediapath_failovers_total{group=\"media-proxy\",result=\"applied\"}"),
+            1.0);
+
+  // Proxy A recovers with the same quality as B: it never beats B by min_mos_gain, so nothing
+  // moves, neither before min_hold (4 s) nor after.
+  restartProxyA();
+  std::this_thread::sleep_for(seconds(8));
+  EXPECT_EQ(agent->metric("mediapath_target_healthy{target=\"proxy-a\"}"), 1.0);
+  EXPECT_EQ(patches(0), 1u);
+  EXPECT_EQ(remoteProxy()["host"], "127.0.0.2");
+  EXPECT_EQ(agent->stop(), 0) << agent->log();
+}
+
+TEST_F(FailoverTest, EveryCandidateDownIsPanicAndNothingIsSent) {
+  setUpLocationSite();
+  auto agent = startAgent(writeConfig({{"location_path", "/media/proxy"}}));
+  // B (the standby) goes first so that no switch to it can race with its own failure; then the
+  // active A: every candidate is down.
+  proxy_b_->stop();
+  ASSERT_TRUE(waitUntil(
+      [&] { return agent->metric("mediapath_target_healthy{target=\"proxy-b\"}") == 0.0; },
+      seconds(15)));
+  proxy_a_->stop();
+  ASSERT_TRUE(waitUntil(
+      [&] { return agent->metric("mediapath_failover_panic{group=\"media-proxy\"}") == 1.0; },
+      seconds(15)))
+      << agent->log();
+  std::this_thread::sleep_for(seconds(2));
+  EXPECT_EQ(patches(0), 0u);
+  EXPECT_EQ(auditRecords("panic").size(), 1u);
+  EXPECT_EQ(auditRecords("applied").size(), 0u);
+  EXPECT_EQ(remoteProxy()["host"], "127.0.0.1");
+  EXPECT_EQ(agent->stop(), 0);
+}
+
+TEST_F(FailoverTest, ServiceUnavailableThenRateLimitedIsRetriedAndAppliedOnce) {
+  setUpLocationSite();
+  emulator_.fault(
+      {{"path_prefix", "/api/v2/locations/"}, {"method", "PATCH"}, {"count", 1}, {"status", 503}});
+  auto agent = startAgent(writeConfig({{"location_path", "/media/proxy"}}));
+  proxy_a_->stop();
+  ASSERT_TRUE(waitUntil([&] { return patches(503) == 1; }, seconds(15))) << agent->log();
+  emulator_.fault({{"path_prefix", "/api/v2/locations/"},
+                   {"method", "PATCH"},
+                   {"count", 1},
+                   {"status", 429},
+                   {"retry_after", 1}});
+  ASSERT_TRUE(waitUntil([&] { return patches(200) == 1; }, seconds(20))) << agent->log();
+  std::this_thread::sleep_for(seconds(2));
+  EXPECT_EQ(patches(200), 1u);
+  EXPECT_EQ(auditRecords("applied").size(), 1u);
+  EXPECT_EQ(auditRecords("failed").size(), 0u);
+  EXPECT_EQ(remoteProxy()["host"], "127.0.0.2");
+  EXPECT_EQ(agent->stop(), 0);
+}
+
+TEST_F(FailoverTest, KilledBetweenDecisionAndApplyChangesExactlyOnce) {
+  setUpLocationSite();
+  // The PATCH hangs, so the agent has decided and persisted the change but not seen it applied.
+  emulator_.fault({{"path_prefix", "/api/v2/locations/"},
+                   {"method", "PATCH"},
+                   {"count", 1},
+                   {"stall_ms", 3000}});
+  std::string config = writeConfig({{"location_path", "/media/proxy"}});
+  auto agent = startAgent(config);
+  proxy_a_->stop();
+  ASSERT_TRUE(waitUntil(
+      [&] { return agent->log().find("switching proxy-a -> proxy-b") != std::string::npos; },
+      seconds(15)))
+      << agent->log();
+  std::this_thread::sleep_for(milliseconds(300));
+  agent->kill9();
+  std::ifstream state(dir_.file("state") + "/state.json");
+  json saved = json::parse(state);
+  EXPECT_EQ(saved["groups"]["media-proxy"]["pending"]["to"], "proxy-b");
+
+  std::this_thread::sleep_for(seconds(4));  // let the stalled request end, whatever it does
+  auto restarted = startAgent(config, {}, "agent-restarted.log");
+  ASSERT_TRUE(waitUntil([&] { return remoteProxy()["host"] == "127.0.0.2"; }, seconds(15)))
+      << restarted->log();
+  std::this_thread::sleep_for(seconds(2));
+  // One change in total: the location went from version 1 to 2, and the trail says so once.
+  EXPECT_EQ(location()["version"], 2) << location().dump();
+  EXPECT_EQ(auditRecords("applied").size(), 1u);
+  std::ifstream state_after(dir_.file("state") + "/state.json");
+  EXPECT_FALSE(json::parse(state_after)["groups"]["media-proxy"].contains("pending"));
+  EXPECT_EQ(restarted->stop(), 0);
+}
+
+TEST_F(FailoverTest, PlanModeRecordsAndSendsNothing) {
+  setUpLocationSite();
+  auto agent = startAgent(writeConfig({{"location_path", "/media/proxy"}}), {"--plan"});
+  proxy_a_->stop();
+  ASSERT_TRUE(waitUntil([&] { return auditRecords("planned").size() == 1; }, seconds(15)))
+      << agent->log();
+  std::this_thread::sleep_for(seconds(1));
+  EXPECT_EQ(patches(0), 0u);
+  EXPECT_EQ(auditRecords("planned")[0]["to"], "proxy-b");
+  EXPECT_EQ(agent->metric("mediapath_failovers_total{group=\"media-proxy\",result=\"planned\"}"),
+            1.0);
+  EXPECT_EQ(remoteProxy()["host"], "127.0.0.1");
+  EXPECT_EQ(agent->stop(), 0);
+}
+
+// A degraded but usable path (5% loss, 10 ms +- 10 ms each way) for two minutes: no round
+// pattern should reach unhealthy_threshold, so the location never moves and nothing flaps.
+TEST_F(FailoverTest, ImpairedButUsablePathNeverSwitches) {
+  startProxies();
+  std::string port_file = dir_.file("relay.port");
+  Subprocess relay({MEDIAPATH_RELAY_BINARY,
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--upstream",
+                    "127.0.0.1:" + std::to_string(proxy_a_->port()),
+                    "--port-file",
+                    port_file,
+                    "--seed",
+                    "20261128",
+                    "--up-delay",
+                    "10ms",
+                    "--up-jitter",
+                    "10ms",
+                    "--up-loss",
+                    "0.025",
+                    "--down-delay",
+                    "10ms",
+                    "--down-jitter",
+                    "10ms",
+                    "--down-loss",
+                    "0.025"},
+                   dir_.file("relay.log"));
+  ASSERT_TRUE(waitUntil([&] { return !slurp(port_file).empty(); }, seconds(10))) << relay.log();
+  port_a_ = static_cast<std::uint16_t>(std::stoi(slurp(port_file)));
+  port_b_ = proxy_b_->port();
+  location_id_ = createLocation();
+  auto agent = startAgent(writeConfig({{"location_path", "/media/proxy"}}));
+
+  std::this_thread::sleep_for(seconds(120));
+  EXPECT_EQ(patches(0), 0u) << agent->log();
+  EXPECT_EQ(auditRecords().size(), 0u);
+  EXPECT_EQ(agent->metric("mediapath_failover_active{group=\"media-proxy\",target=\"proxy-a\"}"),
+            1.0);
+  // The impairment was real: the agent saw loss and jitter on A.
+  std::string metrics = agent->metrics();
+  auto rtt_count =
+      agent->metric("mediapath_probe_rtt_seconds_count{kind=\"sip\",target=\"proxy-a\"}");
+  ASSERT_TRUE(rtt_count.has_value());
+  EXPECT_LT(*rtt_count, 120 * 3 * 0.99) << "no loss seen";
+  auto jitter = agent->metric("mediapath_probe_jitter_seconds{kind=\"sip\",target=\"proxy-a\"}");
+  ASSERT_TRUE(jitter.has_value());
+  EXPECT_GT(*jitter, 0.002);
+  EXPECT_EQ(agent->stop(), 0);
+}
+
+TEST_F(FailoverTest, TrunkBackendReordersTheServerList) {
+  startProxies();
+  port_a_ = proxy_a_->port();
+  port_b_ = proxy_b_->port();
+  auto [status, trunk] =
+      emulator_.admin("POST", "/_emulator/trunks",
+                      {{"id", "trunk-1"}, {"name", "BYOC"}, {"hosts", {"127.0.0.1", "127.0.0.2"}}});
+  ASSERT_EQ(status, 201) << trunk.dump();
+  auto agent = startAgent(writeConfig({{"trunk_base_id", "trunk-1"}}));
+  proxy_a_->stop();
+  auto list = [&] {
+    json state = emulator_.admin("GET", "/_emulator/state").second;
+    for (const auto& t : state["trunks"]) {
+      if (t["id"] == "trunk-1") {
+        return t["properties"]["trunk_transport_serverProxyList"]["value"]["instance"];
+      }
+    }
+    return json(nullptr);
+  };
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return list() == json({"127.0.0.2", "127.0.0.1"});
+      },
+      seconds(15)))
+      << agent->log();
+  auto puts =
+      emulator_.requestsTo("/api/v2/telephony/providers/edges/trunkbasesettings/trunk-1", "PUT");
+  ASSERT_EQ(puts.size(), 1u);
+  EXPECT_EQ(puts[0]["body"]["version"], 1);
+  EXPECT_EQ(auditRecords("applied").size(), 1u);
+  EXPECT_EQ(agent->stop(), 0);
+}
+
+}  // namespace
+}  // namespace mediapath::testing
