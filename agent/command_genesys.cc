@@ -18,6 +18,7 @@
 #include "agent/config_loader.h"
 #include "agent/exit_codes.h"
 #include "agent/genesys_options.h"
+#include "agent/local_audit.h"
 #include "agent/location_spec.h"
 #include "agent/probe_targets.h"
 #include "net/ares_resolver.h"
@@ -43,6 +44,9 @@ struct GenesysOptions {
   std::string since = "24h";
   std::string wait = "120s";
   std::vector<std::string> filters;  ///< quality: DIMENSION=VALUE
+  bool local = false;                ///< audit: the agent's own trail instead of the platform's
+  bool verify = false;               ///< audit --local: check hashes and chain
+  std::string state_dir;             ///< audit --local
 };
 
 /// Raised inside a command for a usage/config problem (exit 2) with a ready message.
@@ -448,6 +452,22 @@ void runNextAuditQuery(Session& s, std::shared_ptr<AuditRun> run) {
 }
 
 int runAudit(const GenesysOptions& o) {
+  if (o.verify && !o.local) {
+    std::cerr << "mediapath-agent: audit: --verify checks the local trail: add --local\n";
+    return kExitUsage;
+  }
+  if (o.local) {
+    // The local trail needs no Genesys access, but the config must still be valid.
+    if (!loadConfigForCommand(o.config)) return kExitUsage;
+    auto since = parseSince(o.since);
+    if (!since || since->count() <= 0) {
+      std::cerr << "mediapath-agent: audit: --since: \"" << o.since
+                << "\" is not a duration (e.g. 24h, 7d, 30m)\n";
+      return kExitUsage;
+    }
+    return printLocalAudit(o.state_dir.empty() ? defaultStateDirectory() : o.state_dir, *since,
+                           o.verify);
+  }
   return withConfig(o, [&o](const Config& config) {
     auto since = parseSince(o.since);
     if (!since || since->count() <= 0) {
@@ -617,6 +637,13 @@ void addGenesysCommands(CommandTree& tree, CommandAction& action) {
   audit->add_option("--since", opts->since, "Look back this far (24h, 7d, 30m)")
       ->capture_default_str();
   audit->add_option("--location-id", opts->location_id, "Override genesys.location_id");
+  audit->add_flag(
+      "--local", opts->local,
+      "The agent's own decision trail (STATE_DIR/audit.jsonl) instead of the platform's");
+  audit->add_flag("--verify", opts->verify,
+                  "With --local: check every record's SHA-256 and the chain; exit 1 on a problem");
+  audit->add_option("--state-dir", opts->state_dir,
+                    "State directory (default: $STATE_DIRECTORY, else /var/lib/mediapath-agent)");
   bind(audit, runAudit);
 }
 

@@ -191,6 +191,25 @@ TEST_F(FailoverTest, ProxyDownMovesTheLocationOnceAndRecordsTheEvidence) {
   EXPECT_EQ(patches(0), 1u);
   EXPECT_EQ(remoteProxy()["host"], "127.0.0.2");
   EXPECT_EQ(agent->stop(), 0) << agent->log();
+
+  // The operator's view of the trail: `audit --local --verify`, then the same after tampering.
+  std::string config = dir_.file("site.json");
+  std::string state = dir_.file("state");
+  auto shown = runCommand({MEDIAPATH_AGENT_BINARY, "audit", "--config", config, "--local",
+                           "--verify", "--state-dir", state});
+  EXPECT_EQ(shown.exit_code, 0) << shown.output;
+  EXPECT_NE(shown.output.find("every hash and link verified"), std::string::npos) << shown.output;
+  EXPECT_NE(shown.output.find("media-proxy  applied  proxy-a -> proxy-b"), std::string::npos)
+      << shown.output;
+  EXPECT_NE(shown.output.find("proxy-a: unhealthy"), std::string::npos) << shown.output;
+  std::string trail = slurp(state + "/audit.jsonl");
+  trail.replace(trail.find("proxy-b"), 7, "proxy-x");
+  std::ofstream(state + "/audit.jsonl", std::ios::trunc) << trail;
+  auto tampered = runCommand({MEDIAPATH_AGENT_BINARY, "audit", "--config", config, "--local",
+                              "--verify", "--state-dir", state});
+  EXPECT_EQ(tampered.exit_code, 1) << tampered.output;
+  EXPECT_NE(tampered.output.find("audit.jsonl: line 1: record was modified"), std::string::npos)
+      << tampered.output;
 }
 
 TEST_F(FailoverTest, EveryCandidateDownIsPanicAndNothingIsSent) {
