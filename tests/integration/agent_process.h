@@ -64,6 +64,7 @@ class AgentProcess {
   std::string url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }
+  int port() const { return port_; }
   pid_t pid() const { return process_->pid(); }
   std::string log() const { return process_->log(); }
   bool running() { return process_->running(); }
