@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "net/atomic_file.h"
+#include "reporter/genesys_json_patch.h"
 #include "reporter/genesys_regions.h"
 
 namespace mediapath::agent {
@@ -23,20 +24,6 @@ using nlohmann::json;
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-std::string escapePointerToken(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::string quote(std::string_view s) { return json(std::string(s)).dump(); }
 
@@ -168,7 +155,9 @@ class ObjectReader {
 
   bool valid() const { return valid_; }
   const std::string& pointer() const { return pointer_; }
-  std::string at(std::string_view key) const { return pointer_ + "/" + escapePointerToken(key); }
+  std::string at(std::string_view key) const {
+    return pointer_ + "/" + reporter::escapePointerToken(key);
+  }
   bool has(std::string_view key) const { return valid_ && value_.contains(std::string(key)); }
   const json* get(std::string_view key) const {
     if (!has(key)) return nullptr;

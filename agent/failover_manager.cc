@@ -26,15 +26,6 @@ using nlohmann::json;
 // own retry budget, so this is the slow outer loop).
 constexpr std::chrono::milliseconds kRetryAfterFailure{30000};
 
-std::string isoUtc(std::chrono::system_clock::time_point t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 json optionalNumber(std::optional<double> v) { return v ? json(*v) : json(nullptr); }
 
 }  // namespace
@@ -264,7 +255,7 @@ json FailoverManager::evidence(const Group& g, const std::map<std::string, Targe
 }
 
 void FailoverManager::audit(const Group& g, const std::string& event, json fields) {
-  fields["time"] = isoUtc(clock_.wallNow());
+  fields["time"] = net::formatUtc(clock_.wallNow());
   fields["site"] = config_.site_name;
   fields["group"] = g.cfg.name;
   fields["event"] = event;
@@ -309,7 +300,7 @@ void FailoverManager::decide(Group& g, const FailoverDecision& d,
   }
   // kSwitch: persist the intent before anything leaves the agent.
   spdlog::warn("failover group {}: switching {} -> {}: {}", g.cfg.name, d.from, d.to, d.reason);
-  PendingChange p{newChangeId(), d.from, d.to, isoUtc(clock_.wallNow()), d.reason};
+  PendingChange p{newChangeId(), d.from, d.to, net::formatUtc(clock_.wallNow()), d.reason};
   g.state.active = d.to;
   g.state.pending = p;
   saveState();

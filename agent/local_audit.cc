@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/exit_codes.h"
+#include "net/clock.h"
 #include "reporter/audit_trail.h"
 
 namespace mediapath::agent {
@@ -15,13 +16,7 @@ using nlohmann::json;
 
 // Record times are "YYYY-MM-DDTHH:MM:SSZ", so comparing strings compares instants.
 std::string isoCutoff(std::chrono::milliseconds since) {
-  auto t = std::chrono::system_clock::now() - since;
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return net::formatUtc(std::chrono::system_clock::now() - since);
 }
 
 std::string text(const json& j, const char* key) {

@@ -4,6 +4,8 @@
 #include <ctime>
 #include <sstream>
 
+#include "net/clock.h"
+
 namespace mediapath::agent {
 
 void StatusBoard::reset(std::string site, std::string version, std::vector<TargetStatus> targets,
@@ -100,12 +102,7 @@ std::string fixed(std::optional<double> v, int decimals, const char* unit = "") 
 
 std::string isoTime(std::chrono::system_clock::time_point t) {
   if (t == std::chrono::system_clock::time_point{}) return "&ndash;";
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buf;
+  return net::formatUtc(t);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <random>
+#include <string>
 
 namespace mediapath::net {
 
@@ -16,6 +17,10 @@ class Clock {
   /// Wall-clock time for records humans read (audit trail, API intervals).
   virtual std::chrono::system_clock::time_point wallNow() const = 0;
 };
+
+/// ISO-8601 UTC, "2026-11-28T01:02:03Z", or with `millis` "2026-11-28T01:02:03.456Z": the one
+/// time format of logs, audit records, the status page and Genesys API intervals.
+std::string formatUtc(std::chrono::system_clock::time_point t, bool millis = false);
 
 class SystemClock final : public Clock {
  public:

@@ -6,6 +6,8 @@
 #include <ctime>
 #include <sstream>
 
+#include "net/clock.h"
+
 namespace mediapath::reporter {
 namespace {
 
@@ -28,18 +30,8 @@ std::string fixed(double v, int decimals = 2) {
   return buf;
 }
 
-std::string isoTime(std::chrono::system_clock::time_point t) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03lldZ", buf, static_cast<long long>(ms));
-  return out;
-}
+// The platform's intervals carry milliseconds and an explicit Z.
+std::string isoTime(std::chrono::system_clock::time_point t) { return net::formatUtc(t, true); }
 
 std::string joinValues(const nlohmann::json& values) {
   if (!values.is_array()) return values.dump();
