@@ -84,7 +84,11 @@ void UdpSocket::onAlloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf
     *buf = uv_buf_init(nullptr, 0);
     return;
   }
-  *buf = uv_buf_init(self->buffer_.data(), static_cast<unsigned>(self->buffer_.size()));
+  // One receive buffer per loop thread, shared by every socket: libuv reads one datagram at a
+  // time and onReceive hands it to the callback synchronously, so no two reads overlap. A
+  // buffer per socket cost 64 KiB zeroed for every probe request (sockets live for one round).
+  thread_local std::array<char, 65536> buffer;
+  *buf = uv_buf_init(buffer.data(), static_cast<unsigned>(buffer.size()));
 }
 
 void UdpSocket::onReceive(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,

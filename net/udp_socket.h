@@ -50,7 +50,6 @@ class UdpSocket {
 
   UvHandle<uv_udp_t> handle_;
   ReceiveCallback callback_;
-  std::array<char, 65536> buffer_{};
 };
 
 /// libuv error code as text ("connection refused").
