@@ -218,7 +218,8 @@ struct AgentRuntime::Impl {
     if (it == health.end()) return;
     HealthTracker& h = it->second;
     bool was_known = h.known();
-    if (h.record(r.ok, r.mos) == HealthTracker::Transition::kChanged) {
+    bool changed = h.record(r.ok, r.mos) == HealthTracker::Transition::kChanged;
+    if (changed) {
       if (h.healthy()) {
         spdlog::info("target {}: healthy{}", r.target, was_known ? " again" : "");
       } else {
@@ -242,11 +243,8 @@ struct AgentRuntime::Impl {
     if (r.sent > 0) s.loss = r.loss;
     s.mos = r.mos;
     s.last_round = clock.wallNow();
-    for (const auto& old : board.snapshot().targets) {
-      if (old.name == r.target) s.rounds = old.rounds + 1;
-    }
-    board.updateTarget(s);
-    notifyStatus();
+    board.recordRound(std::move(s));
+    if (changed) notifyStatus();  // the STATUS= line only moves when some health does
 
     if (failover) {
       views[r.target] = TargetView{true, h.healthy(), r};
@@ -266,7 +264,7 @@ struct AgentRuntime::Impl {
     int healthy = 0;
     for (const auto& [name, h] : health) healthy += h.known() && h.healthy() ? 1 : 0;
     std::vector<std::pair<std::string, std::string>> active;
-    for (const auto& g : board.snapshot().groups) active.emplace_back(g.name, g.active);
+    for (const auto& g : board.groups()) active.emplace_back(g.name, g.active);
     notifier.status(serviceStatusLine(healthy, static_cast<int>(health.size()), active));
   }
 

@@ -24,13 +24,17 @@ void StatusBoard::reset(std::string site, std::string version, std::vector<Targe
   state_.version = std::move(version);
   state_.targets = std::move(targets);
   state_.groups = std::move(groups);
+  index_.clear();
+  for (size_t i = 0; i < state_.targets.size(); ++i) index_[state_.targets[i].name] = i;
 }
 
-void StatusBoard::updateTarget(const TargetStatus& status) {
+void StatusBoard::recordRound(TargetStatus status) {
   std::lock_guard lock(mutex_);
-  for (auto& t : state_.targets) {
-    if (t.name == status.name) t = status;
-  }
+  auto it = index_.find(status.name);
+  if (it == index_.end()) return;
+  TargetStatus& t = state_.targets[it->second];
+  status.rounds = t.rounds + 1;
+  t = std::move(status);
 }
 
 void StatusBoard::updateGroup(const std::string& group, const std::string& active, bool panic) {
@@ -62,6 +66,11 @@ bool StatusBoard::ready() const {
 StatusSnapshot StatusBoard::snapshot() const {
   std::lock_guard lock(mutex_);
   return state_;
+}
+
+std::vector<GroupStatus> StatusBoard::groups() const {
+  std::lock_guard lock(mutex_);
+  return state_.groups;
 }
 
 namespace {

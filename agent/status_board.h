@@ -60,16 +60,21 @@ class StatusBoard {
 
   void reset(std::string site, std::string version, std::vector<TargetStatus> targets,
              std::vector<GroupStatus> groups);
-  void updateTarget(const TargetStatus& status);
+  /// The result of one round of `status.name`; the board counts the rounds itself.
+  void recordRound(TargetStatus status);
   void updateGroup(const std::string& group, const std::string& active, bool panic);
   void addDecision(DecisionNote note);
   void setReady();
   bool ready() const;
   StatusSnapshot snapshot() const;
+  std::vector<GroupStatus> groups() const;
 
  private:
   mutable std::mutex mutex_;
   StatusSnapshot state_;
+  // Position of each target in state_.targets: a round's update is O(log n), not a scan (the
+  // agent records thousands of rounds a second at large target counts).
+  std::map<std::string, size_t, std::less<>> index_;
 };
 
 /// A self-refreshing HTML page (no external assets) in the spirit of blackbox_exporter's.

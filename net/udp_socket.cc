@@ -1,5 +1,6 @@
 #include "net/udp_socket.h"
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -87,8 +88,11 @@ void UdpSocket::onAlloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf
   // One receive buffer per loop thread, shared by every socket: libuv reads one datagram at a
   // time and onReceive hands it to the callback synchronously, so no two reads overlap. A
   // buffer per socket cost 64 KiB zeroed for every probe request (sockets live for one round).
-  thread_local std::array<char, 65536> buffer;
-  *buf = uv_buf_init(buffer.data(), static_cast<unsigned>(buffer.size()));
+  // Heap, not a thread_local array: static TLS is carved out of every thread's stack, and the
+  // HTTP endpoint's worker threads have small ones.
+  thread_local std::unique_ptr<std::array<char, 65536>> buffer;
+  if (!buffer) buffer = std::make_unique<std::array<char, 65536>>();
+  *buf = uv_buf_init(buffer->data(), static_cast<unsigned>(buffer->size()));
 }
 
 void UdpSocket::onReceive(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
