@@ -18,7 +18,11 @@ responder=$build/bench/bench_stun_responder
 
 work=$(mktemp -d /tmp/mediapath-bench.XXXXXX)
 pids=()
+# Processes started inside $(...) subshells cannot append to this shell's `pids`, so every
+# start also records its pid in $work/pids, which cleanup reads.
+track() { echo "$1" >>"$work/pids"; }
 cleanup() {
+  [[ -f $work/pids ]] && while read -r pid; do pids+=("$pid"); done <"$work/pids"
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
@@ -32,7 +36,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 
 start_responder() {
   "$responder" --listen 127.0.0.1:0 --port-file "$work/responder.port" >"$work/responder.log" 2>&1 &
-  pids+=($!)
+  track $!
   wait_file "$work/responder.port"
   cat "$work/responder.port"
 }
@@ -52,7 +56,7 @@ EOF
 
 start_agent() {  # CONFIG PORT LOG
   "$agent" run --config "$1" --listen "127.0.0.1:$2" --state-dir "$work/state" >"$3" 2>&1 &
-  pids+=($!)
+  track $!
   echo $!
 }
 
@@ -126,6 +130,7 @@ failover_bench() {
   }
   start_kamailio() {  # IP PORT DIR -> pid
     kamailio -f "$3/k.cfg" -DD -E -m 32 -M 8 -Y "$3" -P "$3/k.pid" >>"$3/k.log" 2>&1 &
+    track $!
     echo $!
   }
   local pa pb times=()
