@@ -36,7 +36,7 @@ using ResolveCallback = std::function<void(const ResolveResult&)>;
 /// Per-lookup knobs. The defaults are what a probe needing an address wants; the dns probe sets
 /// `bypass_cache` because it measures a real lookup.
 struct ResolveOptions {
-  bool bypass_cache = false;  ///< always query (the answer still refreshes the cache)
+  bool bypass_cache = false;             ///< always query (the answer still refreshes the cache)
   std::chrono::milliseconds timeout{0};  ///< 0: the resolver's configured query timeout
 };
 
