@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -241,51 +242,51 @@ void getLocation(Session& s, const std::string& id, std::function<void(json)> th
                   });
 }
 
-int runPlan(const GenesysOptions& o) {
-  return withConfig(o, [&o](const Config& config) {
+// plan and apply: read the remote location, diff it against the config's payload, then hand the
+// JSON Patch (empty when they match) to `then` on the session's loop.
+int withLocationPatch(const GenesysOptions& o, const char* command,
+                      std::function<void(Session&, const std::string&, json)> then) {
+  return withConfig(o, [&o, command, &then](const Config& config) {
     requireLocation(config);
     std::string id = locationIdFor(config, o);
     json desired = reporter::renderLocationPayload(locationSpecFromConfig(config));
-    Session s(config, "location plan");
-    getLocation(s, id, [&s, desired, id](json remote) {
-      json patch = reporter::buildJsonPatch(remote, desired);
-      if (patch.empty()) {
-        std::cerr << "no changes: location " << id << " matches the config\n";
-      } else {
-        std::cout << patch.dump(2) << "\n";
-      }
-      s.finish(kExitOk);
+    Session s(config, command);
+    getLocation(s, id, [&s, &then, desired, id](json remote) {
+      then(s, id, reporter::buildJsonPatch(remote, desired));
     });
     return s.run();
   });
 }
 
+int runPlan(const GenesysOptions& o) {
+  return withLocationPatch(o, "location plan", [](Session& s, const std::string& id, json patch) {
+    if (patch.empty()) {
+      std::cerr << "no changes: location " << id << " matches the config\n";
+    } else {
+      std::cout << patch.dump(2) << "\n";
+    }
+    s.finish(kExitOk);
+  });
+}
+
 int runApply(const GenesysOptions& o) {
-  return withConfig(o, [&o](const Config& config) {
-    requireLocation(config);
-    std::string id = locationIdFor(config, o);
-    json desired = reporter::renderLocationPayload(locationSpecFromConfig(config));
-    Session s(config, "location apply");
-    getLocation(s, id, [&s, desired, id](json remote) {
-      json patch = reporter::buildJsonPatch(remote, desired);
-      if (patch.empty()) {
-        std::cout << "no changes: location " << id << " matches the config\n";
-        return s.finish(kExitOk);
-      }
-      std::cerr << patch.dump(2) << "\n";
-      s.client().call({"patch_location", "PATCH", "/api/v2/locations/" + id, patch,
-                       "application/json-patch+json"},
-                      [&s, id, n = patch.size()](reporter::ApiResponse r) {
-                        if (!r.ok()) return s.fail(*r.error);
-                        std::cout << "applied " << n << " operations to location " << id;
-                        if (r.body.contains("version")) {
-                          std::cout << " (version " << r.body["version"].dump() << ")";
-                        }
-                        std::cout << "\n";
-                        s.finish(kExitOk);
-                      });
-    });
-    return s.run();
+  return withLocationPatch(o, "location apply", [](Session& s, const std::string& id, json patch) {
+    if (patch.empty()) {
+      std::cout << "no changes: location " << id << " matches the config\n";
+      return s.finish(kExitOk);
+    }
+    std::cerr << patch.dump(2) << "\n";
+    s.client().call({"patch_location", "PATCH", "/api/v2/locations/" + id, patch,
+                     "application/json-patch+json"},
+                    [&s, id, n = patch.size()](reporter::ApiResponse r) {
+                      if (!r.ok()) return s.fail(*r.error);
+                      std::cout << "applied " << n << " operations to location " << id;
+                      if (r.body.contains("version")) {
+                        std::cout << " (version " << r.body["version"].dump() << ")";
+                      }
+                      std::cout << "\n";
+                      s.finish(kExitOk);
+                    });
   });
 }
 
