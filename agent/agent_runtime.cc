@@ -9,6 +9,7 @@
 
 #include "agent/config_loader.h"
 #include "agent/failover_manager.h"
+#include "agent/file_limit.h"
 #include "agent/genesys_options.h"
 #include "agent/health.h"
 #include "agent/probe_targets.h"
@@ -19,6 +20,7 @@
 #include "net/ares_resolver.h"
 #include "net/clock.h"
 #include "net/event_loop.h"
+#include "net/socket_budget.h"
 #include "net/uv_signal.h"
 #include "net/uv_timer.h"
 #include "reporter/audit_trail.h"
@@ -75,6 +77,9 @@ std::string versionLabel() {
 struct AgentRuntime::Impl {
   RunOptions options;
   Config config;
+  OpenFileLimit file_limit;  // raised at start-up; reloads check their targets against it
+  // Declared before the loop: it must outlive every socket on it.
+  std::unique_ptr<net::SocketBudget> socket_budget;
 
   net::EventLoop loop;
   net::SystemClock clock;
@@ -119,6 +124,10 @@ struct AgentRuntime::Impl {
 
   // Builds the resolver and scheduler for `config`; series and status for its targets.
   void startProbing(std::vector<PlannedTarget> planned) {
+    if (auto warning = openFileLimitWarning(descriptorsNeeded(planned), file_limit);
+        !warning.empty()) {
+      spdlog::warn("{}", warning);
+    }
     net::AresOptions ares;
     ares.servers = dnsServerList(config.dns);
     resolver = std::make_unique<net::AresResolver>(loop, ares, clock);
@@ -356,6 +365,9 @@ int AgentRuntime::run() {
   Impl& s = *impl_;
   // Secrets are read before anything listens, so a missing one fails start-up with exit 2.
   std::vector<PlannedTarget> planned = planTargets(s.config);
+  s.file_limit = raiseOpenFileLimit();
+  s.socket_budget = std::make_unique<net::SocketBudget>(probeSocketLimit(s.file_limit));
+  net::setSocketBudget(s.loop.get(), s.socket_budget.get());
 
   s.server = std::make_unique<reporter::MetricsServer>(
       s.options.listen, s.metrics, [&s](const std::string& path) { return s.page(path); });

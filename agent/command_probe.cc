@@ -14,11 +14,13 @@
 
 #include "agent/cli.h"
 #include "agent/exit_codes.h"
+#include "agent/file_limit.h"
 #include "agent/probe_targets.h"
 #include "agent/scheduler.h"
 #include "net/ares_resolver.h"
 #include "net/clock.h"
 #include "net/event_loop.h"
+#include "net/socket_budget.h"
 
 namespace mediapath::agent {
 namespace {
@@ -194,7 +196,15 @@ int runProbe(const ProbeOptions& o) {
     return kExitUsage;
   }
 
+  OpenFileLimit file_limit = raiseOpenFileLimit();
+  if (auto warning = openFileLimitWarning(descriptorsNeeded(planned), file_limit);
+      !warning.empty()) {
+    std::cerr << "warning: " << warning << "\n";
+  }
+
+  net::SocketBudget socket_budget(probeSocketLimit(file_limit));  // outlives the loop's sockets
   net::EventLoop loop;
+  net::setSocketBudget(loop.get(), &socket_budget);
   net::SystemClock clock;
   net::SystemRandom random;
   std::map<std::string, probes::ProbeResult> results;

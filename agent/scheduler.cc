@@ -182,12 +182,12 @@ void Scheduler::add(probes::ProbeTarget target, milliseconds interval) {
   if (interval.count() <= 0) {
     throw std::invalid_argument("target " + target.name + ": interval must be positive");
   }
-  for (const auto& s : sessions_) {
-    if (s->name() == target.name) {
-      throw std::invalid_argument("target " + target.name + " added twice");
-    }
+  if (by_name_.count(target.name) != 0) {
+    throw std::invalid_argument("target " + target.name + " added twice");
   }
-  sessions_.push_back(std::make_unique<Session>(*this, std::move(target), interval));
+  auto session = std::make_unique<Session>(*this, std::move(target), interval);
+  by_name_.emplace(session->name(), session.get());
+  sessions_.push_back(std::move(session));
 }
 
 void Scheduler::start() {
@@ -202,8 +202,10 @@ void Scheduler::start() {
       // Stratified jitter: slot i of N, a random point inside it. Random enough that sites do
       // not synchronise, and no two targets can pile up in the same slot.
       double fraction = (static_cast<double>(i) + random_.uniform()) / n;
-      offset = milliseconds(static_cast<milliseconds::rep>(
-          std::floor(fraction * static_cast<double>(s.interval().count()))));
+      auto point = static_cast<milliseconds::rep>(
+          std::floor(fraction * static_cast<double>(s.interval().count())));
+      auto step = std::max<milliseconds::rep>(1, options_.start_granularity.count());
+      offset = milliseconds(point / step * step);
     }
     s.arm(now + offset);
   }
@@ -220,17 +222,13 @@ int Scheduler::busy() const {
 }
 
 const SessionStats* Scheduler::stats(const std::string& target) const {
-  for (const auto& s : sessions_) {
-    if (s->name() == target) return &s->stats();
-  }
-  return nullptr;
+  auto it = by_name_.find(target);
+  return it != by_name_.end() ? &it->second->stats() : nullptr;
 }
 
 std::chrono::steady_clock::time_point Scheduler::nextStart(const std::string& target) const {
-  for (const auto& s : sessions_) {
-    if (s->name() == target) return s->nextStart();
-  }
-  return {};
+  auto it = by_name_.find(target);
+  return it != by_name_.end() ? it->second->nextStart() : std::chrono::steady_clock::time_point{};
 }
 
 }  // namespace mediapath::agent

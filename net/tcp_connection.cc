@@ -26,6 +26,8 @@ TcpConnection::TcpConnection(uv_loop_t* loop) {
 
 int TcpConnection::connect(const SocketAddress& remote, ConnectCallback callback) {
   if (!handle_.initialized()) return UV_EBADF;
+  // connect creates the descriptor: it needs a slot of the loop's socket budget.
+  if (!slot_.acquire(handle_.get()->loop)) return UV_EMFILE;
   auto* req = new uv_connect_t{};
   connect_callback_ = std::move(callback);
   int rc = uv_tcp_connect(req, handle_.get(), remote.get(), &TcpConnection::onConnect);
@@ -80,6 +82,7 @@ void TcpConnection::close() {
   connect_callback_ = nullptr;
   read_callback_ = nullptr;
   handle_.close();
+  slot_.release();
 }
 
 void TcpConnection::onAlloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {

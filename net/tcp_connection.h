@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "net/socket_address.h"
+#include "net/socket_budget.h"
 #include "net/uv_handle.h"
 
 namespace mediapath::net {
@@ -30,7 +31,8 @@ class TcpConnection {
   TcpConnection(const TcpConnection&) = delete;
   TcpConnection& operator=(const TcpConnection&) = delete;
 
-  /// Starts connecting. Returns 0 or a negative libuv error (then `callback` never runs).
+  /// Starts connecting. Returns 0 or a negative libuv error (then `callback` never runs);
+  /// UV_EMFILE when the loop's SocketBudget is spent.
   int connect(const SocketAddress& remote, ConnectCallback callback);
   /// Queues `data` for writing (copied). Returns 0 or a negative libuv error. Write failures
   /// surface as read errors.
@@ -45,6 +47,7 @@ class TcpConnection {
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
 
   UvHandle<uv_tcp_t> handle_;
+  SocketSlot slot_;  // held from bind/connect until close or destruction
   ConnectCallback connect_callback_;
   ReadCallback read_callback_;
   std::array<char, 16384> buffer_{};

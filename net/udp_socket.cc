@@ -36,6 +36,8 @@ UdpSocket::UdpSocket(uv_loop_t* loop) {
 
 int UdpSocket::bind(const SocketAddress& local) {
   if (!handle_.initialized()) return UV_EBADF;
+  // bind creates the descriptor: it needs a slot of the loop's socket budget.
+  if (!slot_.acquire(handle_.get()->loop)) return UV_EMFILE;
   return uv_udp_bind(handle_.get(), local.get(), 0);
 }
 
@@ -77,6 +79,7 @@ void UdpSocket::stopReceive() {
 void UdpSocket::close() {
   callback_ = nullptr;
   handle_.close();
+  slot_.release();
 }
 
 void UdpSocket::onAlloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {

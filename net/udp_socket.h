@@ -9,6 +9,7 @@
 #include <string>
 
 #include "net/socket_address.h"
+#include "net/socket_budget.h"
 #include "net/uv_handle.h"
 
 namespace mediapath::net {
@@ -31,7 +32,8 @@ class UdpSocket {
   UdpSocket(const UdpSocket&) = delete;
   UdpSocket& operator=(const UdpSocket&) = delete;
 
-  /// Binds to `local` (port 0 picks a free port). Returns 0 or a negative libuv error.
+  /// Binds to `local` (port 0 picks a free port). Returns 0 or a negative libuv error
+  /// (UV_EMFILE when the loop's SocketBudget is spent).
   int bind(const SocketAddress& local);
   /// The bound address (after bind()).
   std::optional<SocketAddress> localAddress() const;
@@ -49,6 +51,7 @@ class UdpSocket {
                         unsigned flags);
 
   UvHandle<uv_udp_t> handle_;
+  SocketSlot slot_;  // held from bind/connect until close or destruction
   ReceiveCallback callback_;
 };
 

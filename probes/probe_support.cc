@@ -95,8 +95,8 @@ void AddressLookup::resolveName(const std::string& host, std::uint16_t port, boo
 }
 
 void AddressLookup::deliver(Outcome outcome) {
-  // Always from a timer: the probe's caller never sees its callback inside start().
-  defer_.start(std::chrono::milliseconds(0), [this, outcome = std::move(outcome)]() mutable {
+  // Always from the loop: the probe's caller never sees its callback inside start().
+  defer_.start([this, outcome = std::move(outcome)]() mutable {
     auto cb = std::move(callback_);
     callback_ = nullptr;
     if (cb) cb(std::move(outcome));

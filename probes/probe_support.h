@@ -8,7 +8,7 @@
 #include <string>
 
 #include "net/socket_address.h"
-#include "net/uv_timer.h"
+#include "net/uv_idle.h"
 #include "probes/probe.h"
 
 // Pieces every probe kind shares: finding the address to probe, time, error text.
@@ -25,8 +25,8 @@ double millisecondsBetween(std::chrono::steady_clock::time_point from,
 
 /// Turns a target's host + port into the address to probe. An IP literal is parsed here and the
 /// resolver is not called; a name goes to ProbeContext::resolver (A, then AAAA if there is no A
-/// answer). The callback always runs on a later loop iteration, never inside start(), and never
-/// after cancel() or destruction.
+/// answer). The callback runs from the loop (net::UvIdle), never inside start(), and never after
+/// cancel() or destruction.
 ///
 /// Thread safety: loop thread only.
 class AddressLookup {
@@ -52,7 +52,7 @@ class AddressLookup {
   void deliver(Outcome outcome);
 
   ProbeContext context_;
-  net::UvTimer defer_;
+  net::UvIdle defer_;
   Callback callback_;
   // Resolver callbacks hold a weak reference and the generation they were issued in: a callback
   // from an earlier start(), or arriving after cancel()/destruction, is dropped.

@@ -9,6 +9,7 @@
 #include "net/event_loop.h"
 #include "net/tcp_connection.h"
 #include "net/udp_socket.h"
+#include "net/uv_timer.h"
 #include "probes/probe_support.h"
 #include "probes/sip_message.h"
 #include "probes/udp_burst.h"

@@ -51,7 +51,9 @@ class StunProbe final : public Probe {
     // late answers fail validation instead of matching.
     // Allocated for the round only: a StunAgent is ~12.8 KiB, and at 10,000 targets keeping one
     // per idle probe cost ~120 MiB.
-    agent_ = std::make_unique<StunAgent>();
+    // Not value-initialised: stun_agent_init() sets every field a round reads, and zeroing
+    // 12.8 KiB per round was a visible share of the agent's CPU at 10,000 targets.
+    agent_ = std::make_unique_for_overwrite<StunAgent>();
     stun_agent_init(agent_.get(), STUN_ALL_KNOWN_ATTRIBUTES, STUN_COMPATIBILITY_RFC5389,
                     STUN_AGENT_USAGE_USE_FINGERPRINT);
     ids_.assign(static_cast<std::size_t>(std::max(1, target_.burst.packets)), {});

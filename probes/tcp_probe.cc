@@ -5,6 +5,7 @@
 #include "net/event_loop.h"
 #include "net/tcp_connection.h"
 #include "net/udp_socket.h"
+#include "net/uv_timer.h"
 #include "probes/probe_support.h"
 
 namespace mediapath::probes {

@@ -11,6 +11,7 @@ extern "C" {
 
 #include "net/event_loop.h"
 #include "net/udp_socket.h"
+#include "net/uv_timer.h"
 #include "probes/probe_support.h"
 #include "probes/quality.h"
 

@@ -12,19 +12,23 @@ namespace mediapath::probes {
 UdpBurst::UdpBurst(net::EventLoop& loop, const net::Clock* clock)
     : loop_(loop), clock_(clock), pacing_(loop.get()), deadline_(loop.get()) {}
 
-UdpBurst::~UdpBurst() { cancel(); }
+UdpBurst::~UdpBurst() { close(); }
 
 void UdpBurst::cancel() {
   pacing_.stop();
   deadline_.stop();
-  socket_.reset();
   done_ = nullptr;
   hooks_ = {};
 }
 
+void UdpBurst::close() {
+  cancel();
+  socket_.reset();
+}
+
 std::optional<net::SocketAddress> UdpBurst::localAddress() const {
   if (!socket_) return std::nullopt;
-  return socket_->localAddress();
+  return bound_;
 }
 
 void UdpBurst::start(const net::SocketAddress& local, const net::SocketAddress& remote,
@@ -41,19 +45,33 @@ void UdpBurst::start(const net::SocketAddress& local, const net::SocketAddress& 
   outcome_.rtt_ms.assign(static_cast<std::size_t>(burst_.packets), std::nullopt);
   sent_at_.assign(static_cast<std::size_t>(burst_.packets), {});
 
-  socket_ = std::make_unique<net::UdpSocket>(loop_.get());
-  int rc = socket_->bind(local);
-  if (rc == 0) {
-    rc = socket_->startReceive([this](std::span<const std::uint8_t> data,
-                                      const net::SocketAddress& from) { onDatagram(data, from); });
-  }
-  if (rc != 0) {
-    outcome_.error = "UDP socket: " + net::uvErrorText(rc);
-    // Report from the loop, not from inside start().
-    deadline_.start(std::chrono::milliseconds(0), [this] { finish(); });
-    return;
+  if (socket_ && !(socket_local_ == local)) socket_.reset();
+  if (!socket_) {
+    socket_ = std::make_unique<net::UdpSocket>(loop_.get());
+    socket_local_ = local;
+    int rc = socket_->bind(local);
+    if (rc == 0) {
+      rc = socket_->startReceive(
+          [this](std::span<const std::uint8_t> data, const net::SocketAddress& from) {
+            onDatagram(data, from);
+          });
+    }
+    if (rc != 0) {
+      failRound("UDP socket: " + net::uvErrorText(rc));
+      return;
+    }
+    bound_ = socket_->localAddress();
   }
   sendNext();
+}
+
+void UdpBurst::failRound(std::string error) {
+  outcome_.error = std::move(error);
+  // A socket that failed is not trusted with the next round.
+  socket_.reset();
+  pacing_.stop();
+  // Report from the loop, not from inside start() or a send.
+  deadline_.start(std::chrono::milliseconds(0), [this] { finish(); });
 }
 
 void UdpBurst::sendNext() {
@@ -63,8 +81,7 @@ void UdpBurst::sendNext() {
   int rc = socket_->send(remote_, request);
   ++outcome_.sent;
   if (rc != 0) {
-    outcome_.error = "send to " + remote_.toString() + ": " + net::uvErrorText(rc);
-    deadline_.start(std::chrono::milliseconds(0), [this] { finish(); });
+    failRound("send to " + remote_.toString() + ": " + net::uvErrorText(rc));
     return;
   }
   if (outcome_.sent < burst_.packets) {
@@ -75,6 +92,7 @@ void UdpBurst::sendNext() {
 }
 
 void UdpBurst::onDatagram(std::span<const std::uint8_t> data, const net::SocketAddress& from) {
+  // Between rounds (no hooks) a late reply is read and dropped.
   if (!(from == remote_) || !hooks_.match_reply) return;
   auto now = nowFrom(clock_);
   auto index = hooks_.match_reply(data);

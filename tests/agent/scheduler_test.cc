@@ -82,8 +82,10 @@ std::vector<milliseconds> ms(std::initializer_list<long> values) {
 
 TEST(SchedulerTest, FirstStartsAreSpreadOneTargetPerSlotOfTheInterval) {
   // Four targets, 1 s interval: slot i is [250 i, 250 (i+1)); the random value picks the point
-  // inside it: floor(1000 * (i + u) / 4).
-  Harness h({0.5, 0.25, 0.0, 0.75});
+  // inside it: floor(1000 * (i + u) / 4), to the millisecond with a 1 ms granularity.
+  SchedulerOptions exact;
+  exact.start_granularity = milliseconds(1);
+  Harness h({0.5, 0.25, 0.0, 0.75}, exact);
   for (const char* name : {"a", "b", "c", "d"}) {
     h.reply_after[name] = milliseconds(10);
     h.scheduler->add(makeTarget(name), milliseconds(1000));
@@ -121,6 +123,35 @@ TEST(SchedulerTest, SeededRandomSpreadKeepsEveryTargetInItsOwnSlot) {
     EXPECT_GE(offset, milliseconds(500 * i)) << i;
     EXPECT_LT(offset, milliseconds(500 * (i + 1))) << i;
   }
+}
+
+TEST(SchedulerTest, ManyTargetsCoalesceOnTheGranularityGrid) {
+  // 1,000 targets at 1 s with the default 10 ms granularity: 100 start points, 10 targets each,
+  // every one at most one step before its own slot.
+  net::SeededRandom random(7);
+  FakeClock clock;
+  FakeTimerFactory timers(clock);
+  Scheduler s(
+      timers, clock, random,
+      [&](const probes::ProbeTarget&) {
+        return std::make_unique<FakeProbe>(timers, milliseconds(1));
+      },
+      [](const probes::ProbeResult&) {});
+  ASSERT_EQ(SchedulerOptions{}.start_granularity, milliseconds(10));
+  const int n = 1000;
+  for (int i = 0; i < n; ++i) s.add(makeTarget("t" + std::to_string(i)), milliseconds(1000));
+  s.start();
+  std::map<long, int> per_point;
+  for (int i = 0; i < n; ++i) {
+    auto offset = std::chrono::duration_cast<milliseconds>(
+        s.nextStart("t" + std::to_string(i)) - FakeClock::epoch());
+    EXPECT_EQ(offset.count() % 10, 0) << i;
+    EXPECT_GT(offset.count(), i - 10) << i;  // slot i starts at i ms
+    EXPECT_LE(offset.count(), i) << i;
+    ++per_point[offset.count()];
+  }
+  EXPECT_EQ(per_point.size(), 100u);
+  for (const auto& [point, count] : per_point) EXPECT_EQ(count, 10) << point;
 }
 
 TEST(SchedulerTest, RoundsFollowAFixedGridWhateverTheProbeTakes) {

@@ -17,4 +17,20 @@ inline int openHandleCount(net::EventLoop& loop) {
   return count;
 }
 
+/// Handles of one type (UV_UDP, UV_TCP, ...) on the loop, without running it.
+inline int handleCount(net::EventLoop& loop, uv_handle_type type) {
+  struct Count {
+    uv_handle_type type;
+    int n = 0;
+  } count{type};
+  uv_walk(
+      loop.get(),
+      [](uv_handle_t* handle, void* arg) {
+        auto* c = static_cast<Count*>(arg);
+        if (handle->type == c->type && !uv_is_closing(handle)) ++c->n;
+      },
+      &count);
+  return count.n;
+}
+
 }  // namespace mediapath::testing

@@ -64,6 +64,38 @@ TEST_F(SipProbeTest, UdpBurstOf200sSucceeds) {
   EXPECT_EQ(sipHeader(responder.requests[1], "CSeq"), "2 OPTIONS");
 }
 
+TEST_F(SipProbeTest, UdpAnswersFromAnEarlierRoundNeverMatch) {
+  testing::SipUdpResponder responder(loop_.get(), "127.0.0.1");
+  // Round 1 gets no answer in time; its answers (503) arrive during round 2, each right before
+  // round 2's own 200. The socket is the same in both rounds, so only the per-round
+  // transaction identity (branch, Call-ID, CSeq) can tell them apart.
+  std::vector<std::string> stale;
+  responder.respond = [&](const std::string& request) {
+    if (stale.size() < 3) {
+      stale.push_back(sipResponseFor(request, 503, "Service Unavailable"));
+      return std::vector<std::string>{};
+    }
+    std::size_t round2_index = responder.requests.size() - 4;
+    return std::vector<std::string>{stale[round2_index], sipResponseFor(request, 200, "OK")};
+  };
+  auto probe = makeSipProbe(context_);
+  auto t = target(responder.address(), Transport::kUdp);
+  t.timeout = 100ms;
+  auto first = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->error, "timeout after 100ms (0/3 replies)");
+  auto second = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(second);
+  EXPECT_TRUE(second->ok) << second->error;
+  EXPECT_EQ(second->status_code, 200);
+  EXPECT_EQ(second->received, 3);
+  ASSERT_EQ(responder.requests.size(), 6u);
+  // One socket for both rounds: the Via sent-by (address and port) did not change.
+  auto sent_by = [](const std::string& via) { return via.substr(0, via.find(';')); };
+  EXPECT_EQ(sent_by(sipHeader(responder.requests[0], "Via")),
+            sent_by(sipHeader(responder.requests[5], "Via")));
+}
+
 TEST_F(SipProbeTest, NonMatchingRepliesAreIgnored) {
   testing::SipUdpResponder responder(loop_.get(), "127.0.0.1");
   responder.respond = [](const std::string& request) {

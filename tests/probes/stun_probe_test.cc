@@ -143,6 +143,21 @@ TEST_F(StunProbeTest, LateRepliesNeverCountInTheNextBurst) {
   EXPECT_LT(second->rtt->max_ms, 50.0);
 }
 
+TEST_F(StunProbeTest, KeepsItsSocketAcrossRounds) {
+  StunResponder responder(loop_.get(), "127.0.0.1");
+  auto probe = makeProbe(Kind::kStun, context_);
+  auto t = target(responder, 1);
+  auto first = testing::runRound(loop_, *probe, t);
+  auto second = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(first && second);
+  ASSERT_TRUE(first->ok && second->ok);
+  // The mapped address carries the source port the responder saw: the same socket both times.
+  EXPECT_EQ(first->mapped_address, second->mapped_address);
+  EXPECT_EQ(testing::handleCount(loop_, UV_UDP), 2);  // the responder's socket and the probe's
+  probe.reset();
+  EXPECT_EQ(testing::handleCount(loop_, UV_UDP), 1);
+}
+
 TEST_F(StunProbeTest, CancelGuaranteesNoCallback) {
   StunResponder responder(loop_.get(), "127.0.0.1");
   auto probe = makeProbe(Kind::kStun, context_);

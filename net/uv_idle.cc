@@ -1,0 +1,40 @@
+#include "net/uv_idle.h"
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace mediapath::net {
+
+UvIdle::UvIdle(uv_loop_t* loop) {
+  if (int rc = uv_idle_init(loop, handle_.get()); rc != 0) {
+    throw std::runtime_error(std::string("uv_idle_init: ") + uv_strerror(rc));
+  }
+  handle_.markInitialized();
+  handle_.get()->data = this;
+}
+
+void UvIdle::start(std::function<void()> cb) {
+  callback_ = std::move(cb);
+  uv_idle_start(handle_.get(), &UvIdle::onIdle);  // a no-op when already active
+}
+
+void UvIdle::stop() {
+  uv_idle_stop(handle_.get());
+  callback_ = nullptr;
+}
+
+bool UvIdle::active() const { return uv_is_active(handle_.base()) != 0; }
+
+void UvIdle::onIdle(uv_idle_t* handle) {
+  // One-shot: stop first and move the callback out, so that the callback may re-arm or destroy
+  // this UvIdle.
+  uv_idle_stop(handle);
+  auto* self = static_cast<UvIdle*>(handle->data);
+  if (self == nullptr || !self->callback_) return;
+  auto cb = std::move(self->callback_);
+  self->callback_ = nullptr;
+  cb();
+}
+
+}  // namespace mediapath::net
