@@ -55,7 +55,6 @@ class Scheduler::Session {
       : owner_(owner),
         target_(std::move(target)),
         interval_(interval),
-        tick_timer_(owner.timers_.create()),
         round_timer_(owner.timers_.create()) {}
 
   const std::string& name() const { return target_.name; }
@@ -69,8 +68,15 @@ class Scheduler::Session {
     armTick();
   }
 
+  /// Called by the agenda when next_start_ is due.
+  void onDue() {
+    scheduled_ = false;
+    onTick();
+  }
+
   void stop() {
-    tick_timer_->stop();
+    if (scheduled_) owner_.unschedule(this, next_start_);
+    scheduled_ = false;
     round_timer_->stop();
     if (running_) {
       running_ = false;
@@ -79,14 +85,9 @@ class Scheduler::Session {
   }
 
  private:
-  // Time left until `t`, rounded up so a timer never fires before the grid point.
-  milliseconds until(TimePoint t) const {
-    auto d = std::chrono::ceil<milliseconds>(t - owner_.clock_.now());
-    return std::max(d, milliseconds(0));
-  }
-
   void armTick() {
-    tick_timer_->start(until(next_start_), [this] { onTick(); });
+    owner_.schedule(this, next_start_);
+    scheduled_ = true;
   }
 
   void onTick() {
@@ -158,10 +159,10 @@ class Scheduler::Session {
   Scheduler& owner_;
   probes::ProbeTarget target_;
   milliseconds interval_;
-  std::unique_ptr<Timer> tick_timer_;
-  std::unique_ptr<Timer> round_timer_;
+  std::unique_ptr<Timer> round_timer_;  // armed only while a round runs
   std::unique_ptr<probes::Probe> probe_;
   TimePoint next_start_{};
+  bool scheduled_ = false;  // on the agenda at next_start_
   bool running_ = false;
   std::uint64_t round_id_ = 0;
   SessionStats stats_;
@@ -174,9 +175,55 @@ Scheduler::Scheduler(TimerFactory& timers, const net::Clock& clock, net::Random&
       random_(random),
       probe_factory_(std::move(probe_factory)),
       on_result_(std::move(on_result)),
-      options_(options) {}
+      options_(options),
+      agenda_timer_(timers_.create()) {}
 
 Scheduler::~Scheduler() { stop(); }
+
+void Scheduler::schedule(Session* session, TimePoint at) {
+  agenda_[at].push_back(session);
+  if (!in_agenda_ && (!agenda_armed_for_ || at < *agenda_armed_for_)) armAgenda();
+}
+
+void Scheduler::unschedule(Session* session, TimePoint at) {
+  auto it = agenda_.find(at);
+  if (it == agenda_.end()) return;
+  std::erase(it->second, session);
+  // The timer may stay armed for an emptied time point; onAgenda() then finds nothing due.
+  if (it->second.empty()) agenda_.erase(it);
+}
+
+void Scheduler::armAgenda() {
+  if (agenda_.empty()) {
+    agenda_timer_->stop();
+    agenda_armed_for_.reset();
+    return;
+  }
+  TimePoint at = agenda_.begin()->first;
+  // Rounded up so the timer never fires before the grid point.
+  auto delay = std::max(std::chrono::ceil<milliseconds>(at - clock_.now()), milliseconds(0));
+  agenda_armed_for_ = at;
+  agenda_timer_->start(delay, [this] { onAgenda(); });
+}
+
+void Scheduler::onAgenda() {
+  // What the timer was armed for is due even if the clock reads a hair earlier (libuv fires
+  // timers by its cached, whole-millisecond loop time).
+  TimePoint due = std::max(clock_.now(), agenda_armed_for_.value_or(TimePoint{}));
+  agenda_armed_for_.reset();
+  in_agenda_ = true;
+  while (!agenda_.empty() && agenda_.begin()->first <= due) {
+    // Taken off the agenda first: each session puts itself back at its next start.
+    auto node = agenda_.extract(agenda_.begin());
+    for (Session* session : node.mapped()) {
+      session->onDue();
+      if (stopped_) break;  // a result callback stopped the scheduler
+    }
+    if (stopped_) break;
+  }
+  in_agenda_ = false;
+  if (!stopped_) armAgenda();
+}
 
 void Scheduler::add(probes::ProbeTarget target, milliseconds interval) {
   if (interval.count() <= 0) {
@@ -214,6 +261,9 @@ void Scheduler::start() {
 void Scheduler::stop() {
   stopped_ = true;
   for (auto& s : sessions_) s->stop();
+  agenda_.clear();
+  agenda_timer_->stop();
+  agenda_armed_for_.reset();
 }
 
 int Scheduler::busy() const {

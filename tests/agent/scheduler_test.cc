@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -152,6 +153,21 @@ TEST(SchedulerTest, ManyTargetsCoalesceOnTheGranularityGrid) {
   }
   EXPECT_EQ(per_point.size(), 100u);
   for (const auto& [point, count] : per_point) EXPECT_EQ(count, 10) << point;
+  // One timer waits for the earliest start, not one per target.
+  auto armed = [&] {
+    return std::count_if(timers.timers().begin(), timers.timers().end(),
+                         [](const auto* t) { return t->armed(); });
+  };
+  EXPECT_EQ(armed(), 1);
+  // After a full interval every target has had its first round, on the same 100 points.
+  timers.advanceTo(FakeClock::epoch() + milliseconds(999));
+  for (int i = 0; i < n; ++i) {
+    const auto* stats = s.stats("t" + std::to_string(i));
+    ASSERT_NE(stats, nullptr);
+    EXPECT_EQ(stats->rounds_started, 1u) << i;
+    EXPECT_EQ(stats->rounds_completed, 1u) << i;
+  }
+  EXPECT_EQ(armed(), 1);  // rounds are over: only the agenda's timer is armed
 }
 
 TEST(SchedulerTest, RoundsFollowAFixedGridWhateverTheProbeTakes) {
