@@ -103,4 +103,39 @@ void AddressLookup::deliver(Outcome outcome) {
   });
 }
 
+AddressProbe::AddressProbe(const ProbeContext& context) : context_(context), lookup_(context) {}
+
+void AddressProbe::start(const ProbeTarget& target, ProbeCallback callback) {
+  cancel();
+  target_ = target;
+  callback_ = std::move(callback);
+  result_ = newResult(target);
+  lookup_.start(target.host, target.port,
+                [this](AddressLookup::Outcome outcome) { onResolved(outcome); });
+}
+
+void AddressProbe::cancel() {
+  lookup_.cancel();
+  stopExchange();
+  callback_ = nullptr;
+}
+
+void AddressProbe::onResolved(const AddressLookup::Outcome& outcome) {
+  result_.dns_ms = outcome.dns_ms;
+  if (!outcome.ok) {
+    report(outcome.error);
+    return;
+  }
+  result_.address = outcome.address.toString();
+  exchange(outcome.address);
+}
+
+void AddressProbe::report(std::string error) {
+  result_.error = std::move(error);
+  // Moved out first: the callback may start the next round or destroy this probe.
+  auto cb = std::move(callback_);
+  callback_ = nullptr;
+  if (cb) cb(std::move(result_));
+}
+
 }  // namespace mediapath::probes

@@ -62,4 +62,46 @@ class AddressLookup {
 /// Fills the common fields of a result before a round starts.
 ProbeResult newResult(const ProbeTarget& target);
 
+/// The round every address-based kind (stun, turn, sip, tcp) runs: find the address of the
+/// target's host:port with AddressLookup, then run the kind's exchange against it and report
+/// once. As in Envoy's health checkers, the base owns the round's bookkeeping (target, result,
+/// callback, lookup, cancel); a kind implements only exchange() and stopExchange().
+///
+/// A failed lookup ends the round with its error and nothing sent (sent 0; consumers read loss
+/// only when something was sent).
+///
+/// Thread safety: loop thread only.
+class AddressProbe : public Probe {
+ public:
+  void start(const ProbeTarget& target, ProbeCallback callback) final;
+  void cancel() final;
+
+ protected:
+  explicit AddressProbe(const ProbeContext& context);
+
+  /// Runs the round against `address`; result().address and dns_ms are already filled. Ends
+  /// with report(), from a loop callback (never inside exchange() itself).
+  virtual void exchange(const net::SocketAddress& address) = 0;
+  /// Stops what an exchange has in flight (timers, connections, per-round state), without
+  /// reporting. Called by cancel() and before every start().
+  virtual void stopExchange() = 0;
+  /// Ends the round: sets the result's error (empty: none) and hands the result to the callback.
+  /// Does nothing when the round was cancelled. The callback may destroy this probe, so callers
+  /// return right after.
+  void report(std::string error);
+
+  const ProbeContext& context() const { return context_; }
+  const ProbeTarget& target() const { return target_; }
+  ProbeResult& result() { return result_; }
+
+ private:
+  void onResolved(const AddressLookup::Outcome& outcome);
+
+  ProbeContext context_;
+  AddressLookup lookup_;
+  ProbeTarget target_;
+  ProbeCallback callback_;
+  ProbeResult result_;
+};
+
 }  // namespace mediapath::probes

@@ -37,54 +37,36 @@ struct Final {
   std::string reason;
 };
 
-class SipProbe final : public Probe {
+class SipProbe final : public AddressProbe {
  public:
   explicit SipProbe(const ProbeContext& context)
-      : context_(context),
-        lookup_(context),
+      : AddressProbe(context),
         burst_(*context.loop, context.clock),
         deadline_(context.loop->get()) {}
 
-  void start(const ProbeTarget& target, ProbeCallback callback) override {
-    cancel();
-    target_ = target;
-    callback_ = std::move(callback);
-    result_ = newResult(target);
-    lookup_.start(target.host, target.port,
-                  [this](AddressLookup::Outcome outcome) { onResolved(outcome); });
-  }
-
-  void cancel() override {
-    lookup_.cancel();
-    burst_.cancel();
-    deadline_.stop();
-    connection_.reset();
-    callback_ = nullptr;
-  }
-
  private:
-  net::Random& random() { return context_.random != nullptr ? *context_.random : own_random_; }
+  net::Random& random() { return context().random != nullptr ? *context().random : own_random_; }
 
-  void onResolved(const AddressLookup::Outcome& outcome) {
-    result_.dns_ms = outcome.dns_ms;
-    if (!outcome.ok) {
-      finish(outcome.error);
-      return;
-    }
-    remote_ = outcome.address;
-    result_.address = remote_.toString();
-    request_uri_host_ = net::isIpLiteral(target_.host)
+  void exchange(const net::SocketAddress& address) override {
+    remote_ = address;
+    request_uri_host_ = net::isIpLiteral(target().host)
                             ? remote_.toString()
-                            : target_.host + ":" + std::to_string(target_.port);
+                            : target().host + ":" + std::to_string(target().port);
     call_id_ = hexToken(random()) + "@mediapath";
     from_tag_ = hexToken(random());
     requests_.clear();
     finals_.clear();
-    if (target_.transport == Transport::kUdp) {
+    if (target().transport == Transport::kUdp) {
       startUdp();
     } else {
       startTcp();
     }
+  }
+
+  void stopExchange() override {
+    burst_.cancel();  // the UDP socket stays open for the next round
+    deadline_.stop();
+    connection_.reset();
   }
 
   Request buildRequest(const net::SocketAddress& local, std::string_view transport) {
@@ -124,9 +106,9 @@ class SipProbe final : public Probe {
   }
 
   bool isSuccess(int code) const {
-    if (target_.success_codes.empty()) return code >= 200 && code < 300;
-    return std::find(target_.success_codes.begin(), target_.success_codes.end(), code) !=
-           target_.success_codes.end();
+    if (target().success_codes.empty()) return code >= 200 && code < 300;
+    return std::find(target().success_codes.begin(), target().success_codes.end(), code) !=
+           target().success_codes.end();
   }
 
   // --- UDP ---------------------------------------------------------------------------------
@@ -149,13 +131,13 @@ class SipProbe final : public Probe {
       if (index) finals_.push_back({response->status_code, response->reason});
       return index;
     };
-    burst_.start(*local, remote_, target_.burst, target_.timeout, std::move(hooks),
+    burst_.start(*local, remote_, target().burst, target().timeout, std::move(hooks),
                  [this](const UdpBurst::Outcome& outcome) {
-                   summarizeBurst(outcome, jitter_, result_);
+                   summarizeBurst(outcome, jitter_, result());
                    std::string error = outcome.error;
-                   if (error.empty() && result_.received == 0) {
-                     error = "timeout after " + formatDuration(target_.timeout) + " (0/" +
-                             std::to_string(result_.sent) + " replies)";
+                   if (error.empty() && result().received == 0) {
+                     error = "timeout after " + formatDuration(target().timeout) + " (0/" +
+                             std::to_string(result().sent) + " replies)";
                    }
                    judge(std::move(error));
                  });
@@ -164,17 +146,17 @@ class SipProbe final : public Probe {
   // --- TCP ---------------------------------------------------------------------------------
 
   void startTcp() {
-    result_.sent = 1;
-    connection_ = std::make_unique<net::TcpConnection>(context_.loop->get());
-    connect_started_ = nowFrom(context_.clock);
+    result().sent = 1;
+    connection_ = std::make_unique<net::TcpConnection>(context().loop->get());
+    connect_started_ = nowFrom(context().clock);
     int rc = connection_->connect(remote_, [this](int status) { onTcpConnected(status); });
     if (rc != 0) {
       std::string error = net::uvErrorText(rc);
       deadline_.start(std::chrono::milliseconds(0), [this, error] { judgeTcp(error); });
       return;
     }
-    deadline_.start(target_.timeout,
-                    [this] { judgeTcp("timeout after " + formatDuration(target_.timeout)); });
+    deadline_.start(target().timeout,
+                    [this] { judgeTcp("timeout after " + formatDuration(target().timeout)); });
   }
 
   void onTcpConnected(int status) {
@@ -182,8 +164,8 @@ class SipProbe final : public Probe {
       judgeTcp(net::uvErrorText(status));
       return;
     }
-    auto now = nowFrom(context_.clock);
-    result_.connect_ms = millisecondsBetween(connect_started_, now);
+    auto now = nowFrom(context().clock);
+    result().connect_ms = millisecondsBetween(connect_started_, now);
     auto local = connection_->localAddress().value_or(net::anyAddressLike(remote_));
     requests_.push_back(buildRequest(local, "TCP"));
     read_buffer_.clear();
@@ -194,7 +176,7 @@ class SipProbe final : public Probe {
       judgeTcp(net::uvErrorText(rc));
       return;
     }
-    request_sent_ = nowFrom(context_.clock);
+    request_sent_ = nowFrom(context().clock);
   }
 
   void onTcpData(int error, std::string_view data) {
@@ -213,11 +195,12 @@ class SipProbe final : public Probe {
       auto response = parseSipResponse(std::string_view(read_buffer_).substr(0, *length));
       read_buffer_.erase(0, *length);
       if (!response || response->status_code < 200 || !matchResponse(*response)) continue;
-      double rtt = millisecondsBetween(request_sent_, nowFrom(context_.clock));
+      double rtt = millisecondsBetween(request_sent_, nowFrom(context().clock));
       finals_.push_back({response->status_code, response->reason});
-      result_.received = 1;
-      result_.rtt = RttStats{rtt, rtt, rtt};
-      result_.rtt_samples_ms = {rtt};
+      ProbeResult& r = result();
+      r.received = 1;
+      r.rtt = RttStats{rtt, rtt, rtt};
+      r.rtt_samples_ms = {rtt};
       judgeTcp({});
       return;
     }
@@ -226,7 +209,7 @@ class SipProbe final : public Probe {
   void judgeTcp(std::string error) {
     deadline_.stop();
     connection_.reset();
-    result_.loss = result_.received > 0 ? 0.0 : 1.0;
+    result().loss = result().received > 0 ? 0.0 : 1.0;
     judge(std::move(error));
   }
 
@@ -237,34 +220,23 @@ class SipProbe final : public Probe {
     for (const auto& f : finals_) {
       if (isSuccess(f.code)) success = &f;
     }
+    ProbeResult& r = result();
     if (success != nullptr) {
-      result_.status_code = success->code;
-      result_.ok = true;
+      r.status_code = success->code;
+      r.ok = true;
       error.clear();
     } else if (!finals_.empty()) {
-      result_.status_code = finals_.back().code;
+      r.status_code = finals_.back().code;
       error = "SIP " + std::to_string(finals_.back().code) +
               (finals_.back().reason.empty() ? "" : " " + finals_.back().reason);
     }
-    finish(std::move(error));
+    report(std::move(error));
   }
 
-  void finish(std::string error) {
-    result_.error = std::move(error);
-    auto cb = std::move(callback_);
-    callback_ = nullptr;
-    if (cb) cb(std::move(result_));
-  }
-
-  ProbeContext context_;
   net::SystemRandom own_random_;
-  AddressLookup lookup_;
   UdpBurst burst_;
   net::UvTimer deadline_;
   std::unique_ptr<net::TcpConnection> connection_;
-  ProbeTarget target_;
-  ProbeCallback callback_;
-  ProbeResult result_;
   net::SocketAddress remote_;
   std::string request_uri_host_;
   std::string call_id_;

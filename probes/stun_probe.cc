@@ -17,36 +17,13 @@ extern "C" {
 namespace mediapath::probes {
 namespace {
 
-class StunProbe final : public Probe {
+class StunProbe final : public AddressProbe {
  public:
   explicit StunProbe(const ProbeContext& context)
-      : context_(context), lookup_(context), burst_(*context.loop, context.clock) {}
-
-  void start(const ProbeTarget& target, ProbeCallback callback) override {
-    cancel();
-    target_ = target;
-    callback_ = std::move(callback);
-    result_ = newResult(target);
-    lookup_.start(target.host, target.port,
-                  [this](AddressLookup::Outcome outcome) { onResolved(outcome); });
-  }
-
-  void cancel() override {
-    lookup_.cancel();
-    burst_.cancel();
-    agent_.reset();
-    callback_ = nullptr;
-  }
+      : AddressProbe(context), burst_(*context.loop, context.clock) {}
 
  private:
-  void onResolved(const AddressLookup::Outcome& outcome) {
-    result_.dns_ms = outcome.dns_ms;
-    if (!outcome.ok) {
-      result_.error = outcome.error;
-      finish();
-      return;
-    }
-    result_.address = outcome.address.toString();
+  void exchange(const net::SocketAddress& address) override {
     // A fresh agent per round: transactions of an earlier round are unknown to it, so their
     // late answers fail validation instead of matching.
     // Allocated for the round only: a StunAgent is ~12.8 KiB, and at 10,000 targets keeping one
@@ -56,15 +33,19 @@ class StunProbe final : public Probe {
     agent_ = std::make_unique_for_overwrite<StunAgent>();
     stun_agent_init(agent_.get(), STUN_ALL_KNOWN_ATTRIBUTES, STUN_COMPATIBILITY_RFC5389,
                     STUN_AGENT_USAGE_USE_FINGERPRINT);
-    ids_.assign(static_cast<std::size_t>(std::max(1, target_.burst.packets)), {});
+    ids_.assign(static_cast<std::size_t>(std::max(1, target().burst.packets)), {});
     mapped_.clear();
     error_responses_ = 0;
     UdpBurst::Hooks hooks;
     hooks.make_request = [this](int index) { return makeRequest(index); };
     hooks.match_reply = [this](std::span<const std::uint8_t> data) { return matchReply(data); };
-    burst_.start(net::anyAddressLike(outcome.address), outcome.address, target_.burst,
-                 target_.timeout, std::move(hooks),
-                 [this](UdpBurst::Outcome burst) { onBurstDone(burst); });
+    burst_.start(net::anyAddressLike(address), address, target().burst, target().timeout,
+                 std::move(hooks), [this](UdpBurst::Outcome burst) { onBurstDone(burst); });
+  }
+
+  void stopExchange() override {
+    burst_.cancel();  // the socket stays open for the next round
+    agent_.reset();
   }
 
   std::string makeRequest(int index) {
@@ -113,35 +94,26 @@ class StunProbe final : public Probe {
   }
 
   void onBurstDone(const UdpBurst::Outcome& burst) {
-    summarizeBurst(burst, jitter_, result_);
-    result_.mapped_address = mapped_;
-    result_.ok = result_.received > 0 && burst.error.empty();
+    ProbeResult& r = result();
+    summarizeBurst(burst, jitter_, r);
+    r.mapped_address = mapped_;
+    r.ok = r.received > 0 && burst.error.empty();
+    std::string error;
     if (!burst.error.empty()) {
-      result_.error = burst.error;
-    } else if (result_.received == 0 && error_responses_ > 0) {
-      result_.error = "STUN error " + std::to_string(last_error_code_);
-    } else if (result_.received == 0) {
-      result_.error = "timeout after " + formatDuration(target_.timeout) + " (0/" +
-                      std::to_string(result_.sent) + " replies)";
+      error = burst.error;
+    } else if (r.received == 0 && error_responses_ > 0) {
+      error = "STUN error " + std::to_string(last_error_code_);
+    } else if (r.received == 0) {
+      error = "timeout after " + formatDuration(target().timeout) + " (0/" +
+              std::to_string(r.sent) + " replies)";
     }
-    finish();
-  }
-
-  void finish() {
     agent_.reset();
-    auto cb = std::move(callback_);
-    callback_ = nullptr;
-    if (cb) cb(std::move(result_));
+    report(std::move(error));
   }
 
   using Id = std::array<std::uint8_t, STUN_MESSAGE_TRANS_ID_LEN>;
 
-  ProbeContext context_;
-  AddressLookup lookup_;
   UdpBurst burst_;
-  ProbeTarget target_;
-  ProbeCallback callback_;
-  ProbeResult result_;
   std::unique_ptr<StunAgent> agent_;
   std::vector<Id> ids_;
   std::string mapped_;

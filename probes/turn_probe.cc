@@ -47,37 +47,14 @@ std::string turnErrorText(int code) {
 
 enum class Phase { kIdle, kChallenge, kAllocate, kRelease };
 
-class TurnProbe final : public Probe {
+class TurnProbe final : public AddressProbe {
  public:
   explicit TurnProbe(const ProbeContext& context)
-      : context_(context), lookup_(context), deadline_(context.loop->get()) {}
-
-  void start(const ProbeTarget& target, ProbeCallback callback) override {
-    cancel();
-    target_ = target;
-    callback_ = std::move(callback);
-    result_ = newResult(target);
-    lookup_.start(target.host, target.port,
-                  [this](AddressLookup::Outcome outcome) { onResolved(outcome); });
-  }
-
-  void cancel() override {
-    lookup_.cancel();
-    deadline_.stop();
-    socket_.reset();
-    phase_ = Phase::kIdle;
-    callback_ = nullptr;
-  }
+      : AddressProbe(context), deadline_(context.loop->get()) {}
 
  private:
-  void onResolved(const AddressLookup::Outcome& outcome) {
-    result_.dns_ms = outcome.dns_ms;
-    if (!outcome.ok) {
-      finish(outcome.error);
-      return;
-    }
-    remote_ = outcome.address;
-    result_.address = remote_.toString();
+  void exchange(const net::SocketAddress& address) override {
+    remote_ = address;
     // A fresh agent and socket (a new 5-tuple) per round: no stale transaction or allocation of
     // an earlier round can interfere.
     stun_agent_init(&agent_, STUN_ALL_KNOWN_ATTRIBUTES, STUN_COMPATIBILITY_RFC5389,
@@ -85,7 +62,7 @@ class TurnProbe final : public Probe {
                                                      STUN_AGENT_USAGE_USE_FINGERPRINT));
     have_challenge_ = false;
     stale_nonce_retries_ = 0;
-    socket_ = std::make_unique<net::UdpSocket>(context_.loop->get());
+    socket_ = std::make_unique<net::UdpSocket>(context().loop->get());
     int rc = socket_->bind(net::anyAddressLike(remote_));
     if (rc == 0) {
       rc = socket_->startReceive(
@@ -98,13 +75,23 @@ class TurnProbe final : public Probe {
       deadline_.start(std::chrono::milliseconds(0), [this, error] { finish(error); });
       return;
     }
-    deadline_.start(target_.timeout,
-                    [this] { finish("timeout after " + formatDuration(target_.timeout)); });
+    deadline_.start(target().timeout,
+                    [this] { finish("timeout after " + formatDuration(target().timeout)); });
     sendAllocate();
   }
 
-  std::uint8_t* username() { return reinterpret_cast<std::uint8_t*>(target_.username.data()); }
-  std::uint8_t* password() { return reinterpret_cast<std::uint8_t*>(target_.password.data()); }
+  void stopExchange() override {
+    deadline_.stop();
+    socket_.reset();
+    phase_ = Phase::kIdle;
+  }
+
+  // libnice takes the credentials as non-const pointers but only reads them.
+  std::uint8_t* username() { return bytes(target().username); }
+  std::uint8_t* password() { return bytes(target().password); }
+  static std::uint8_t* bytes(const std::string& s) {
+    return const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(s.data()));
+  }
 
   void sendAllocate() {
     StunMessage msg{};
@@ -114,8 +101,8 @@ class TurnProbe final : public Probe {
     } else {
       len = stun_usage_turn_create(
           &agent_, &msg, request_.data(), request_.size(), have_challenge_ ? &challenge_ : nullptr,
-          STUN_USAGE_TURN_REQUEST_PORT_NORMAL, -1, -1, username(), target_.username.size(),
-          password(), target_.password.size(), kCompat);
+          STUN_USAGE_TURN_REQUEST_PORT_NORMAL, -1, -1, username(), target().username.size(),
+          password(), target().password.size(), kCompat);
     }
     phase_ = have_challenge_ ? Phase::kAllocate : Phase::kChallenge;
     send(len);
@@ -138,8 +125,9 @@ class TurnProbe final : public Probe {
       if (const void* nonce = stun_message_find(&challenge_, STUN_ATTRIBUTE_NONCE, &len)) {
         stun_message_append_bytes(&msg, STUN_ATTRIBUTE_NONCE, nonce, len);
       }
-      stun_message_append_bytes(&msg, STUN_ATTRIBUTE_USERNAME, username(), target_.username.size());
-      return stun_agent_finish_message(&agent_, &msg, password(), target_.password.size());
+      stun_message_append_bytes(&msg, STUN_ATTRIBUTE_USERNAME, username(),
+                                target().username.size());
+      return stun_agent_finish_message(&agent_, &msg, password(), target().password.size());
     }
     return stun_agent_finish_message(&agent_, &msg, nullptr, 0);
   }
@@ -148,17 +136,17 @@ class TurnProbe final : public Probe {
     StunMessage msg{};
     std::size_t len = stun_usage_turn_create_refresh(
         &agent_, &msg, request_.data(), request_.size(), &challenge_, 0, username(),
-        target_.username.size(), password(), target_.password.size(), kCompat);
+        target().username.size(), password(), target().password.size(), kCompat);
     phase_ = Phase::kRelease;
     // The release is best effort: the allocation result is already known, and an unreleased
     // allocation expires on the server by itself.
-    deadline_.start(target_.timeout, [this] { finish({}); });
+    deadline_.start(target().timeout, [this] { finish({}); });
     send(len);
   }
 
   void send(std::size_t len) {
-    sent_at_ = nowFrom(context_.clock);
-    if (phase_ != Phase::kRelease) ++result_.sent;
+    sent_at_ = nowFrom(context().clock);
+    if (phase_ != Phase::kRelease) ++result().sent;
     int rc = socket_->send(remote_, std::span<const std::uint8_t>(request_.data(), len));
     if (rc != 0) {
       std::string error = "send to " + remote_.toString() + ": " + net::uvErrorText(rc);
@@ -178,12 +166,13 @@ class TurnProbe final : public Probe {
 
   void onDatagram(std::span<const std::uint8_t> data) {
     if (phase_ == Phase::kIdle || !keepResponse(data)) return;
-    auto now = nowFrom(context_.clock);
+    auto now = nowFrom(context().clock);
+    ProbeResult& r = result();
     if (phase_ == Phase::kRelease) {
       finish({});
       return;
     }
-    ++result_.received;
+    ++r.received;
     sockaddr_storage relay{};
     socklen_t relay_len = sizeof(relay);
     sockaddr_storage mapped{};
@@ -196,23 +185,23 @@ class TurnProbe final : public Probe {
                                       &alternate, &alternate_len, &bandwidth, &lifetime, kCompat);
     if (rc == STUN_USAGE_TURN_RETURN_RELAY_SUCCESS || rc == STUN_USAGE_TURN_RETURN_MAPPED_SUCCESS) {
       double rtt = millisecondsBetween(sent_at_, now);
-      result_.rtt = RttStats{rtt, rtt, rtt};
-      result_.rtt_samples_ms = {rtt};
+      r.rtt = RttStats{rtt, rtt, rtt};
+      r.rtt_samples_ms = {rtt};
       jitter_.add(rtt);
-      result_.jitter_ms = jitter_.jitterMs();
-      result_.loss = 0;
-      result_.mos = estimateMos(rtt, result_.jitter_ms.value_or(0.0), 0.0);
+      r.jitter_ms = jitter_.jitterMs();
+      r.loss = 0;
+      r.mos = estimateMos(rtt, r.jitter_ms.value_or(0.0), 0.0);
       if (auto address =
               net::SocketAddress::fromSockaddr(reinterpret_cast<const sockaddr*>(&relay))) {
-        result_.relayed_address = address->toString();
+        r.relayed_address = address->toString();
       }
       if (rc == STUN_USAGE_TURN_RETURN_MAPPED_SUCCESS) {
         if (auto address =
                 net::SocketAddress::fromSockaddr(reinterpret_cast<const sockaddr*>(&mapped))) {
-          result_.mapped_address = address->toString();
+          r.mapped_address = address->toString();
         }
       }
-      result_.ok = true;
+      r.ok = true;
       sendRelease();
       return;
     }
@@ -242,26 +231,14 @@ class TurnProbe final : public Probe {
   }
 
   void finish(std::string error) {
-    deadline_.stop();
-    socket_.reset();
-    phase_ = Phase::kIdle;
-    result_.error = std::move(error);
-    if (!result_.ok) {
-      result_.loss =
-          result_.sent > 0 ? 1.0 - static_cast<double>(result_.received) / result_.sent : 1.0;
-    }
-    auto cb = std::move(callback_);
-    callback_ = nullptr;
-    if (cb) cb(std::move(result_));
+    stopExchange();
+    ProbeResult& r = result();
+    if (!r.ok) r.loss = r.sent > 0 ? 1.0 - static_cast<double>(r.received) / r.sent : 1.0;
+    report(std::move(error));
   }
 
-  ProbeContext context_;
-  AddressLookup lookup_;
   net::UvTimer deadline_;
   std::unique_ptr<net::UdpSocket> socket_;
-  ProbeTarget target_;
-  ProbeCallback callback_;
-  ProbeResult result_;
   net::SocketAddress remote_;
   Phase phase_ = Phase::kIdle;
   StunAgent agent_{};

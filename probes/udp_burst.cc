@@ -51,10 +51,9 @@ void UdpBurst::start(const net::SocketAddress& local, const net::SocketAddress& 
     socket_local_ = local;
     int rc = socket_->bind(local);
     if (rc == 0) {
-      rc = socket_->startReceive(
-          [this](std::span<const std::uint8_t> data, const net::SocketAddress& from) {
-            onDatagram(data, from);
-          });
+      rc =
+          socket_->startReceive([this](std::span<const std::uint8_t> data,
+                                       const net::SocketAddress& from) { onDatagram(data, from); });
     }
     if (rc != 0) {
       failRound("UDP socket: " + net::uvErrorText(rc));

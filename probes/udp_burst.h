@@ -71,7 +71,7 @@ class UdpBurst {
   net::EventLoop& loop_;
   const net::Clock* clock_;
   std::unique_ptr<net::UdpSocket> socket_;
-  net::SocketAddress socket_local_;  ///< what socket_ was bound for (port 0 stays 0)
+  net::SocketAddress socket_local_;          ///< what socket_ was bound for (port 0 stays 0)
   std::optional<net::SocketAddress> bound_;  ///< the port the kernel picked, read once
   net::UvTimer pacing_;
   net::UvTimer deadline_;
