@@ -102,6 +102,8 @@ class AddressProbe : public Probe {
   ProbeTarget target_;
   ProbeCallback callback_;
   ProbeResult result_;
+  net::SocketAddress address_;  ///< the last address probed, and its text
+  std::string address_text_;
 };
 
 }  // namespace mediapath::probes

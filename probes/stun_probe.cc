@@ -17,6 +17,43 @@ extern "C" {
 namespace mediapath::probes {
 namespace {
 
+using Id = std::array<std::uint8_t, STUN_MESSAGE_TRANS_ID_LEN>;
+
+/// Recycled StunAgents for the loop thread's STUN rounds. stun_agent_init() clears all 200
+/// transaction slots of a 12.8 KiB agent; done per round, with the allocation, it was the largest
+/// user-space cost at 10,000 targets (~10 % of the agent's CPU), and keeping an agent per probe
+/// cost ~120 MiB. An agent in the pool has no open transaction (its round forgot them), so it is
+/// as clean as a new one; only rounds in flight hold one.
+class AgentPool {
+ public:
+  std::unique_ptr<StunAgent> acquire() {
+    if (free_.empty()) {
+      // Not value-initialised: stun_agent_init() sets every field that is read.
+      auto agent = std::make_unique_for_overwrite<StunAgent>();
+      stun_agent_init(agent.get(), STUN_ALL_KNOWN_ATTRIBUTES, STUN_COMPATIBILITY_RFC5389,
+                      STUN_AGENT_USAGE_USE_FINGERPRINT);
+      return agent;
+    }
+    auto agent = std::move(free_.back());
+    free_.pop_back();
+    return agent;
+  }
+  void release(std::unique_ptr<StunAgent> agent) {
+    // Bounded, so a burst of rounds in flight (many dead targets) does not keep its memory.
+    if (free_.size() < kMaxFree) free_.push_back(std::move(agent));
+  }
+
+ private:
+  static constexpr std::size_t kMaxFree = 256;
+  std::vector<std::unique_ptr<StunAgent>> free_;
+};
+
+AgentPool& agentPool() {
+  // Per thread: probes run on their loop's thread, and agents hold no loop state.
+  thread_local AgentPool pool;
+  return pool;
+}
+
 class StunProbe final : public AddressProbe {
  public:
   explicit StunProbe(const ProbeContext& context)
@@ -24,17 +61,11 @@ class StunProbe final : public AddressProbe {
 
  private:
   void exchange(const net::SocketAddress& address) override {
-    // A fresh agent per round: transactions of an earlier round are unknown to it, so their
-    // late answers fail validation instead of matching.
-    // Allocated for the round only: a StunAgent is ~12.8 KiB, and at 10,000 targets keeping one
-    // per idle probe cost ~120 MiB.
-    // Not value-initialised: stun_agent_init() sets every field a round reads, and zeroing
-    // 12.8 KiB per round was a visible share of the agent's CPU at 10,000 targets.
-    agent_ = std::make_unique_for_overwrite<StunAgent>();
-    stun_agent_init(agent_.get(), STUN_ALL_KNOWN_ATTRIBUTES, STUN_COMPATIBILITY_RFC5389,
-                    STUN_AGENT_USAGE_USE_FINGERPRINT);
-    ids_.assign(static_cast<std::size_t>(std::max(1, target().burst.packets)), {});
-    mapped_.clear();
+    // A clean agent per round (see AgentPool): transactions of an earlier round are unknown to
+    // it, so their late answers fail validation instead of matching.
+    agent_ = agentPool().acquire();
+    transactions_.assign(static_cast<std::size_t>(std::max(1, target().burst.packets)), {});
+    mapped_ = false;
     error_responses_ = 0;
     UdpBurst::Hooks hooks;
     hooks.make_request = [this](int index) { return makeRequest(index); };
@@ -45,14 +76,29 @@ class StunProbe final : public AddressProbe {
 
   void stopExchange() override {
     burst_.cancel();  // the socket stays open for the next round
-    agent_.reset();
+    releaseAgent();
+  }
+
+  /// Forgets the round's unanswered transactions (answered ones were forgotten by
+  /// stun_agent_validate) and returns the agent, as clean as stun_agent_init() leaves one.
+  void releaseAgent() {
+    if (!agent_) return;
+    for (auto& t : transactions_) {
+      if (t.open) stun_agent_forget_transaction(agent_.get(), t.id.data());
+      t.open = false;
+    }
+    agentPool().release(std::move(agent_));
   }
 
   std::string makeRequest(int index) {
     std::array<std::uint8_t, 512> buffer{};
     StunMessage msg{};
     std::size_t len = stun_usage_bind_create(agent_.get(), &msg, buffer.data(), buffer.size());
-    stun_message_id(&msg, ids_[static_cast<std::size_t>(index)].data());
+    if (len > 0) {
+      Transaction& t = transactions_[static_cast<std::size_t>(index)];
+      stun_message_id(&msg, t.id.data());
+      t.open = true;
+    }
     return std::string(reinterpret_cast<const char*>(buffer.data()), len);
   }
 
@@ -68,10 +114,12 @@ class StunProbe final : public AddressProbe {
     Id id{};
     stun_message_id(&msg, id.data());
     std::optional<int> index;
-    for (std::size_t i = 0; i < ids_.size(); ++i) {
-      if (ids_[i] == id) index = static_cast<int>(i);
+    for (std::size_t i = 0; i < transactions_.size(); ++i) {
+      if (transactions_[i].open && transactions_[i].id == id) index = static_cast<int>(i);
     }
     if (!index) return std::nullopt;
+    // A validated answer (success or error) closed its transaction in the agent.
+    transactions_[static_cast<std::size_t>(*index)].open = false;
     sockaddr_storage mapped{};
     socklen_t mapped_len = sizeof(mapped);
     sockaddr_storage alternate{};
@@ -80,7 +128,12 @@ class StunProbe final : public AddressProbe {
                                       reinterpret_cast<sockaddr*>(&alternate), &alternate_len);
     if (rc == STUN_USAGE_BIND_RETURN_SUCCESS) {
       if (auto address = net::SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&mapped))) {
-        mapped_ = address->toString();
+        // Formatted only when it changed (it seldom does): see AddressProbe's address.
+        if (mapped_text_.empty() || *address != mapped_address_) {
+          mapped_address_ = *address;
+          mapped_text_ = address->toString();
+        }
+        mapped_ = true;
       }
       return index;
     }
@@ -96,7 +149,7 @@ class StunProbe final : public AddressProbe {
   void onBurstDone(const UdpBurst::Outcome& burst) {
     ProbeResult& r = result();
     summarizeBurst(burst, jitter_, r);
-    r.mapped_address = mapped_;
+    if (mapped_) r.mapped_address = mapped_text_;
     r.ok = r.received > 0 && burst.error.empty();
     std::string error;
     if (!burst.error.empty()) {
@@ -107,16 +160,21 @@ class StunProbe final : public AddressProbe {
       error = "timeout after " + formatDuration(target().timeout) + " (0/" +
               std::to_string(r.sent) + " replies)";
     }
-    agent_.reset();
+    releaseAgent();
     report(std::move(error));
   }
 
-  using Id = std::array<std::uint8_t, STUN_MESSAGE_TRANS_ID_LEN>;
+  struct Transaction {
+    Id id{};
+    bool open = false;  ///< sent and not yet answered: still remembered by agent_
+  };
 
   UdpBurst burst_;
   std::unique_ptr<StunAgent> agent_;
-  std::vector<Id> ids_;
-  std::string mapped_;
+  std::vector<Transaction> transactions_;
+  bool mapped_ = false;  ///< this round got a mapped address
+  net::SocketAddress mapped_address_;
+  std::string mapped_text_;
   int error_responses_ = 0;
   int last_error_code_ = 0;
   JitterEstimator jitter_;

@@ -143,6 +143,31 @@ TEST_F(StunProbeTest, LateRepliesNeverCountInTheNextBurst) {
   EXPECT_LT(second->rtt->max_ms, 50.0);
 }
 
+TEST_F(StunProbeTest, UnansweredRequestsNeverFillTheRecycledAgent) {
+  // STUN agents are recycled from round to round, and one holds at most 200 open transactions
+  // (STUN_AGENT_MAX_SAVED_IDS). 250 unanswered requests first: if a round left its unanswered
+  // transactions open, the agent would be full and the answered round's replies unmatched.
+  StunResponder responder(loop_.get(), "127.0.0.1");
+  responder.plan = [](int n) {
+    return n < 250 ? StunResponder::Action::kDrop : StunResponder::Action::kReply;
+  };
+  auto probe = makeProbe(Kind::kStun, context_);
+  auto t = target(responder, 5);
+  t.burst.spacing = 1ms;
+  t.timeout = 20ms;
+  for (int round = 0; round < 50; ++round) {
+    auto dropped = testing::runRound(loop_, *probe, t);
+    ASSERT_TRUE(dropped);
+    ASSERT_EQ(dropped->received, 0) << "round " << round;
+  }
+  ASSERT_EQ(responder.requests(), 250);
+  t.timeout = 300ms;
+  auto answered = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(answered);
+  EXPECT_TRUE(answered->ok) << answered->error;
+  EXPECT_EQ(answered->received, 5);
+}
+
 TEST_F(StunProbeTest, KeepsItsSocketAcrossRounds) {
   StunResponder responder(loop_.get(), "127.0.0.1");
   auto probe = makeProbe(Kind::kStun, context_);
