@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <optional>
+#include <ostream>
 
 #include "net/event_loop.h"
 #include "net/uv_timer.h"
@@ -24,6 +25,8 @@ struct Case {
   Kind kind;
   Transport transport;
 };
+// Shown in test listings (and so in ctest's names) instead of the struct's raw bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 class AddressProbeTest : public ::testing::TestWithParam<Case> {
  protected:
