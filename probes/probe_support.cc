@@ -126,13 +126,7 @@ void AddressProbe::onResolved(const AddressLookup::Outcome& outcome) {
     report(outcome.error);
     return;
   }
-  // Formatted once per address, not per round: at 10,000 targets a second the snprintf was
-  // a visible cost, and a target's address rarely changes.
-  if (address_text_.empty() || outcome.address != address_) {
-    address_ = outcome.address;
-    address_text_ = address_.toString();
-  }
-  result_.address = address_text_;
+  result_.address = address_text_.of(outcome.address);
   exchange(outcome.address);
 }
 

@@ -207,8 +207,7 @@ class SipProbe final : public AddressProbe {
   }
 
   void judgeTcp(std::string error) {
-    deadline_.stop();
-    connection_.reset();
+    stopExchange();
     result().loss = result().received > 0 ? 0.0 : 1.0;
     judge(std::move(error));
   }

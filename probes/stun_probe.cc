@@ -65,7 +65,7 @@ class StunProbe final : public AddressProbe {
     // it, so their late answers fail validation instead of matching.
     agent_ = agentPool().acquire();
     transactions_.assign(static_cast<std::size_t>(std::max(1, target().burst.packets)), {});
-    mapped_ = false;
+    mapped_ = nullptr;
     error_responses_ = 0;
     UdpBurst::Hooks hooks;
     hooks.make_request = [this](int index) { return makeRequest(index); };
@@ -128,12 +128,7 @@ class StunProbe final : public AddressProbe {
                                       reinterpret_cast<sockaddr*>(&alternate), &alternate_len);
     if (rc == STUN_USAGE_BIND_RETURN_SUCCESS) {
       if (auto address = net::SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&mapped))) {
-        // Formatted only when it changed (it seldom does): see AddressProbe's address.
-        if (mapped_text_.empty() || *address != mapped_address_) {
-          mapped_address_ = *address;
-          mapped_text_ = address->toString();
-        }
-        mapped_ = true;
+        mapped_ = &mapped_text_.of(*address);
       }
       return index;
     }
@@ -149,7 +144,7 @@ class StunProbe final : public AddressProbe {
   void onBurstDone(const UdpBurst::Outcome& burst) {
     ProbeResult& r = result();
     summarizeBurst(burst, jitter_, r);
-    if (mapped_) r.mapped_address = mapped_text_;
+    if (mapped_ != nullptr) r.mapped_address = *mapped_;
     r.ok = r.received > 0 && burst.error.empty();
     std::string error;
     if (!burst.error.empty()) {
@@ -172,9 +167,8 @@ class StunProbe final : public AddressProbe {
   UdpBurst burst_;
   std::unique_ptr<StunAgent> agent_;
   std::vector<Transaction> transactions_;
-  bool mapped_ = false;  ///< this round got a mapped address
-  net::SocketAddress mapped_address_;
-  std::string mapped_text_;
+  AddressText mapped_text_;
+  const std::string* mapped_ = nullptr;  ///< this round's mapped address (in mapped_text_)
   int error_responses_ = 0;
   int last_error_code_ = 0;
   JitterEstimator jitter_;
