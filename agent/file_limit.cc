@@ -7,8 +7,9 @@
 namespace mediapath::agent {
 
 namespace {
-// The metrics server's threads and listener, libcurl's connections, c-ares' sockets, the audit
-// trail, state file and log: a generous allowance, since running out fails probes.
+// The metrics server's threads and listener, libcurl's connections, c-ares' sockets, the shared
+// STUN sockets, the audit trail, state file and log: a generous allowance, since running out
+// fails probes.
 constexpr std::uint64_t kReserve = 64;
 }  // namespace
 
@@ -24,9 +25,19 @@ OpenFileLimit raiseOpenFileLimit() {
 }
 
 std::uint64_t descriptorsNeeded(const std::vector<PlannedTarget>& targets) {
-  // Each target holds at most one descriptor at a time: its kept UDP socket, or the TCP
-  // connection / TURN allocation socket of a running round.
-  return static_cast<std::uint64_t>(targets.size()) + kReserve;
+  // Every other target holds at most one descriptor at a time: its kept UDP socket, or the TCP
+  // connection / TURN allocation socket of a running round. STUN targets share one socket per
+  // address family (probes::UdpBurst::Sharing::kStunTransactionId).
+  std::uint64_t needed = kReserve;
+  bool stun = false;
+  for (const auto& planned : targets) {
+    if (planned.target.kind == probes::Kind::kStun) {
+      stun = true;
+    } else {
+      ++needed;
+    }
+  }
+  return needed + (stun ? 2 : 0);
 }
 
 std::uint64_t probeSocketLimit(const OpenFileLimit& limit) {

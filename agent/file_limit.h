@@ -15,14 +15,15 @@ struct OpenFileLimit {
 };
 
 /// Raises the soft open-file limit to the hard one (no privilege needed) and returns the limits
-/// now in force. Every stun and sip/udp target keeps its UDP socket from one round to the next
-/// (probes::UdpBurst), so 10,000 targets need ~10,000 descriptors — far above the usual soft
+/// now in force. Every sip/udp target keeps its UDP socket from one round to the next
+/// (probes::UdpBurst), so 10,000 of them need ~10,000 descriptors — far above the usual soft
 /// limit of 1,024, while systemd's default hard limit is 524,288. The agent uses no select(),
 /// so large descriptor numbers are safe.
 OpenFileLimit raiseOpenFileLimit();
 
-/// Descriptors the targets may hold at once: one kept socket per stun and sip/udp target, one per
-/// other target while its round runs, plus a reserve for the metrics server, HTTPS, DNS and files.
+/// Descriptors the targets may hold at once: one kept socket per sip/udp target, one per other
+/// target while its round runs, two shared by all stun targets (IPv4 and IPv6), plus a reserve
+/// for the metrics server, HTTPS, DNS and files.
 std::uint64_t descriptorsNeeded(const std::vector<PlannedTarget>& targets);
 
 /// How many sockets the probes may hold (net::SocketBudget): the soft limit less the reserve

@@ -8,8 +8,8 @@ namespace mediapath::net {
 
 /// How many sockets net::UdpSocket and net::TcpConnection may hold at once on one loop.
 ///
-/// Probe sockets scale with the number of targets (a stun or sip/udp target keeps its socket
-/// between rounds); everything else the process needs a descriptor for — the metrics server,
+/// Probe sockets scale with the number of targets (a sip/udp target keeps its socket between
+/// rounds; stun targets share a net::BatchedUdpSocket, which is not counted); everything else the process needs a descriptor for — the metrics server,
 /// HTTPS to Genesys Cloud, c-ares, the audit trail — does not. Capping the probes below the
 /// open-file limit keeps a reserve for those, so too many targets fail the rounds that found no
 /// slot ("too many open files") instead of a failover PATCH or a scrape.

@@ -57,7 +57,8 @@ AgentPool& agentPool() {
 class StunProbe final : public AddressProbe {
  public:
   explicit StunProbe(const ProbeContext& context)
-      : AddressProbe(context), burst_(*context.loop, context.clock) {}
+      : AddressProbe(context),
+        burst_(*context.loop, context.clock, UdpBurst::Sharing::kStunTransactionId) {}
 
  private:
   void exchange(const net::SocketAddress& address) override {
@@ -75,7 +76,7 @@ class StunProbe final : public AddressProbe {
   }
 
   void stopExchange() override {
-    burst_.cancel();  // the socket stays open for the next round
+    burst_.cancel();  // the shared socket stays open for the next round
     releaseAgent();
   }
 

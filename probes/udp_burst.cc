@@ -1,6 +1,8 @@
 #include "probes/udp_burst.h"
 
 #include <algorithm>
+#include <cstring>
+#include <unordered_map>
 #include <utility>
 
 #include "net/clock.h"
@@ -9,8 +11,84 @@
 
 namespace mediapath::probes {
 
-UdpBurst::UdpBurst(net::EventLoop& loop, const net::Clock* clock)
-    : loop_(loop), clock_(clock), pacing_(loop.get()), deadline_(loop.get()) {}
+namespace {
+using TransactionId = std::array<std::uint8_t, 12>;
+constexpr std::size_t kTransactionIdOffset = 8;  // after type, length and magic cookie
+
+std::optional<TransactionId> transactionIdOf(std::span<const std::uint8_t> message) {
+  if (message.size() < kTransactionIdOffset + sizeof(TransactionId)) return std::nullopt;
+  TransactionId id;
+  std::memcpy(id.data(), message.data() + kTransactionIdOffset, id.size());
+  return id;
+}
+
+struct TransactionIdHash {
+  std::size_t operator()(const TransactionId& id) const {
+    // Ids are random: any 8 of their bytes hash well.
+    std::uint64_t h = 0;
+    std::memcpy(&h, id.data() + 4, sizeof(h));
+    return static_cast<std::size_t>(h);
+  }
+};
+}  // namespace
+
+/// The socket every kStunTransactionId burst on one loop shares for one local address, and the
+/// routing of replies by transaction id. Kept alive by the bursts holding it; the last one to
+/// let go closes the socket.
+class SharedStunPort {
+ public:
+  /// The loop's port for `local`, opened on first use. nullptr with `error` set when the socket
+  /// cannot be opened.
+  static std::shared_ptr<SharedStunPort> forLoop(uv_loop_t* loop, const net::Clock* clock,
+                                                 const net::SocketAddress& local, int& error) {
+    struct Entry {
+      uv_loop_t* loop;
+      const net::Clock* clock;  // the port times sends with the bursts' clock
+      net::SocketAddress local;
+      std::weak_ptr<SharedStunPort> port;
+    };
+    // Per thread: a loop and its probes live on one thread.
+    thread_local std::vector<Entry> ports;
+    std::erase_if(ports, [](const Entry& e) { return e.port.expired(); });
+    for (const auto& e : ports) {
+      if (e.loop == loop && e.clock == clock && e.local == local) return e.port.lock();
+    }
+    auto port = std::make_shared<SharedStunPort>(loop, clock);
+    error = port->socket_.open(local, [raw = port.get()](std::span<const std::uint8_t> data,
+                                                          const net::SocketAddress& from) {
+      raw->route(data, from);
+    });
+    if (error != 0) return nullptr;
+    ports.push_back(Entry{loop, clock, local, port});
+    return port;
+  }
+
+  SharedStunPort(uv_loop_t* loop, const net::Clock* clock) : socket_(loop, clock) {}
+
+  net::BatchedUdpSocket& socket() { return socket_; }
+  void expect(const TransactionId& id, UdpBurst* burst) { routes_[id] = burst; }
+  void unexpect(const TransactionId& id, const UdpBurst* burst) {
+    auto it = routes_.find(id);
+    if (it != routes_.end() && it->second == burst) routes_.erase(it);
+  }
+
+ private:
+  void route(std::span<const std::uint8_t> data, const net::SocketAddress& from) {
+    auto id = transactionIdOf(data);
+    if (!id) return;
+    auto it = routes_.find(*id);
+    // Not routed: a reply after its round ended, or not a reply to us at all.
+    if (it == routes_.end()) return;
+    // May end the round, and the round's callback may destroy the burst and this port.
+    it->second->onDatagram(data, from);
+  }
+
+  net::BatchedUdpSocket socket_;
+  std::unordered_map<TransactionId, UdpBurst*, TransactionIdHash> routes_;
+};
+
+UdpBurst::UdpBurst(net::EventLoop& loop, const net::Clock* clock, Sharing sharing)
+    : loop_(loop), clock_(clock), sharing_(sharing), pacing_(loop.get()), deadline_(loop.get()) {}
 
 UdpBurst::~UdpBurst() { close(); }
 
@@ -19,15 +97,21 @@ void UdpBurst::cancel() {
   deadline_.stop();
   done_ = nullptr;
   hooks_ = {};
+  if (port_) {
+    port_->socket().forget(this);
+    for (const auto& id : routed_) port_->unexpect(id, this);
+  }
+  routed_.clear();
 }
 
 void UdpBurst::close() {
   cancel();
   socket_.reset();
+  port_.reset();
 }
 
 std::optional<net::SocketAddress> UdpBurst::localAddress() const {
-  if (!socket_) return std::nullopt;
+  if (!socket_ && !port_) return std::nullopt;
   return bound_;
 }
 
@@ -45,28 +129,40 @@ void UdpBurst::start(const net::SocketAddress& local, const net::SocketAddress& 
   outcome_.rtt_ms.assign(static_cast<std::size_t>(burst_.packets), std::nullopt);
   sent_at_.assign(static_cast<std::size_t>(burst_.packets), {});
 
-  if (socket_ && !(socket_local_ == local)) socket_.reset();
-  if (!socket_) {
+  if (!openSocket(local)) return;
+  sendNext();
+}
+
+bool UdpBurst::openSocket(const net::SocketAddress& local) {
+  if ((socket_ || port_) && socket_local_ == local) return true;
+  socket_.reset();
+  port_.reset();
+  socket_local_ = local;
+  int rc = 0;
+  if (sharing_ == Sharing::kStunTransactionId) {
+    port_ = SharedStunPort::forLoop(loop_.get(), clock_, local, rc);
+    if (port_) bound_ = port_->socket().localAddress();
+  } else {
     socket_ = std::make_unique<net::UdpSocket>(loop_.get());
-    socket_local_ = local;
-    int rc = socket_->bind(local);
+    rc = socket_->bind(local);
     if (rc == 0) {
       rc =
           socket_->startReceive([this](std::span<const std::uint8_t> data,
                                        const net::SocketAddress& from) { onDatagram(data, from); });
     }
-    if (rc != 0) {
-      failRound("UDP socket: " + net::uvErrorText(rc));
-      return;
-    }
-    bound_ = socket_->localAddress();
+    if (rc == 0) bound_ = socket_->localAddress();
   }
-  sendNext();
+  if (rc != 0) {
+    failRound("UDP socket: " + net::uvErrorText(rc));
+    return false;
+  }
+  return true;
 }
 
 void UdpBurst::failRound(std::string error) {
   outcome_.error = std::move(error);
-  // A socket that failed is not trusted with the next round.
+  // A socket of our own that failed is not trusted with the next round. A shared one stays:
+  // its error was about one destination (no route, a full buffer), not the socket.
   socket_.reset();
   pacing_.stop();
   // Report from the loop, not from inside start() or a send.
@@ -77,9 +173,16 @@ void UdpBurst::sendNext() {
   int index = outcome_.sent;
   std::string request = hooks_.make_request(index);
   sent_at_[static_cast<std::size_t>(index)] = nowFrom(clock_);
-  int rc = socket_->send(remote_, request);
   ++outcome_.sent;
-  if (rc != 0) {
+  if (port_) {
+    // Sent with the iteration's other requests; onSent() sets the time it left.
+    if (auto id = transactionIdOf(std::span<const std::uint8_t>(
+            reinterpret_cast<const std::uint8_t*>(request.data()), request.size()))) {
+      port_->expect(*id, this);
+      routed_.push_back(*id);
+    }
+    port_->socket().queue(remote_, request, this, static_cast<std::uint32_t>(index));
+  } else if (int rc = socket_->send(remote_, request); rc != 0) {
     failRound("send to " + remote_.toString() + ": " + net::uvErrorText(rc));
     return;
   }
@@ -88,6 +191,15 @@ void UdpBurst::sendNext() {
   } else {
     deadline_.start(timeout_, [this] { finish(); });
   }
+}
+
+void UdpBurst::onSent(std::uint32_t index, int error,
+                      std::chrono::steady_clock::time_point sent_at) {
+  if (error != 0) {
+    failRound("send to " + remote_.toString() + ": " + net::uvErrorText(error));
+    return;
+  }
+  if (index < sent_at_.size()) sent_at_[index] = sent_at;
 }
 
 void UdpBurst::onDatagram(std::span<const std::uint8_t> data, const net::SocketAddress& from) {

@@ -25,9 +25,13 @@ TEST(FileLimitTest, RaisesTheSoftLimitToTheHardOne) {
   ::setrlimit(RLIMIT_NOFILE, &original);
 }
 
-TEST(FileLimitTest, NeedsOneDescriptorPerTargetPlusAReserve) {
+TEST(FileLimitTest, NeedsOneDescriptorPerTargetTwoForAllStunTargetsAndAReserve) {
   std::vector<PlannedTarget> targets(1000);
+  for (auto& planned : targets) planned.target.kind = probes::Kind::kSip;
   EXPECT_EQ(descriptorsNeeded(targets), 1064u);
+  // STUN targets share one socket per address family, however many there are.
+  for (std::size_t i = 0; i < 600; ++i) targets[i].target.kind = probes::Kind::kStun;
+  EXPECT_EQ(descriptorsNeeded(targets), 400u + 2u + 64u);
   EXPECT_EQ(descriptorsNeeded({}), 64u);
 }
 

@@ -2,11 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <optional>
+#include <vector>
+
 #include "net/event_loop.h"
 #include "probes/probe.h"
 #include "tests/net/loop_check.h"
 #include "tests/probes/probe_harness.h"
 #include "tests/probes/responders.h"
+#include "tests/support/process.h"
 
 namespace mediapath::probes {
 namespace {
@@ -168,19 +173,66 @@ TEST_F(StunProbeTest, UnansweredRequestsNeverFillTheRecycledAgent) {
   EXPECT_EQ(answered->received, 5);
 }
 
-TEST_F(StunProbeTest, KeepsItsSocketAcrossRounds) {
+TEST_F(StunProbeTest, ProbesOnOneLoopShareOneSocketAcrossRounds) {
   StunResponder responder(loop_.get(), "127.0.0.1");
-  auto probe = makeProbe(Kind::kStun, context_);
+  auto a = makeProbe(Kind::kStun, context_);
+  auto b = makeProbe(Kind::kStun, context_);
   auto t = target(responder, 1);
-  auto first = testing::runRound(loop_, *probe, t);
-  auto second = testing::runRound(loop_, *probe, t);
-  ASSERT_TRUE(first && second);
-  ASSERT_TRUE(first->ok && second->ok);
-  // The mapped address carries the source port the responder saw: the same socket both times.
-  EXPECT_EQ(first->mapped_address, second->mapped_address);
-  EXPECT_EQ(testing::handleCount(loop_, UV_UDP), 2);  // the responder's socket and the probe's
-  probe.reset();
-  EXPECT_EQ(testing::handleCount(loop_, UV_UDP), 1);
+  auto a1 = testing::runRound(loop_, *a, t);
+  auto b1 = testing::runRound(loop_, *b, t);
+  auto a2 = testing::runRound(loop_, *a, t);
+  ASSERT_TRUE(a1 && b1 && a2);
+  ASSERT_TRUE(a1->ok && b1->ok && a2->ok);
+  // The mapped address carries the source port the responder saw: one socket for all of them.
+  EXPECT_EQ(a1->mapped_address, b1->mapped_address);
+  EXPECT_EQ(a1->mapped_address, a2->mapped_address);
+  EXPECT_EQ(testing::handleCount(loop_, UV_UDP), 1);   // the responder's socket
+  EXPECT_EQ(testing::handleCount(loop_, UV_POLL), 1);  // the probes' shared one
+  a.reset();
+  EXPECT_EQ(testing::handleCount(loop_, UV_POLL), 1);  // b still holds it
+  b.reset();
+  EXPECT_EQ(testing::handleCount(loop_, UV_POLL), 0);
+}
+
+TEST_F(StunProbeTest, ProbesSharingTheSocketGetOnlyTheirOwnReplies) {
+  // Half of the probes ask the responder, half a port where nobody answers, all at once and over
+  // the same socket: every reply must reach the probe whose request it answers, and no other.
+  StunResponder responder(loop_.get(), "127.0.0.1");
+  ProbeTarget live = target(responder, 3);
+  ProbeTarget dead = live;
+  dead.port = mediapath::testing::freePort(mediapath::testing::SocketType::kUdp);
+  constexpr int kProbes = 40;
+  std::vector<std::unique_ptr<Probe>> probes;
+  std::vector<std::optional<ProbeResult>> results(kProbes);
+  int done = 0;
+  for (int i = 0; i < kProbes; ++i) {
+    probes.push_back(makeProbe(Kind::kStun, context_));
+    ProbeTarget t = i % 2 == 0 ? live : dead;
+    t.name = "t-" + std::to_string(i);
+    probes.back()->start(t, [&results, &done, i](ProbeResult r) {
+      results[static_cast<std::size_t>(i)] = std::move(r);
+      ++done;
+    });
+  }
+  net::UvTimer guard(loop_.get());
+  guard.start(3s, [] {});
+  while (done < kProbes && guard.active()) uv_run(loop_.get(), UV_RUN_ONCE);
+  guard.stop();
+  ASSERT_EQ(done, kProbes);
+  for (int i = 0; i < kProbes; ++i) {
+    const ProbeResult& r = *results[static_cast<std::size_t>(i)];
+    EXPECT_EQ(r.target, "t-" + std::to_string(i));
+    EXPECT_EQ(r.sent, 3) << r.target;
+    if (i % 2 == 0) {
+      EXPECT_TRUE(r.ok) << r.target << ": " << r.error;
+      EXPECT_EQ(r.received, 3) << r.target;
+    } else {
+      EXPECT_FALSE(r.ok) << r.target;
+      EXPECT_EQ(r.received, 0) << r.target;
+      EXPECT_EQ(r.error, "timeout after 300ms (0/3 replies)") << r.target;
+    }
+  }
+  EXPECT_EQ(responder.requests(), 3 * kProbes / 2);
 }
 
 TEST_F(StunProbeTest, CancelGuaranteesNoCallback) {
