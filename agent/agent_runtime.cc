@@ -97,6 +97,12 @@ struct AgentRuntime::Impl {
   std::map<std::string, HealthTracker> health;
   std::set<std::string> awaiting_first_round;
 
+  // Replies dropped in the shared STUN sockets' receive queue (probes::sharedSocketDrops()):
+  // the total last seen, and the total and time of the last warning.
+  std::uint64_t socket_drops = 0;
+  std::uint64_t socket_drops_warned = 0;
+  std::chrono::steady_clock::time_point socket_drops_warned_at;
+
   // Failover (only with failover groups): persisted state and audit trail in the state
   // directory, the Genesys client (null in plan mode without credentials), the manager.
   std::unique_ptr<StateStore> store;
@@ -221,8 +227,27 @@ struct AgentRuntime::Impl {
     resolver.reset();
   }
 
+  /// A reply dropped in the agent's own receive queue shows as loss on its target. Count such
+  /// drops, and say so in the log at most once a minute: that share of stun loss is the
+  /// agent's (an overloaded host, or a receive buffer capped by net.core.rmem_max).
+  void noteSocketDrops() {
+    std::uint64_t drops = probes::sharedSocketDrops();
+    if (drops == socket_drops) return;
+    socket_drops = drops;
+    metrics.setProbeSocketDrops(drops);
+    auto now = clock.now();
+    if (socket_drops_warned != 0 && now - socket_drops_warned_at < std::chrono::minutes(1)) return;
+    spdlog::warn(
+        "probes: {} stun replies dropped in the agent's receive queue ({} since start): they "
+        "count as loss on their targets; check the host's load and net.core.rmem_max",
+        drops - socket_drops_warned, drops);
+    socket_drops_warned = drops;
+    socket_drops_warned_at = now;
+  }
+
   void onResult(const probes::ProbeResult& r) {
     metrics.recordProbe(toSample(r));
+    if (r.kind == probes::Kind::kStun) noteSocketDrops();
     auto it = health.find(r.target);
     if (it == health.end()) return;
     HealthTracker& h = it->second;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <utility>
 
 namespace mediapath::net {
@@ -29,9 +30,14 @@ constexpr int kReadsPerEvent = 16;
 }  // namespace
 
 struct BatchedUdpSocket::Receive {
+  // Room for the one control message asked for: SO_RXQ_OVFL's 32-bit drop count.
+  struct alignas(cmsghdr) Control {
+    std::array<std::uint8_t, CMSG_SPACE(sizeof(std::uint32_t))> bytes;
+  };
   std::array<mmsghdr, kBatch> messages{};
   std::array<iovec, kBatch> vectors{};
   std::array<sockaddr_storage, kBatch> names{};
+  std::array<Control, kBatch> controls{};
   std::array<std::array<std::uint8_t, kMaxDatagram>, kBatch> buffers{};
 };
 
@@ -57,10 +63,13 @@ int BatchedUdpSocket::open(const SocketAddress& local, ReceiveCallback on_receiv
   check_ = UvHandle<uv_check_t>();
   if (local.isIPv6()) {
     // Separate sockets per family, as with anyAddressLike(): a v6 wildcard would also take v4.
-    int on = 1;
-    ::setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+    int v6_only = 1;
+    ::setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &v6_only, sizeof(v6_only));
   }
   enlargeReceiveBuffer(fd_);
+  int on = 1;
+  ::setsockopt(fd_, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on));
+  dropped_ = 0;
   if (::bind(fd_, local.get(), local.length) != 0) {
     int error = uv_translate_sys_error(errno);
     close();
@@ -192,6 +201,17 @@ void BatchedUdpSocket::flush() {
   sending_bytes_.clear();
 }
 
+void BatchedUdpSocket::noteDrops(msghdr& message) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+      std::uint32_t total = 0;
+      std::memcpy(&total, CMSG_DATA(c), sizeof(total));
+      // A 32-bit running total: count what it advanced by, across its wrap.
+      dropped_ += static_cast<std::uint32_t>(total - static_cast<std::uint32_t>(dropped_));
+    }
+  }
+}
+
 void BatchedUdpSocket::readAll() {
   Receive& r = *receive_;
   std::weak_ptr<int> alive = alive_;
@@ -205,11 +225,15 @@ void BatchedUdpSocket::readAll() {
       r.messages[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
       r.messages[i].msg_hdr.msg_iov = &r.vectors[i];
       r.messages[i].msg_hdr.msg_iovlen = 1;
+      r.messages[i].msg_hdr.msg_control = r.controls[i].bytes.data();
+      r.messages[i].msg_hdr.msg_controllen = r.controls[i].bytes.size();
     }
     int n = ::recvmmsg(fd_, r.messages.data(), static_cast<unsigned>(kBatch), MSG_DONTWAIT,
                        nullptr);
     // EAGAIN: drained. Other errors on an unconnected UDP socket are not actionable here.
     if (n <= 0) return;
+    // The count is the socket's running total when the datagram was queued: the last is newest.
+    noteDrops(r.messages[static_cast<std::size_t>(n - 1)].msg_hdr);
     for (int i = 0; i < n; ++i) {
       const mmsghdr& m = r.messages[static_cast<std::size_t>(i)];
       if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) continue;  // not a probe reply

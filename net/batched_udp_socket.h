@@ -75,6 +75,12 @@ class BatchedUdpSocket {
   int open(const SocketAddress& local, ReceiveCallback on_receive);
   /// The bound address (after open()).
   std::optional<SocketAddress> localAddress() const { return local_; }
+  /// Datagrams the kernel dropped for this socket since open() (SO_RXQ_OVFL), mostly because
+  /// the receive queue was full: with one socket for many targets, each is a reply lost on the
+  /// agent's side, and the operator must be able to tell that from loss on the path. The kernel
+  /// tells the running count with each datagram queued after a drop, so drops show once the
+  /// next datagram was read.
+  std::uint64_t dropped() const { return dropped_; }
 
   /// Queues `data` for `to`; `sender->onSent(cookie, error)` runs once it was handed to the
   /// kernel, later in this loop iteration, unless forget(sender) was called first.
@@ -97,6 +103,7 @@ class BatchedUdpSocket {
 
   void flush();
   void readAll();
+  void noteDrops(msghdr& message);
 
   std::chrono::steady_clock::time_point now() const;
 
@@ -108,6 +115,7 @@ class BatchedUdpSocket {
   UvHandle<uv_prepare_t> prepare_;
   UvHandle<uv_check_t> check_;
   ReceiveCallback on_receive_;
+  std::uint64_t dropped_ = 0;
 
   std::vector<Pending> queued_;
   std::string bytes_;             ///< the queued payloads, back to back

@@ -108,4 +108,10 @@ class Probe {
 /// The registry: one factory per kind (probes/registry.cc).
 std::unique_ptr<Probe> makeProbe(Kind kind, const ProbeContext& context);
 
+/// Replies the kernel dropped, on the calling thread's shared STUN sockets, because their receive
+/// queue was full: since the thread started, sockets closed since included (probes/udp_burst.cc).
+/// Each one is also a lost reply of some stun target, so a rise here means part of the stun
+/// loss is the agent's own. Loop thread only.
+std::uint64_t sharedSocketDrops();
+
 }  // namespace mediapath::probes

@@ -32,6 +32,27 @@ struct TransactionIdHash {
 };
 }  // namespace
 
+class SharedStunPort;
+
+namespace {
+/// The thread's open shared ports (a loop and its probes live on one thread).
+struct PortRegistry {
+  struct Entry {
+    uv_loop_t* loop;
+    const net::Clock* clock;  // the port times sends with the bursts' clock
+    net::SocketAddress local;
+    std::weak_ptr<SharedStunPort> port;
+  };
+  std::vector<Entry> ports;
+  std::uint64_t closed_drops = 0;  ///< what ports closed since had counted
+};
+
+PortRegistry& portRegistry() {
+  thread_local PortRegistry registry;
+  return registry;
+}
+}  // namespace
+
 /// The socket every kStunTransactionId burst on one loop shares for one local address, and the
 /// routing of replies by transaction id. Kept alive by the bursts holding it; the last one to
 /// let go closes the socket.
@@ -41,15 +62,8 @@ class SharedStunPort {
   /// cannot be opened.
   static std::shared_ptr<SharedStunPort> forLoop(uv_loop_t* loop, const net::Clock* clock,
                                                  const net::SocketAddress& local, int& error) {
-    struct Entry {
-      uv_loop_t* loop;
-      const net::Clock* clock;  // the port times sends with the bursts' clock
-      net::SocketAddress local;
-      std::weak_ptr<SharedStunPort> port;
-    };
-    // Per thread: a loop and its probes live on one thread.
-    thread_local std::vector<Entry> ports;
-    std::erase_if(ports, [](const Entry& e) { return e.port.expired(); });
+    auto& ports = portRegistry().ports;
+    std::erase_if(ports, [](const PortRegistry::Entry& e) { return e.port.expired(); });
     for (const auto& e : ports) {
       if (e.loop == loop && e.clock == clock && e.local == local) return e.port.lock();
     }
@@ -59,11 +73,14 @@ class SharedStunPort {
       raw->route(data, from);
     });
     if (error != 0) return nullptr;
-    ports.push_back(Entry{loop, clock, local, port});
+    ports.push_back(PortRegistry::Entry{loop, clock, local, port});
     return port;
   }
 
   SharedStunPort(uv_loop_t* loop, const net::Clock* clock) : socket_(loop, clock) {}
+  ~SharedStunPort() { portRegistry().closed_drops += socket_.dropped(); }
+  SharedStunPort(const SharedStunPort&) = delete;
+  SharedStunPort& operator=(const SharedStunPort&) = delete;
 
   net::BatchedUdpSocket& socket() { return socket_; }
   void expect(const TransactionId& id, UdpBurst* burst) { routes_[id] = burst; }
@@ -86,6 +103,15 @@ class SharedStunPort {
   net::BatchedUdpSocket socket_;
   std::unordered_map<TransactionId, UdpBurst*, TransactionIdHash> routes_;
 };
+
+std::uint64_t sharedSocketDrops() {
+  const PortRegistry& registry = portRegistry();
+  std::uint64_t total = registry.closed_drops;
+  for (const auto& e : registry.ports) {
+    if (auto port = e.port.lock()) total += port->socket().dropped();
+  }
+  return total;
+}
 
 UdpBurst::UdpBurst(net::EventLoop& loop, const net::Clock* clock, Sharing sharing)
     : loop_(loop), clock_(clock), sharing_(sharing), pacing_(loop.get()), deadline_(loop.get()) {}

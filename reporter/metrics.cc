@@ -75,6 +75,12 @@ struct Metrics::Impl {
           .Name("mediapath_probe_rounds_skipped_total")
           .Help("Rounds not started because the previous round of the target was still running")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& socket_drops =
+      prometheus::BuildCounter()
+          .Name("mediapath_probe_socket_drops_total")
+          .Help("Probe replies the kernel dropped because the agent's shared STUN socket's "
+                "receive queue was full (each is also loss on its target)")
+          .Register(*registry);
   prometheus::Family<prometheus::Gauge>& dns_lookup =
       prometheus::BuildGauge()
           .Name("mediapath_dns_lookup_seconds")
@@ -124,6 +130,8 @@ struct Metrics::Impl {
   std::map<std::string, TargetSeries> targets;
   std::map<std::string, GroupSeries> groups;
   prometheus::Gauge* reload_gauge = nullptr;
+  prometheus::Counter* socket_drops_counter = nullptr;
+  std::uint64_t socket_drops_seen = 0;
 
   TargetSeries* find(const std::string& target) {
     auto it = targets.find(target);
@@ -135,6 +143,7 @@ Metrics::Metrics(const std::string& site, const std::string& version)
     : impl_(std::make_unique<Impl>()) {
   impl_->build_info.Add({{"version", version}}).Set(1);
   impl_->site_info.Add({{"site", site}}).Set(1);
+  impl_->socket_drops_counter = &impl_->socket_drops.Add({});
   impl_->reload_gauge = &impl_->reload_ok.Add({});
   impl_->reload_gauge->Set(1);
 }
@@ -198,6 +207,13 @@ void Metrics::recordProbe(const ProbeSample& sample) {
 void Metrics::countSkippedRound(const std::string& target) {
   std::lock_guard lock(impl_->mutex);
   if (TargetSeries* s = impl_->find(target)) s->skipped->Increment();
+}
+
+void Metrics::setProbeSocketDrops(std::uint64_t total) {
+  std::lock_guard lock(impl_->mutex);
+  if (total <= impl_->socket_drops_seen) return;  // a counter never goes back
+  impl_->socket_drops_counter->Increment(static_cast<double>(total - impl_->socket_drops_seen));
+  impl_->socket_drops_seen = total;
 }
 
 void Metrics::setTargetHealthy(const std::string& target, bool healthy) {

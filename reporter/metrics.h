@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,9 @@ class Metrics {
   void removeTarget(const std::string& target);
   void recordProbe(const ProbeSample& sample);
   void countSkippedRound(const std::string& target);
+  /// The probes' running total of replies dropped for a full shared receive queue
+  /// (probes::sharedSocketDrops()); the counter advances by what it grew.
+  void setProbeSocketDrops(std::uint64_t total);
   void setTargetHealthy(const std::string& target, bool healthy);
 
   void addFailoverGroup(const std::string& group, const std::vector<std::string>& candidates);

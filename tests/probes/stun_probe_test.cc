@@ -4,9 +4,12 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "net/event_loop.h"
+#include "net/socket_address.h"
+#include "net/udp_socket.h"
 #include "probes/probe.h"
 #include "tests/net/loop_check.h"
 #include "tests/probes/probe_harness.h"
@@ -233,6 +236,32 @@ TEST_F(StunProbeTest, ProbesSharingTheSocketGetOnlyTheirOwnReplies) {
     }
   }
   EXPECT_EQ(responder.requests(), 3 * kProbes / 2);
+}
+
+TEST_F(StunProbeTest, DropsInTheSharedReceiveQueueAreCountedAndOutliveTheSocket) {
+  StunResponder responder(loop_.get(), "127.0.0.1");
+  auto probe = makeProbe(Kind::kStun, context_);
+  auto first = testing::runRound(loop_, *probe, target(responder, 1));
+  ASSERT_TRUE(first && first->ok);
+  std::uint64_t before = sharedSocketDrops();
+  // Flood the shared socket while the loop does not read: the kernel drops what does not fit.
+  net::UdpSocket flood(loop_.get());
+  ASSERT_EQ(flood.bind(*net::parseIpLiteral("127.0.0.1", 0)), 0);
+  auto port = static_cast<std::uint16_t>(
+      std::stoi(first->mapped_address.substr(first->mapped_address.find(':') + 1)));
+  auto to = *net::parseIpLiteral("127.0.0.1", port);
+  for (int i = 0; i < 30000; ++i) ASSERT_EQ(flood.send(to, std::string_view("x")), 0);
+  uv_update_time(loop_.get());
+  // A round reads the queue; its own reply, queued after the drops, brings the count.
+  auto second = testing::runRound(loop_, *probe, target(responder, 1));
+  ASSERT_TRUE(second);
+  auto third = testing::runRound(loop_, *probe, target(responder, 1));
+  ASSERT_TRUE(third && third->ok) << (third ? third->error : "no result");
+  std::uint64_t dropped = sharedSocketDrops() - before;
+  EXPECT_GT(dropped, 0u);
+  flood.close();
+  probe.reset();  // the last user closes the shared socket; its count stays in the total
+  EXPECT_EQ(sharedSocketDrops() - before, dropped);
 }
 
 TEST_F(StunProbeTest, CancelGuaranteesNoCallback) {

@@ -66,6 +66,17 @@ TEST(Metrics, RemovedTargetLeavesNoSeries) {
   EXPECT_TRUE(contains(text, "tcp-a"));
 }
 
+TEST(Metrics, SocketDropsCountWhatTheRunningTotalGrew) {
+  Metrics m("s", "v");
+  EXPECT_TRUE(contains(m.serialize(), "mediapath_probe_socket_drops_total 0"));
+  m.setProbeSocketDrops(5);
+  m.setProbeSocketDrops(5);
+  m.setProbeSocketDrops(12);
+  EXPECT_TRUE(contains(m.serialize(), "mediapath_probe_socket_drops_total 12"));
+  m.setProbeSocketDrops(3);  // never backwards
+  EXPECT_TRUE(contains(m.serialize(), "mediapath_probe_socket_drops_total 12"));
+}
+
 TEST(Metrics, FailoverAndGenesysCounters) {
   Metrics m("s", "v");
   m.addFailoverGroup("g", {"a", "b"});
