@@ -83,7 +83,8 @@ class BatchedUdpSocket {
   std::uint64_t dropped() const { return dropped_; }
 
   /// Queues `data` for `to`; `sender->onSent(cookie, error)` runs once it was handed to the
-  /// kernel, later in this loop iteration, unless forget(sender) was called first.
+  /// kernel, later in this loop iteration, unless forget(sender) was called first. Dropped
+  /// (without onSent) when the socket is not open.
   void queue(const SocketAddress& to, std::string_view data, Sender* sender, std::uint32_t cookie);
   /// Drops `sender`'s queued datagrams: they are not sent and onSent does not run for them.
   void forget(const Sender* sender);
