@@ -47,9 +47,8 @@ std::uint64_t probeSocketLimit(const OpenFileLimit& limit) {
 
 std::string openFileLimitWarning(std::uint64_t needed, const OpenFileLimit& limit) {
   if (limit.soft == 0 || needed <= limit.soft) return {};
-  return "the targets may need " + std::to_string(needed) +
-         " open files but the limit is " + std::to_string(limit.soft) + " (hard limit " +
-         std::to_string(limit.hard) +
+  return "the targets may need " + std::to_string(needed) + " open files but the limit is " +
+         std::to_string(limit.soft) + " (hard limit " + std::to_string(limit.hard) +
          "): raise LimitNOFILE= in the unit (or ulimit -n), else rounds fail with \"too many "
          "open files\"";
 }

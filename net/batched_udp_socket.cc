@@ -44,10 +44,6 @@ struct BatchedUdpSocket::Receive {
 BatchedUdpSocket::BatchedUdpSocket(uv_loop_t* loop, const Clock* clock)
     : loop_(loop), clock_(clock) {}
 
-std::chrono::steady_clock::time_point BatchedUdpSocket::now() const {
-  return clock_ != nullptr ? clock_->now() : std::chrono::steady_clock::now();
-}
-
 BatchedUdpSocket::~BatchedUdpSocket() { close(); }
 
 int BatchedUdpSocket::open(const SocketAddress& local, ReceiveCallback on_receive) {
@@ -172,9 +168,9 @@ void BatchedUdpSocket::flush() {
       messages[i].msg_hdr.msg_iov = &vectors[i];
       messages[i].msg_hdr.msg_iovlen = 1;
     }
-    auto started = now();
+    auto started = nowFrom(clock_);
     int sent = ::sendmmsg(fd_, messages.data(), static_cast<unsigned>(count), 0);
-    auto ended = now();
+    auto ended = nowFrom(clock_);
     if (sent < 0 && errno == EINTR) continue;
     if (sent <= 0) {
       // sendmmsg reports an error only for the first datagram of the call; that one failed
@@ -228,8 +224,8 @@ void BatchedUdpSocket::readAll() {
       r.messages[i].msg_hdr.msg_control = r.controls[i].bytes.data();
       r.messages[i].msg_hdr.msg_controllen = r.controls[i].bytes.size();
     }
-    int n = ::recvmmsg(fd_, r.messages.data(), static_cast<unsigned>(kBatch), MSG_DONTWAIT,
-                       nullptr);
+    int n =
+        ::recvmmsg(fd_, r.messages.data(), static_cast<unsigned>(kBatch), MSG_DONTWAIT, nullptr);
     // EAGAIN: drained. Other errors on an unconnected UDP socket are not actionable here.
     if (n <= 0) return;
     // The count is the socket's running total when the datagram was queued: the last is newest.
@@ -239,9 +235,9 @@ void BatchedUdpSocket::readAll() {
       if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) continue;  // not a probe reply
       auto from = SocketAddress::fromSockaddr(static_cast<const sockaddr*>(m.msg_hdr.msg_name));
       if (!from) continue;
-      on_receive(std::span<const std::uint8_t>(r.buffers[static_cast<std::size_t>(i)].data(),
-                                               m.msg_len),
-                 *from);
+      on_receive(
+          std::span<const std::uint8_t>(r.buffers[static_cast<std::size_t>(i)].data(), m.msg_len),
+          *from);
       if (alive.expired() || fd_ < 0) return;
     }
     if (static_cast<std::size_t>(n) < kBatch) return;  // the queue is empty: no EAGAIN call

@@ -106,8 +106,6 @@ class BatchedUdpSocket {
   void readAll();
   void noteDrops(msghdr& message);
 
-  std::chrono::steady_clock::time_point now() const;
-
   uv_loop_t* loop_;
   const Clock* clock_;
   int fd_ = -1;

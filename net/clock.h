@@ -22,6 +22,12 @@ class Clock {
 /// time format of logs, audit records, the status page and Genesys API intervals.
 std::string formatUtc(std::chrono::system_clock::time_point t, bool millis = false);
 
+/// `clock`'s monotonic time, or the steady clock's when there is none (contexts built without
+/// a clock, e.g. in benches and the `probe` command).
+inline std::chrono::steady_clock::time_point nowFrom(const Clock* clock) {
+  return clock != nullptr ? clock->now() : std::chrono::steady_clock::now();
+}
+
 class SystemClock final : public Clock {
  public:
   std::chrono::steady_clock::time_point now() const override {

@@ -9,10 +9,11 @@ namespace mediapath::net {
 /// How many sockets net::UdpSocket and net::TcpConnection may hold at once on one loop.
 ///
 /// Probe sockets scale with the number of targets (a sip/udp target keeps its socket between
-/// rounds; stun targets share a net::BatchedUdpSocket, which is not counted); everything else the process needs a descriptor for — the metrics server,
-/// HTTPS to Genesys Cloud, c-ares, the audit trail — does not. Capping the probes below the
-/// open-file limit keeps a reserve for those, so too many targets fail the rounds that found no
-/// slot ("too many open files") instead of a failover PATCH or a scrape.
+/// rounds; stun targets share a net::BatchedUdpSocket, which is not counted); everything else the
+/// process needs a descriptor for — the metrics server, HTTPS to Genesys Cloud, c-ares, the audit
+/// trail — does not. Capping the probes below the open-file limit keeps a reserve for those, so too
+/// many targets fail the rounds that found no slot ("too many open files") instead of a failover
+/// PATCH or a scrape.
 ///
 /// A socket takes a slot when it gets its descriptor (bind, connect) and gives it back when it
 /// is closed; without a slot the call fails with UV_EMFILE.

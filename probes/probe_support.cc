@@ -13,10 +13,6 @@ std::string formatDuration(std::chrono::milliseconds duration) {
   return std::to_string(duration.count()) + "ms";
 }
 
-std::chrono::steady_clock::time_point nowFrom(const net::Clock* clock) {
-  return clock != nullptr ? clock->now() : std::chrono::steady_clock::now();
-}
-
 double millisecondsBetween(std::chrono::steady_clock::time_point from,
                            std::chrono::steady_clock::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "net/clock.h"
 #include "net/socket_address.h"
 #include "net/uv_idle.h"
 #include "probes/probe.h"
@@ -19,7 +20,8 @@ namespace mediapath::probes {
 std::string formatDuration(std::chrono::milliseconds duration);
 
 /// The context's clock (or the steady clock when none was given).
-std::chrono::steady_clock::time_point nowFrom(const net::Clock* clock);
+using net::nowFrom;
+
 double millisecondsBetween(std::chrono::steady_clock::time_point from,
                            std::chrono::steady_clock::time_point to);
 

@@ -68,10 +68,9 @@ class SharedStunPort {
       if (e.loop == loop && e.clock == clock && e.local == local) return e.port.lock();
     }
     auto port = std::make_shared<SharedStunPort>(loop, clock);
-    error = port->socket_.open(local, [raw = port.get()](std::span<const std::uint8_t> data,
-                                                          const net::SocketAddress& from) {
-      raw->route(data, from);
-    });
+    error = port->socket_.open(
+        local, [raw = port.get()](std::span<const std::uint8_t> data,
+                                  const net::SocketAddress& from) { raw->route(data, from); });
     if (error != 0) return nullptr;
     ports.push_back(PortRegistry::Entry{loop, clock, local, port});
     return port;

@@ -63,8 +63,8 @@ class UdpBurst final : private net::BatchedUdpSocket::Sender {
   UdpBurst& operator=(const UdpBurst&) = delete;
 
   /// Starts a round from `local` (port 0: any free port). Reuses the previous round's socket
-  /// (or shared port) when it was bound for the same `local`, else binds a new one. Errors are reported through
-  /// `done`, never from inside start().
+  /// (or shared port) when it was bound for the same `local`, else binds a new one. Errors are
+  /// reported through `done`, never from inside start().
   void start(const net::SocketAddress& local, const net::SocketAddress& remote,
              const BurstSpec& burst, std::chrono::milliseconds timeout, Hooks hooks,
              std::function<void(Outcome)> done);
@@ -89,8 +89,8 @@ class UdpBurst final : private net::BatchedUdpSocket::Sender {
   net::EventLoop& loop_;
   const net::Clock* clock_;
   Sharing sharing_;
-  std::unique_ptr<net::UdpSocket> socket_;   ///< kOwnSocket
-  std::shared_ptr<SharedStunPort> port_;     ///< kStunTransactionId
+  std::unique_ptr<net::UdpSocket> socket_;            ///< kOwnSocket
+  std::shared_ptr<SharedStunPort> port_;              ///< kStunTransactionId
   std::vector<std::array<std::uint8_t, 12>> routed_;  ///< this round's ids routed to us by port_
   net::SocketAddress socket_local_;          ///< what socket_ was bound for (port 0 stays 0)
   std::optional<net::SocketAddress> bound_;  ///< the port the kernel picked, read once

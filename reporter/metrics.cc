@@ -78,8 +78,9 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Counter>& socket_drops =
       prometheus::BuildCounter()
           .Name("mediapath_probe_socket_drops_total")
-          .Help("Probe replies the kernel dropped because the agent's shared STUN socket's "
-                "receive queue was full (each is also loss on its target)")
+          .Help(
+              "Probe replies the kernel dropped because the agent's shared STUN socket's "
+              "receive queue was full (each is also loss on its target)")
           .Register(*registry);
   prometheus::Family<prometheus::Gauge>& dns_lookup =
       prometheus::BuildGauge()

@@ -198,16 +198,16 @@ TEST_F(ProbeCommandTest, TooFewFileDescriptorsFailOnlyTheRoundsBeyondTheProbeBud
   auto add = [&](const std::string& name, const char* kind) {
     if (!targets.empty()) targets += ",";
     targets += R"({"name": ")" + name + R"(", "kind": ")" + kind +
-               R"(", "host": "127.0.0.1", "timeout": "300ms", "port": )" +
-               std::to_string(closed) + R"(, "burst": {"packets": 1, "spacing": "20ms"}})";
+               R"(", "host": "127.0.0.1", "timeout": "300ms", "port": )" + std::to_string(closed) +
+               R"(, "burst": {"packets": 1, "spacing": "20ms"}})";
   };
   for (int i = 0; i < 20; ++i) add("stun-" + std::to_string(i), "stun");
   for (int i = 0; i < 80; ++i) add("sip-" + std::to_string(i), "sip");
   std::string config = writeConfig(targets);
-  auto r = testing::runCommand({"/bin/sh", "-c",
-                                "ulimit -n 120 && exec \"$0\" probe --config \"$1\" --format json",
-                                MEDIAPATH_AGENT_BINARY, config},
-                               {}, 30s);
+  auto r = testing::runCommand(
+      {"/bin/sh", "-c", "ulimit -n 120 && exec \"$0\" probe --config \"$1\" --format json",
+       MEDIAPATH_AGENT_BINARY, config},
+      {}, 30s);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("warning: the targets may need 146 open files but the limit is 120 "
                           "(hard limit 120): raise LimitNOFILE="),

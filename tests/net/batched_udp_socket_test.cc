@@ -25,8 +25,7 @@ struct RecordingSender final : BatchedUdpSocket::Sender {
   std::vector<std::pair<std::uint32_t, int>> sent;
   std::vector<std::chrono::steady_clock::time_point> sent_at;
   std::function<void()> then;
-  void onSent(std::uint32_t cookie, int error,
-              std::chrono::steady_clock::time_point at) override {
+  void onSent(std::uint32_t cookie, int error, std::chrono::steady_clock::time_point at) override {
     sent.emplace_back(cookie, error);
     sent_at.push_back(at);
     if (then) then();
@@ -37,12 +36,12 @@ class BatchedUdpSocketTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(peer_.bind(*parseIpLiteral("127.0.0.1", 0)), 0);
-    ASSERT_EQ(peer_.startReceive([this](std::span<const std::uint8_t> data,
-                                        const SocketAddress& from) {
-      received_.push_back(text(data));
-      if (echo_) peer_.send(from, "echo:" + text(data));
-    }),
-              0);
+    ASSERT_EQ(
+        peer_.startReceive([this](std::span<const std::uint8_t> data, const SocketAddress& from) {
+          received_.push_back(text(data));
+          if (echo_) peer_.send(from, "echo:" + text(data));
+        }),
+        0);
   }
   void TearDown() override {
     peer_.close();
@@ -93,7 +92,8 @@ TEST_F(BatchedUdpSocketTest, QueuedDatagramsLeaveInOrderAndEachSenderIsToldOnce)
   EXPECT_TRUE(received_.empty());  // nothing leaves before the loop runs
   runUntil([&] { return static_cast<int>(replies.size()) == count; });
   ASSERT_EQ(static_cast<int>(received_.size()), count);
-  for (int i = 0; i < count; ++i) EXPECT_EQ(received_[static_cast<std::size_t>(i)], "d" + std::to_string(i));
+  for (int i = 0; i < count; ++i)
+    EXPECT_EQ(received_[static_cast<std::size_t>(i)], "d" + std::to_string(i));
   ASSERT_EQ(static_cast<int>(replies.size()), count);
   EXPECT_EQ(replies.front(), "echo:d0");
   ASSERT_EQ(a.sent.size() + b.sent.size(), static_cast<std::size_t>(count));
@@ -231,11 +231,11 @@ TEST_F(BatchedUdpSocketTest, WorksOverIPv6AndTakesNoSlotOfTheSocketBudget) {
     setSocketBudget(loop_.get(), nullptr);
     UdpSocket responder(loop_.get());
     ASSERT_EQ(responder.bind(*parseIpLiteral("::1", 0)), 0);
-    ASSERT_EQ(responder.startReceive([&](std::span<const std::uint8_t> data,
-                                         const SocketAddress& from) {
-      responder.send(from, "v6:" + text(data));
-    }),
-              0);
+    ASSERT_EQ(
+        responder.startReceive([&](std::span<const std::uint8_t> data, const SocketAddress& from) {
+          responder.send(from, "v6:" + text(data));
+        }),
+        0);
     RecordingSender sender;
     v6.queue(*responder.localAddress(), "hello", &sender, 7);
     runUntil([&] { return !got.empty(); });
