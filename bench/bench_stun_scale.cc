@@ -18,8 +18,8 @@
 #include <thread>
 #include <vector>
 
-#include "agent/file_limit.h"
-#include "agent/scheduler.h"
+#include "agent/service/file_limit.h"
+#include "agent/service/scheduler.h"
 #include "bench/bench_support.h"
 #include "net/clock.h"
 #include "net/event_loop.h"

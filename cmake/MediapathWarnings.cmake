@@ -13,12 +13,24 @@ function(mediapath_set_warnings target)
   endif()
 endfunction()
 
-# One static library per folder with a namespaced alias: mediapath_add_library(net ...) gives
-# target mediapath_net and alias mediapath::net.
+# One static library per folder with a namespaced alias: mediapath_add_library(net ...) in net/
+# gives target mediapath_net and alias mediapath::net; in agent/config/, mediapath_add_library(
+# agent_config ...) gives mediapath::agent_config.
+#
+# Include scopes enforce the dependency direction. The source root is on nobody's include path:
+# each library publishes only its own folder, through a link in the build tree
+# (build/include/<name>/agent/config -> agent/config), so "agent/config/config.h" is found only
+# by code that links mediapath::agent_config (directly or through a PUBLIC link). An include
+# against the direction is a build error ("No such file or directory"); tests/layering proves it.
 function(mediapath_add_library name)
   add_library(mediapath_${name} STATIC ${ARGN})
   add_library(mediapath::${name} ALIAS mediapath_${name})
-  target_include_directories(mediapath_${name} PUBLIC "${PROJECT_SOURCE_DIR}")
+  file(RELATIVE_PATH folder "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_DIR}")
+  set(scope "${PROJECT_BINARY_DIR}/include/${name}")
+  get_filename_component(parent "${scope}/${folder}" DIRECTORY)
+  file(MAKE_DIRECTORY "${parent}")
+  file(CREATE_LINK "${CMAKE_CURRENT_SOURCE_DIR}" "${scope}/${folder}" SYMBOLIC)
+  target_include_directories(mediapath_${name} PUBLIC "${scope}")
   mediapath_set_warnings(mediapath_${name})
 endfunction()
 

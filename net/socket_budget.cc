@@ -4,9 +4,7 @@ namespace mediapath::net {
 
 void setSocketBudget(uv_loop_t* loop, SocketBudget* budget) { loop->data = budget; }
 
-SocketBudget* socketBudget(const uv_loop_t* loop) {
-  return static_cast<SocketBudget*>(loop->data);
-}
+SocketBudget* socketBudget(const uv_loop_t* loop) { return static_cast<SocketBudget*>(loop->data); }
 
 bool SocketSlot::acquire(const uv_loop_t* loop) {
   if (budget_ != nullptr) return true;

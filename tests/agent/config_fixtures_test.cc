@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/config_loader.h"
+#include "agent/config/config_loader.h"
 
 namespace mediapath::agent {
 namespace {

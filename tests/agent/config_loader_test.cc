@@ -1,11 +1,11 @@
-#include "agent/config_loader.h"
+#include "agent/config/config_loader.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "agent/location_spec.h"
-#include "reporter/location_payload.h"
+#include "agent/config/location_spec.h"
+#include "reporter/genesys/location_payload.h"
 
 namespace mediapath::agent {
 namespace {

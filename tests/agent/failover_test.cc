@@ -1,8 +1,8 @@
-#include "agent/failover.h"
+#include "agent/failover/failover.h"
 
 #include <gtest/gtest.h>
 
-#include "agent/health.h"
+#include "agent/failover/health.h"
 
 namespace mediapath::agent {
 namespace {

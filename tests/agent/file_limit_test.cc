@@ -1,4 +1,4 @@
-#include "agent/file_limit.h"
+#include "agent/service/file_limit.h"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>

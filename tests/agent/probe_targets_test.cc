@@ -1,4 +1,4 @@
-#include "agent/probe_targets.h"
+#include "agent/config/probe_targets.h"
 
 #include <gtest/gtest.h>
 

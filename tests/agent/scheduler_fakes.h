@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/scheduler.h"
+#include "agent/service/scheduler.h"
 #include "net/clock.h"
 #include "probes/probe.h"
 

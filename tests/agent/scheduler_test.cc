@@ -1,4 +1,4 @@
-#include "agent/scheduler.h"
+#include "agent/service/scheduler.h"
 
 #include <gtest/gtest.h>
 
@@ -144,8 +144,8 @@ TEST(SchedulerTest, ManyTargetsCoalesceOnTheGranularityGrid) {
   s.start();
   std::map<long, int> per_point;
   for (int i = 0; i < n; ++i) {
-    auto offset = std::chrono::duration_cast<milliseconds>(
-        s.nextStart("t" + std::to_string(i)) - FakeClock::epoch());
+    auto offset = std::chrono::duration_cast<milliseconds>(s.nextStart("t" + std::to_string(i)) -
+                                                           FakeClock::epoch());
     EXPECT_EQ(offset.count() % 10, 0) << i;
     EXPECT_GT(offset.count(), i - 10) << i;  // slot i starts at i ms
     EXPECT_LE(offset.count(), i) << i;

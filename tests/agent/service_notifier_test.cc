@@ -1,5 +1,5 @@
 // ServiceNotifier against a socket standing in for systemd's NOTIFY_SOCKET; the STATUS= line.
-#include "agent/service_notifier.h"
+#include "agent/service/service_notifier.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

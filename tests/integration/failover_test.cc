@@ -9,7 +9,7 @@
 #include <string>
 #include <thread>
 
-#include "reporter/audit_trail.h"
+#include "reporter/audit/audit_trail.h"
 #include "tests/integration/agent_process.h"
 #include "tests/integration/genesys_support.h"
 #include "tests/support/peers.h"

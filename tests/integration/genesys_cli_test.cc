@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "reporter/genesys_auth.h"
-#include "reporter/genesys_backends.h"
+#include "reporter/genesys/genesys_auth.h"
+#include "reporter/genesys/genesys_backends.h"
 #include "tests/integration/genesys_support.h"
 #include "tests/support/peers.h"
 

@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include "net/uv_timer.h"
-#include "reporter/genesys_backends.h"
+#include "reporter/genesys/genesys_backends.h"
 #include "tests/integration/genesys_support.h"
 
 namespace mediapath::testing {

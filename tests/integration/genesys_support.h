@@ -17,7 +17,7 @@
 #include "net/clock.h"
 #include "net/event_loop.h"
 #include "net/http_client.h"
-#include "reporter/genesys_client.h"
+#include "reporter/genesys/genesys_client.h"
 #include "tests/support/process.h"
 
 namespace mediapath::testing {

@@ -1,4 +1,4 @@
-#include "reporter/audit_trail.h"
+#include "reporter/audit/audit_trail.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -1,4 +1,4 @@
-#include "reporter/genesys_auth.h"
+#include "reporter/genesys/genesys_auth.h"
 
 #include <gtest/gtest.h>
 

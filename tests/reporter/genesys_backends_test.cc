@@ -1,10 +1,10 @@
-#include "reporter/genesys_backends.h"
+#include "reporter/genesys/genesys_backends.h"
 
 #include <gtest/gtest.h>
 
 #include "net/clock.h"
 #include "net/event_loop.h"
-#include "reporter/genesys_client.h"
+#include "reporter/genesys/genesys_client.h"
 
 namespace mediapath::reporter {
 namespace {

@@ -1,4 +1,4 @@
-#include "reporter/genesys_json_patch.h"
+#include "reporter/genesys/genesys_json_patch.h"
 
 #include <gtest/gtest.h>
 

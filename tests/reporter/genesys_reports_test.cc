@@ -1,4 +1,4 @@
-#include "reporter/genesys_reports.h"
+#include "reporter/genesys/genesys_reports.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "reporter/metrics.h"
+#include "reporter/metrics/metrics.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 
 #include "net/event_loop.h"
-#include "reporter/metrics_server.h"
+#include "reporter/metrics/metrics_server.h"
 #include "tests/support/process.h"
 
 namespace mediapath::reporter {

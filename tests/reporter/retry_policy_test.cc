@@ -1,4 +1,4 @@
-#include "reporter/retry_policy.h"
+#include "reporter/genesys/retry_policy.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,273 @@
+// `probe`: one round of every selected target, concurrently on one loop, then a report.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "agent/cli/cli.h"
+#include "agent/cli/exit_codes.h"
+#include "agent/config/probe_targets.h"
+#include "agent/service/file_limit.h"
+#include "agent/service/scheduler.h"
+#include "net/ares_resolver.h"
+#include "net/clock.h"
+#include "net/event_loop.h"
+#include "net/socket_budget.h"
+
+namespace mediapath::agent {
+namespace {
+
+struct ProbeOptions {
+  std::string config;
+  std::vector<std::string> targets;
+  std::string format = "table";
+};
+
+std::size_t editDistance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string unknownTargetMessage(const Config& config, const std::string& name) {
+  std::string best;
+  std::size_t best_distance = std::max<std::size_t>(2, name.size() / 3) + 1;
+  std::string all;
+  for (const auto& t : config.targets) {
+    all += (all.empty() ? "" : ", ") + t.name;
+    if (std::size_t d = editDistance(name, t.name); d < best_distance) {
+      best_distance = d;
+      best = t.name;
+    }
+  }
+  std::string msg = config.source + ": no target named \"" + name + "\"";
+  if (!best.empty()) msg += "; did you mean \"" + best + "\"?";
+  return msg + " (targets: " + all + ")";
+}
+
+// Milliseconds to the microsecond: enough precision, stable-looking output.
+double roundMs(double ms) { return std::round(ms * 1000.0) / 1000.0; }
+
+nlohmann::ordered_json toJson(const probes::ProbeResult& r) {
+  nlohmann::ordered_json j;
+  j["target"] = r.target;
+  j["kind"] = std::string(probes::kindName(r.kind));
+  j["address"] = r.address;
+  j["ok"] = r.ok;
+  j["error"] = r.ok ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.error);
+  j["sent"] = r.sent;
+  j["received"] = r.received;
+  j["loss"] = r.loss;
+  if (r.rtt) {
+    j["rtt_ms"] = {{"min", roundMs(r.rtt->min_ms)},
+                   {"avg", roundMs(r.rtt->avg_ms)},
+                   {"max", roundMs(r.rtt->max_ms)}};
+  } else {
+    j["rtt_ms"] = nullptr;
+  }
+  j["jitter_ms"] = r.jitter_ms ? nlohmann::ordered_json(roundMs(*r.jitter_ms)) : nullptr;
+  j["mos"] = r.mos ? nlohmann::ordered_json(std::round(*r.mos * 100.0) / 100.0) : nullptr;
+  if (r.dns_ms) j["dns_ms"] = roundMs(*r.dns_ms);
+  if (r.connect_ms) j["connect_ms"] = roundMs(*r.connect_ms);
+  switch (r.kind) {
+    case probes::Kind::kStun:
+      j["mapped_address"] = r.mapped_address;
+      break;
+    case probes::Kind::kTurn:
+      j["relayed_address"] = r.relayed_address;
+      break;
+    case probes::Kind::kSip:
+      j["status_code"] = r.status_code ? nlohmann::ordered_json(*r.status_code) : nullptr;
+      break;
+    case probes::Kind::kDns:
+      j["addresses"] = r.addresses;
+      j["lookup_ms"] = r.lookup_ms ? nlohmann::ordered_json(roundMs(*r.lookup_ms)) : nullptr;
+      break;
+    case probes::Kind::kTcp:
+      break;
+  }
+  return j;
+}
+
+std::string fixed(double v, int decimals) {
+  std::ostringstream s;
+  s.setf(std::ios::fixed);
+  s.precision(decimals);
+  s << v;
+  return s.str();
+}
+
+std::string detail(const probes::ProbeResult& r) {
+  if (!r.ok) return r.error;
+  switch (r.kind) {
+    case probes::Kind::kStun:
+      return "mapped " + r.mapped_address;
+    case probes::Kind::kTurn:
+      return "relayed " + r.relayed_address;
+    case probes::Kind::kSip:
+      return r.status_code ? "status " + std::to_string(*r.status_code) : "";
+    case probes::Kind::kDns: {
+      std::string s;
+      for (const auto& a : r.addresses) s += (s.empty() ? "" : " ") + a;
+      if (r.lookup_ms) s += " (lookup " + fixed(*r.lookup_ms, 1) + " ms)";
+      return s;
+    }
+    case probes::Kind::kTcp:
+      return r.connect_ms ? "connect " + fixed(*r.connect_ms, 1) + " ms" : "";
+  }
+  return "";
+}
+
+void printTable(const std::vector<probes::ProbeResult>& results, std::ostream& out) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"TARGET", "KIND", "ADDRESS", "RESULT", "RTT MS MIN/AVG/MAX", "JITTER MS", "LOSS",
+                  "MOS", "DETAIL"});
+  for (const auto& r : results) {
+    std::string rtt = r.rtt ? fixed(r.rtt->min_ms, 1) + "/" + fixed(r.rtt->avg_ms, 1) + "/" +
+                                  fixed(r.rtt->max_ms, 1)
+                            : "-";
+    std::string loss = r.sent > 0 ? fixed(r.loss * 100.0, 0) + "% (" + std::to_string(r.received) +
+                                        "/" + std::to_string(r.sent) + ")"
+                                  : "-";
+    rows.push_back({r.target, std::string(probes::kindName(r.kind)), r.address,
+                    r.ok ? "ok" : "FAIL", rtt, r.jitter_ms ? fixed(*r.jitter_ms, 2) : "-", loss,
+                    r.mos ? fixed(*r.mos, 2) : "-", detail(r)});
+  }
+  std::vector<std::size_t> width(rows[0].size(), 0);
+  for (const auto& row : rows) {
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << "\n";
+  }
+}
+
+int runProbe(const ProbeOptions& o) {
+  auto config = loadConfigForCommand(o.config);
+  if (!config) return kExitUsage;
+
+  // Selection keeps config order; --target may repeat a name, it is probed once.
+  std::vector<const TargetConfig*> selected;
+  for (const auto& name : o.targets) {
+    if (config->findTarget(name) == nullptr) {
+      std::cerr << unknownTargetMessage(*config, name) << "\n";
+      return kExitUsage;
+    }
+  }
+  for (const auto& t : config->targets) {
+    if (o.targets.empty() ||
+        std::find(o.targets.begin(), o.targets.end(), t.name) != o.targets.end()) {
+      selected.push_back(&t);
+    }
+  }
+  if (selected.empty()) {
+    std::cerr << o.config << ": /targets: no targets to probe\n";
+    return kExitUsage;
+  }
+
+  std::vector<PlannedTarget> planned;
+  try {
+    for (const TargetConfig* t : selected) planned.push_back(planTarget(*t, config->probing));
+  } catch (const TargetError& e) {
+    std::cerr << o.config << ": " << e.what() << "\n";
+    return kExitUsage;
+  }
+
+  OpenFileLimit file_limit = raiseOpenFileLimit();
+  if (auto warning = openFileLimitWarning(descriptorsNeeded(planned), file_limit);
+      !warning.empty()) {
+    std::cerr << "warning: " << warning << "\n";
+  }
+
+  net::SocketBudget socket_budget(probeSocketLimit(file_limit));  // outlives the loop's sockets
+  net::EventLoop loop;
+  net::setSocketBudget(loop.get(), &socket_budget);
+  net::SystemClock clock;
+  net::SystemRandom random;
+  std::map<std::string, probes::ProbeResult> results;
+  {
+    net::AresOptions ares;
+    ares.servers = dnsServerList(config->dns);
+    ares.query_timeout = config->probing.timeout;
+    net::AresResolver resolver(loop, ares, clock);
+    probes::ProbeContext context{&loop, &resolver, &clock, &random};
+    UvTimerFactory timers(loop);
+    SchedulerOptions options;
+    options.one_round = true;
+    Scheduler scheduler(
+        timers, clock, random,
+        [&context](const probes::ProbeTarget& t) { return probes::makeProbe(t.kind, context); },
+        [&](const probes::ProbeResult& r) {
+          results[r.target] = r;
+          // Probes may keep sockets open for their next round; there is none, so the loop is
+          // stopped here and everything is closed below.
+          if (results.size() == planned.size()) loop.stop();
+        },
+        options);
+    for (const auto& p : planned) scheduler.add(p.target, p.interval);
+    scheduler.start();
+    loop.run();
+    scheduler.stop();
+    resolver.cancelAll();
+  }
+  // The scheduler, probes and resolver have closed their handles; let the close callbacks run.
+  loop.run();
+  if (int rc = loop.close(); rc != 0) {
+    spdlog::warn("event loop did not close cleanly (uv_loop_close {})", rc);
+  }
+
+  std::vector<probes::ProbeResult> ordered;
+  bool all_ok = true;
+  for (const auto& p : planned) {
+    auto it = results.find(p.target.name);
+    if (it == results.end()) continue;  // cannot happen: every round reports or times out
+    all_ok = all_ok && it->second.ok;
+    ordered.push_back(it->second);
+  }
+  if (ordered.size() != planned.size()) all_ok = false;
+  if (o.format == "json") {
+    for (const auto& r : ordered) std::cout << toJson(r).dump() << "\n";
+  } else {
+    printTable(ordered, std::cout);
+  }
+  std::cout.flush();
+  return all_ok ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+void addProbeCommands(CommandTree& tree, CommandAction& action) {
+  auto opts = std::make_shared<ProbeOptions>();
+  CLI::App* probe =
+      tree.root->add_subcommand("probe", "Run one round of every (or the named) target and report");
+  probe->add_option("--config", opts->config, "Config file (JSON, comments allowed)")->required();
+  probe->add_option("--target", opts->targets, "Probe only this target (repeatable)");
+  probe->add_option("--format", opts->format, "Output: table (default) or json (JSON Lines)")
+      ->check(CLI::IsMember({"table", "json"}));
+  probe->callback([&action, opts] { action.run = [opts] { return runProbe(*opts); }; });
+}
+
+}  // namespace mediapath::agent

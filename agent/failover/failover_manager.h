@@ -1,0 +1,115 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "agent/config/config.h"
+#include "agent/failover/failover.h"
+#include "probes/probe.h"
+
+namespace mediapath::net {
+class EventLoop;
+class Resolver;
+class Clock;
+class Random;
+}  // namespace mediapath::net
+
+namespace mediapath::reporter {
+class AuditTrail;
+class GenesysClient;
+}  // namespace mediapath::reporter
+
+namespace mediapath::agent {
+
+class StateStore;
+
+/// What the failover layer knows of one target after its last round.
+struct TargetView {
+  bool known = false;
+  bool healthy = false;
+  probes::ProbeResult last;
+};
+
+/// Turns health into media-path changes for every failover group, and makes each change safe:
+///  1. reconcile: before any decision, each group reads its remote config (GET) and adopts the
+///     candidate it points at; a change left pending by a crash is found applied, or applied;
+///  2. decide: FailoverController (no flapping, panic);
+///  3. persist: the decision is saved as *pending* in the state directory before anything is sent;
+///  4. validate: the new host resolves (c-ares), its port is allowed, the resulting Location
+///     passes the platform's checks;
+///  5. apply through the group's backend (location JSON Patch with a `test` op, or trunk PUT with
+///     version) — or, in plan mode, only record it;
+///  6. record: every planned / applied / failed / panic event goes to the audit trail, with the
+///     evidence (RTT, jitter, loss, MOS of each candidate). A failed apply stays pending and is
+///     retried.
+///
+/// Thread safety: loop thread only. Everything passed in must outlive the manager.
+class FailoverManager {
+ public:
+  struct Hooks {
+    /// The group's active candidate or panic state may have changed (status page, metrics,
+    /// sd_notify); called at start and after every decision.
+    std::function<void(const std::string& group, const std::string& active, bool panic)>
+        on_group_change;
+    /// A decision worth showing on the status page.
+    std::function<void(const std::string& group, const std::string& text)> on_decision;
+    /// A change ended as "planned", "applied" or "failed" (mediapath_failovers_total).
+    std::function<void(const std::string& group, const std::string& result)> on_result;
+  };
+
+  /// `client` may be null: no Genesys access (plan mode without credentials); then the manager
+  /// neither reconciles nor applies, it records.
+  FailoverManager(const Config& config, bool plan_only, net::EventLoop& loop,
+                  net::Resolver& resolver, const net::Clock& clock, net::Random& random,
+                  StateStore& store, reporter::AuditTrail& audit, reporter::GenesysClient* client,
+                  Hooks hooks);
+  ~FailoverManager();
+  FailoverManager(const FailoverManager&) = delete;
+  FailoverManager& operator=(const FailoverManager&) = delete;
+
+  /// Starts reconciliation of every group (asynchronous). Decisions wait until it is done.
+  void start();
+
+  /// After each round of any target: re-evaluates the groups that list it.
+  void onRound(const std::string& target, const std::map<std::string, TargetView>& targets);
+
+  /// Active candidate of a group ("" for an unknown group).
+  std::string active(const std::string& group) const;
+  bool reconciled(const std::string& group) const;
+
+ private:
+  struct Group;
+  void reconcile(Group& g);
+  void finishReconcile(Group& g, const std::string& remote_active, const std::string& note);
+  void decide(Group& g, const FailoverDecision& d, const std::map<std::string, TargetView>& t);
+  void applyPending(Group& g);
+  void sendChange(Group& g, const std::string& change_id);
+  void completeChange(Group& g, const std::string& change_id, bool ok, const std::string& detail,
+                      const nlohmann::json& request, bool changed);
+  void scheduleRetry(Group& g);
+  void saveState();
+  nlohmann::json evidence(const Group& g, const std::map<std::string, TargetView>& t) const;
+  void audit(const Group& g, const std::string& event, nlohmann::json fields);
+  std::string newChangeId();
+  std::string remoteCandidate(const Group& g, const std::string& host, int port) const;
+
+  const Config& config_;
+  bool plan_only_;
+  net::EventLoop& loop_;
+  net::Resolver& resolver_;
+  const net::Clock& clock_;
+  net::Random& random_;
+  StateStore& store_;
+  reporter::AuditTrail& audit_;
+  reporter::GenesysClient* client_;
+  Hooks hooks_;
+  std::map<std::string, std::unique_ptr<Group>> groups_;
+  std::map<std::string, TargetView> last_views_;
+  // Guards callbacks that may arrive after destruction (resolver, client are cancelled too).
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace mediapath::agent

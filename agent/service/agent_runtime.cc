@@ -1,0 +1,442 @@
+#include "agent/service/agent_runtime.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <map>
+#include <set>
+
+#include "agent/config/config_loader.h"
+#include "agent/config/genesys_options.h"
+#include "agent/config/probe_targets.h"
+#include "agent/failover/failover_manager.h"
+#include "agent/failover/health.h"
+#include "agent/failover/state_store.h"
+#include "agent/service/file_limit.h"
+#include "agent/service/scheduler.h"
+#include "agent/service/service_notifier.h"
+#include "net/ares_resolver.h"
+#include "net/clock.h"
+#include "net/event_loop.h"
+#include "net/socket_budget.h"
+#include "net/uv_signal.h"
+#include "net/uv_timer.h"
+#include "reporter/audit/audit_trail.h"
+#include "reporter/genesys/genesys_client.h"
+#include "reporter/metrics/metrics.h"
+#include "reporter/metrics/metrics_server.h"
+#include "reporter/metrics/status_board.h"
+#include "version.h"
+
+namespace mediapath::agent {
+namespace {
+
+using reporter::GroupStatus;
+using reporter::StatusBoard;
+using reporter::TargetStatus;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kHeartbeatInterval{1000};
+// /healthz fails when the loop has not turned for this long: a stuck loop is a dead agent.
+constexpr milliseconds kLivenessLimit{5000};
+
+std::int64_t steadyMs() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Health thresholds of a target: those of the first failover group that lists it, else the
+// defaults (a target outside any group still shows health on the status page and in metrics).
+HealthPolicy healthPolicyFor(const Config& config, const std::string& target) {
+  for (const auto& g : config.failover) {
+    for (const auto& c : g.candidates) {
+      if (c == target) return {g.healthy_threshold, g.unhealthy_threshold, g.min_mos};
+    }
+  }
+  return {};
+}
+
+reporter::ProbeSample toSample(const probes::ProbeResult& r) {
+  reporter::ProbeSample s;
+  s.target = r.target;
+  s.kind = std::string(probes::kindName(r.kind));
+  s.ok = r.ok;
+  for (double ms : r.rtt_samples_ms) s.rtt_seconds.push_back(ms / 1000.0);
+  if (r.jitter_ms) s.jitter_seconds = *r.jitter_ms / 1000.0;
+  if (r.sent > 0) s.loss_ratio = r.loss;
+  s.mos = r.mos;
+  if (r.lookup_ms) s.dns_lookup_seconds = *r.lookup_ms / 1000.0;
+  return s;
+}
+
+std::string versionLabel() {
+  return std::string(kVersion) + (kGitRevision[0] != '\0' ? std::string("+") + kGitRevision : "");
+}
+
+}  // namespace
+
+struct AgentRuntime::Impl {
+  RunOptions options;
+  Config config;
+  OpenFileLimit file_limit;  // raised at start-up; reloads check their targets against it
+  // Declared before the loop: it must outlive every socket on it.
+  std::unique_ptr<net::SocketBudget> socket_budget;
+
+  net::EventLoop loop;
+  net::SystemClock clock;
+  net::SystemRandom random;
+  UvTimerFactory timers{loop};
+  std::unique_ptr<net::AresResolver> resolver;
+  probes::ProbeContext probe_context;
+  std::unique_ptr<Scheduler> scheduler;
+
+  reporter::Metrics metrics;
+  StatusBoard board;
+  std::unique_ptr<reporter::MetricsServer> server;
+  std::atomic<std::int64_t> heartbeat_ms{steadyMs()};
+
+  std::map<std::string, HealthTracker> health;
+  std::set<std::string> awaiting_first_round;
+
+  // Replies dropped in the shared STUN sockets' receive queue (probes::sharedSocketDrops()):
+  // the total last seen, and the total and time of the last warning.
+  std::uint64_t socket_drops = 0;
+  std::uint64_t socket_drops_warned = 0;
+  std::chrono::steady_clock::time_point socket_drops_warned_at;
+
+  // Failover (only with failover groups): persisted state and audit trail in the state
+  // directory, the Genesys client (null in plan mode without credentials), the manager.
+  std::unique_ptr<StateStore> store;
+  std::unique_ptr<reporter::AuditTrail> audit;
+  std::unique_ptr<reporter::GenesysClient> genesys;
+  std::unique_ptr<FailoverManager> failover;
+  std::map<std::string, TargetView> views;
+
+  // Loop handles owned here; shutdown() releases them so that the loop runs out of work and
+  // run() returns with nothing left open.
+  std::unique_ptr<net::UvTimer> heartbeat;
+  std::unique_ptr<net::UvSignal> sigterm;
+  std::unique_ptr<net::UvSignal> sigint;
+  std::unique_ptr<net::UvSignal> sighup;
+  bool stopping = false;
+
+  // systemd integration (Type=notify): READY, STATUS, WATCHDOG, RELOADING, STOPPING. A no-op
+  // outside systemd. The watchdog timer runs on the loop, so a stuck loop stops the pings and
+  // systemd restarts the agent after WatchdogSec=.
+  ServiceNotifier notifier;
+  std::unique_ptr<net::UvTimer> watchdog;
+
+  Impl(RunOptions o, Config c)
+      : options(std::move(o)), config(std::move(c)), metrics(config.site_name, versionLabel()) {}
+
+  // Builds the resolver and scheduler for `config`; series and status for its targets.
+  void startProbing(std::vector<PlannedTarget> planned) {
+    if (auto warning = openFileLimitWarning(descriptorsNeeded(planned), file_limit);
+        !warning.empty()) {
+      spdlog::warn("{}", warning);
+    }
+    net::AresOptions ares;
+    ares.servers = dnsServerList(config.dns);
+    resolver = std::make_unique<net::AresResolver>(loop, ares, clock);
+    probe_context = {&loop, resolver.get(), &clock, &random};
+
+    std::vector<TargetStatus> statuses;
+    std::map<std::string, HealthTracker> new_health;
+    awaiting_first_round.clear();
+    for (const auto& t : config.targets) {
+      TargetStatus s;
+      s.name = t.name;
+      s.kind = std::string(probes::kindName(t.kind));
+      s.address = t.kind == probes::Kind::kDns ? t.host : t.host + ":" + std::to_string(t.port);
+      statuses.push_back(s);
+      metrics.addTarget(t.name, s.kind);
+      // Health history survives a reload when the target stays the same kind.
+      auto old = health.find(t.name);
+      HealthTracker tracker = old != health.end() ? old->second : HealthTracker({});
+      tracker.setPolicy(healthPolicyFor(config, t.name));
+      new_health.emplace(t.name, tracker);
+      awaiting_first_round.insert(t.name);
+    }
+    health = std::move(new_health);
+
+    std::vector<GroupStatus> groups;
+    for (const auto& g : config.failover) {
+      groups.push_back({g.name, g.candidates, g.candidates.front(), false});
+      metrics.addFailoverGroup(g.name, g.candidates);
+    }
+    board.reset(config.site_name, versionLabel(), std::move(statuses), std::move(groups));
+
+    scheduler = std::make_unique<Scheduler>(
+        timers, clock, random,
+        [this](const probes::ProbeTarget& t) { return probes::makeProbe(t.kind, probe_context); },
+        [this](const probes::ProbeResult& r) { onResult(r); });
+    for (auto& p : planned) scheduler->add(std::move(p.target), p.interval);
+    scheduler->start();
+    startFailover();
+  }
+
+  bool planOnly() const {
+    return options.plan_only || !config.genesys || config.genesys->mode == GenesysMode::kPlan;
+  }
+
+  // The failover layer for the current config. Throws GenesysSetupError when apply mode cannot
+  // reach Genesys as configured (missing secret, bad endpoint): start-up fails with exit 2.
+  void startFailover() {
+    views.clear();
+    if (config.failover.empty()) return;
+    if (!store) {
+      store = std::make_unique<StateStore>(options.state_dir);
+      audit = std::make_unique<reporter::AuditTrail>(store->auditPath());
+    }
+    if (config.genesys) {
+      try {
+        genesys = std::make_unique<reporter::GenesysClient>(
+            loop, genesysClientOptions(config, "run"), clock, random);
+        genesys->setObserver([this](const std::string& operation, int status) {
+          metrics.countGenesysRequest(operation, status);
+        });
+      } catch (const std::exception& e) {
+        if (!planOnly()) throw GenesysSetupError(e.what());
+        spdlog::warn("plan mode without Genesys access ({}): changes are recorded only", e.what());
+      }
+    }
+    FailoverManager::Hooks hooks;
+    hooks.on_group_change = [this](const std::string& group, const std::string& active,
+                                   bool panic) {
+      board.updateGroup(group, active, panic);
+      metrics.setFailoverActive(group, active);
+      metrics.setFailoverPanic(group, panic);
+      notifyStatus();
+    };
+    hooks.on_result = [this](const std::string& group, const std::string& result) {
+      metrics.countFailover(group, result);
+    };
+    hooks.on_decision = [this](const std::string& group, const std::string& text) {
+      board.addDecision({clock.wallNow(), group, text});
+    };
+    failover = std::make_unique<FailoverManager>(config, planOnly(), loop, *resolver, clock, random,
+                                                 *store, *audit, genesys.get(), std::move(hooks));
+    spdlog::info("failover: {} groups, {} mode, state in {}", config.failover.size(),
+                 planOnly() ? "plan" : "apply", options.state_dir);
+    failover->start();
+  }
+
+  void stopProbing() {
+    if (scheduler) scheduler->stop();
+    scheduler.reset();
+    // Before the resolver and client it uses; a change in flight stays pending in the state
+    // directory and is finished by the next manager (reload) or the next start.
+    failover.reset();
+    genesys.reset();
+    if (resolver) resolver->cancelAll();
+    resolver.reset();
+  }
+
+  /// A reply dropped in the agent's own receive queue shows as loss on its target. Count such
+  /// drops, and say so in the log at most once a minute: that share of stun loss is the
+  /// agent's (an overloaded host, or a receive buffer capped by net.core.rmem_max).
+  void noteSocketDrops() {
+    std::uint64_t drops = probes::sharedSocketDrops();
+    if (drops == socket_drops) return;
+    socket_drops = drops;
+    metrics.setProbeSocketDrops(drops);
+    auto now = clock.now();
+    if (socket_drops_warned != 0 && now - socket_drops_warned_at < std::chrono::minutes(1)) return;
+    spdlog::warn(
+        "probes: {} stun replies dropped in the agent's receive queue ({} since start): they "
+        "count as loss on their targets; check the host's load and net.core.rmem_max",
+        drops - socket_drops_warned, drops);
+    socket_drops_warned = drops;
+    socket_drops_warned_at = now;
+  }
+
+  void onResult(const probes::ProbeResult& r) {
+    metrics.recordProbe(toSample(r));
+    if (r.kind == probes::Kind::kStun) noteSocketDrops();
+    auto it = health.find(r.target);
+    if (it == health.end()) return;
+    HealthTracker& h = it->second;
+    bool was_known = h.known();
+    bool changed = h.record(r.ok, r.mos) == HealthTracker::Transition::kChanged;
+    if (changed) {
+      if (h.healthy()) {
+        spdlog::info("target {}: healthy{}", r.target, was_known ? " again" : "");
+      } else {
+        spdlog::warn("target {}: unhealthy: {}", r.target, r.ok ? "MOS below min_mos" : r.error);
+      }
+    } else if (!r.ok) {
+      spdlog::debug("target {}: round failed: {}", r.target, r.error);
+    }
+    metrics.setTargetHealthy(r.target, h.healthy());
+
+    TargetStatus s;
+    s.name = r.target;
+    s.kind = std::string(probes::kindName(r.kind));
+    s.address = r.address;
+    s.known = true;
+    s.healthy = h.healthy();
+    s.last_ok = r.ok;
+    s.last_error = r.error;
+    if (r.rtt) s.rtt_avg_ms = r.rtt->avg_ms;
+    s.jitter_ms = r.jitter_ms;
+    if (r.sent > 0) s.loss = r.loss;
+    s.mos = r.mos;
+    s.last_round = clock.wallNow();
+    board.recordRound(std::move(s));
+    if (changed) notifyStatus();  // the STATUS= line only moves when some health does
+
+    if (failover) {
+      views[r.target] = TargetView{true, h.healthy(), r};
+      failover->onRound(r.target, views);
+    }
+
+    if (awaiting_first_round.erase(r.target) == 1 && awaiting_first_round.empty()) {
+      board.setReady();
+      notifier.ready();  // systemd: start-up (or a reload) is complete
+      spdlog::info("first round complete for every target: ready");
+    }
+  }
+
+  // systemd STATUS= line (`systemctl status`); the notifier sends it only when it changed.
+  void notifyStatus() {
+    if (!notifier.enabled()) return;
+    int healthy = 0;
+    for (const auto& [name, h] : health) healthy += h.known() && h.healthy() ? 1 : 0;
+    std::vector<std::pair<std::string, std::string>> active;
+    for (const auto& g : board.groups()) active.emplace_back(g.name, g.active);
+    notifier.status(serviceStatusLine(healthy, static_cast<int>(health.size()), active));
+  }
+
+  void reload() {
+    spdlog::info("SIGHUP: reloading {}", options.config_path);
+    notifier.reloading();
+    // `systemctl reload` waits for READY=1, whether the new config was taken or rejected (on
+    // every return below). Before the first round READY=1 is still to come from onResult().
+    struct ReadyAgain {
+      ServiceNotifier& n;
+      bool was_ready;
+      ~ReadyAgain() {
+        if (was_ready) n.ready();
+      }
+    } ready_again{notifier, board.ready()};
+    LoadResult r = loadConfigFile(options.config_path);
+    if (!r.config) {
+      for (const auto& d : r.errors) {
+        spdlog::error("reload rejected: {}", formatDiagnostic(options.config_path, d));
+      }
+      metrics.setConfigReloadSuccessful(false);
+      return;
+    }
+    std::vector<PlannedTarget> planned;
+    try {
+      planned = planTargets(*r.config);
+    } catch (const std::exception& e) {
+      spdlog::error("reload rejected: {}", e.what());
+      metrics.setConfigReloadSuccessful(false);
+      return;
+    }
+    stopProbing();
+    // Series of targets and groups that left (or changed kind) disappear.
+    for (const auto& old : config.targets) {
+      const TargetConfig* now = r.config->findTarget(old.name);
+      if (now == nullptr || now->kind != old.kind) {
+        metrics.removeTarget(old.name);
+        health.erase(old.name);
+      }
+    }
+    for (const auto& old : config.failover) metrics.removeFailoverGroup(old.name);
+    config = std::move(*r.config);
+    startProbing(std::move(planned));
+    metrics.setConfigReloadSuccessful(true);
+    spdlog::info("reload done: {} targets, {} failover groups", config.targets.size(),
+                 config.failover.size());
+  }
+
+  void shutdown(const char* why) {
+    if (stopping) return;
+    stopping = true;
+    spdlog::info("{}: stopping", why);
+    notifier.stopping();
+    stopProbing();
+    heartbeat.reset();
+    watchdog.reset();
+    sigterm.reset();
+    sigint.reset();
+    sighup.reset();
+  }
+
+  std::optional<reporter::HttpReply> page(const std::string& path) {
+    if (path == "/") {
+      return reporter::HttpReply{200, "text/html; charset=utf-8",
+                                 reporter::renderStatusPage(board.snapshot(), clock.wallNow())};
+    }
+    if (path == "/healthz") {
+      std::int64_t age = steadyMs() - heartbeat_ms.load();
+      if (age > kLivenessLimit.count()) {
+        return reporter::HttpReply{503, "text/plain; charset=utf-8",
+                                   "event loop stalled for " + std::to_string(age) + " ms\n"};
+      }
+      return reporter::HttpReply{200, "text/plain; charset=utf-8", "ok\n"};
+    }
+    if (path == "/-/ready") {
+      if (board.ready()) return reporter::HttpReply{200, "text/plain; charset=utf-8", "ready\n"};
+      return reporter::HttpReply{503, "text/plain; charset=utf-8", "first round not done\n"};
+    }
+    return std::nullopt;
+  }
+};
+
+AgentRuntime::AgentRuntime(RunOptions options, Config config)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(config))) {}
+
+AgentRuntime::~AgentRuntime() = default;
+
+int AgentRuntime::run() {
+  Impl& s = *impl_;
+  // Secrets are read before anything listens, so a missing one fails start-up with exit 2.
+  std::vector<PlannedTarget> planned = planTargets(s.config);
+  s.file_limit = raiseOpenFileLimit();
+  s.socket_budget = std::make_unique<net::SocketBudget>(probeSocketLimit(s.file_limit));
+  net::setSocketBudget(s.loop.get(), s.socket_budget.get());
+
+  s.server = std::make_unique<reporter::MetricsServer>(
+      s.options.listen, s.metrics, [&s](const std::string& path) { return s.page(path); });
+  // With --listen HOST:0 the kernel picked the port: log the one in use (tests read it here).
+  std::string listen_host = s.options.listen.substr(0, s.options.listen.rfind(':'));
+  spdlog::info("{} (site {}): {} targets, {} failover groups; listening on http://{}:{}/",
+               versionLabel(), s.config.site_name, s.config.targets.size(),
+               s.config.failover.size(), listen_host, s.server->port());
+
+  s.startProbing(std::move(planned));
+  s.heartbeat = std::make_unique<net::UvTimer>(s.loop.get());
+  s.heartbeat->start(
+      kHeartbeatInterval, [&s] { s.heartbeat_ms = steadyMs(); }, kHeartbeatInterval);
+  if (auto interval = s.notifier.watchdogInterval()) {
+    // WatchdogSec= is set: ping at half of it from the loop (see Impl::notifier).
+    s.watchdog = std::make_unique<net::UvTimer>(s.loop.get());
+    s.watchdog->start(
+        *interval, [&s] { s.notifier.watchdog(); }, *interval);
+  }
+  s.sigterm = std::make_unique<net::UvSignal>(s.loop.get());
+  s.sigterm->start(SIGTERM, [&s] { s.shutdown("SIGTERM"); });
+  s.sigint = std::make_unique<net::UvSignal>(s.loop.get());
+  s.sigint->start(SIGINT, [&s] { s.shutdown("SIGINT"); });
+  s.sighup = std::make_unique<net::UvSignal>(s.loop.get());
+  s.sighup->start(SIGHUP, [&s] { s.reload(); });
+
+  // Returns once shutdown() has released every handle and their close callbacks have run.
+  s.loop.run();
+  s.server.reset();
+  // Every probe, timer and socket has been closed by now; prove it.
+  int rc = s.loop.close();
+  if (rc != 0) {
+    spdlog::error("event loop closed with handles still open");
+    return 1;
+  }
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace mediapath::agent

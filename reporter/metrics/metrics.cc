@@ -1,0 +1,283 @@
+#include "reporter/metrics/metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <mutex>
+
+namespace mediapath::reporter {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Voice paths live between a LAN hop (sub-millisecond) and a bad intercontinental path (a
+// second or more); the E-model's knee is at ~160 ms one-way, so buckets are dense below 300 ms.
+const prometheus::Histogram::BucketBoundaries kRttBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02,
+                                                          0.03,   0.05,  0.075,  0.1,   0.15, 0.2,
+                                                          0.3,    0.5,   0.75,   1.0,   2.0,  5.0};
+
+struct TargetSeries {
+  prometheus::Labels labels;
+  prometheus::Gauge* success = nullptr;
+  prometheus::Histogram* rtt = nullptr;
+  prometheus::Gauge* jitter = nullptr;
+  prometheus::Gauge* loss = nullptr;
+  prometheus::Gauge* mos = nullptr;
+  prometheus::Counter* skipped = nullptr;
+  prometheus::Gauge* healthy = nullptr;
+  prometheus::Gauge* dns_lookup = nullptr;  // dns targets only
+};
+
+struct GroupSeries {
+  std::map<std::string, prometheus::Gauge*> active;  // by candidate
+  prometheus::Gauge* panic = nullptr;
+  std::map<std::string, prometheus::Counter*> failovers;  // by result
+};
+
+}  // namespace
+
+struct Metrics::Impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+
+  prometheus::Family<prometheus::Gauge>& success =
+      prometheus::BuildGauge()
+          .Name("mediapath_probe_success")
+          .Help("Whether the last probe round of the target succeeded (1) or failed (0)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& rtt = prometheus::BuildHistogram()
+                                                       .Name("mediapath_probe_rtt_seconds")
+                                                       .Help("Round-trip time of each probe reply")
+                                                       .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& jitter =
+      prometheus::BuildGauge()
+          .Name("mediapath_probe_jitter_seconds")
+          .Help("Interarrival jitter (RFC 3550 estimator over consecutive RTT samples)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& loss =
+      prometheus::BuildGauge()
+          .Name("mediapath_probe_loss_ratio")
+          .Help("Share of requests of the last round that got no reply in time (0-1)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& mos =
+      prometheus::BuildGauge()
+          .Name("mediapath_probe_mos")
+          .Help("Estimated MOS of the path (simplified E-model from RTT, jitter and loss)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& skipped =
+      prometheus::BuildCounter()
+          .Name("mediapath_probe_rounds_skipped_total")
+          .Help("Rounds not started because the previous round of the target was still running")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& socket_drops =
+      prometheus::BuildCounter()
+          .Name("mediapath_probe_socket_drops_total")
+          .Help(
+              "Probe replies the kernel dropped because the agent's shared STUN socket's "
+              "receive queue was full (each is also loss on its target)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& dns_lookup =
+      prometheus::BuildGauge()
+          .Name("mediapath_dns_lookup_seconds")
+          .Help("Duration of the last DNS lookup of a dns target")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& healthy =
+      prometheus::BuildGauge()
+          .Name("mediapath_target_healthy")
+          .Help("Health of the target after hysteresis (1 healthy, 0 unhealthy)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& failover_active =
+      prometheus::BuildGauge()
+          .Name("mediapath_failover_active")
+          .Help("1 for the active candidate of a failover group, 0 for the others")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& failovers =
+      prometheus::BuildCounter()
+          .Name("mediapath_failovers_total")
+          .Help("Failover decisions by result (planned, applied, failed)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& panic =
+      prometheus::BuildGauge()
+          .Name("mediapath_failover_panic")
+          .Help("1 while every candidate of the group is unhealthy (nothing is pushed)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& genesys_requests =
+      prometheus::BuildCounter()
+          .Name("mediapath_genesys_requests_total")
+          .Help("Genesys Cloud API requests by operation and HTTP status (0: no response)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& reload_ok =
+      prometheus::BuildGauge()
+          .Name("mediapath_config_last_reload_successful")
+          .Help("Whether the last configuration (re)load succeeded")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& build_info = prometheus::BuildGauge()
+                                                          .Name("mediapath_build_info")
+                                                          .Help("Build information")
+                                                          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& site_info =
+      prometheus::BuildGauge()
+          .Name("mediapath_site_info")
+          .Help("The site this agent runs at; join on it for fleet views")
+          .Register(*registry);
+
+  std::mutex mutex;
+  std::map<std::string, TargetSeries> targets;
+  std::map<std::string, GroupSeries> groups;
+  prometheus::Gauge* reload_gauge = nullptr;
+  prometheus::Counter* socket_drops_counter = nullptr;
+  std::uint64_t socket_drops_seen = 0;
+
+  TargetSeries* find(const std::string& target) {
+    auto it = targets.find(target);
+    return it == targets.end() ? nullptr : &it->second;
+  }
+};
+
+Metrics::Metrics(const std::string& site, const std::string& version)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->build_info.Add({{"version", version}}).Set(1);
+  impl_->site_info.Add({{"site", site}}).Set(1);
+  impl_->socket_drops_counter = &impl_->socket_drops.Add({});
+  impl_->reload_gauge = &impl_->reload_ok.Add({});
+  impl_->reload_gauge->Set(1);
+}
+
+Metrics::~Metrics() = default;
+
+std::shared_ptr<prometheus::Registry> Metrics::registry() const { return impl_->registry; }
+
+void Metrics::addTarget(const std::string& target, const std::string& kind) {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->targets.count(target) != 0) return;
+  TargetSeries s;
+  s.labels = {{"target", target}, {"kind", kind}};
+  s.success = &impl_->success.Add(s.labels);
+  s.rtt = &impl_->rtt.Add(s.labels, kRttBuckets);
+  s.jitter = &impl_->jitter.Add(s.labels);
+  s.loss = &impl_->loss.Add(s.labels);
+  s.mos = &impl_->mos.Add(s.labels);
+  s.skipped = &impl_->skipped.Add({{"target", target}});
+  s.healthy = &impl_->healthy.Add({{"target", target}});
+  if (kind == "dns") {
+    s.dns_lookup = &impl_->dns_lookup.Add({{"target", target}});
+    s.dns_lookup->Set(kNaN);
+  }
+  s.jitter->Set(kNaN);
+  s.loss->Set(kNaN);
+  s.mos->Set(kNaN);
+  impl_->targets.emplace(target, s);
+}
+
+void Metrics::removeTarget(const std::string& target) {
+  std::lock_guard lock(impl_->mutex);
+  TargetSeries* s = impl_->find(target);
+  if (s == nullptr) return;
+  impl_->success.Remove(s->success);
+  impl_->rtt.Remove(s->rtt);
+  impl_->jitter.Remove(s->jitter);
+  impl_->loss.Remove(s->loss);
+  impl_->mos.Remove(s->mos);
+  impl_->skipped.Remove(s->skipped);
+  impl_->healthy.Remove(s->healthy);
+  if (s->dns_lookup != nullptr) impl_->dns_lookup.Remove(s->dns_lookup);
+  impl_->targets.erase(target);
+}
+
+void Metrics::recordProbe(const ProbeSample& sample) {
+  std::lock_guard lock(impl_->mutex);
+  TargetSeries* s = impl_->find(sample.target);
+  if (s == nullptr) return;
+  s->success->Set(sample.ok ? 1 : 0);
+  for (double rtt : sample.rtt_seconds) s->rtt->Observe(rtt);
+  if (sample.jitter_seconds) s->jitter->Set(*sample.jitter_seconds);
+  if (sample.loss_ratio) s->loss->Set(*sample.loss_ratio);
+  // A round without a MOS estimate (no reply at all) leaves no quality to report.
+  s->mos->Set(sample.mos.value_or(kNaN));
+  if (s->dns_lookup != nullptr && sample.dns_lookup_seconds) {
+    s->dns_lookup->Set(*sample.dns_lookup_seconds);
+  }
+}
+
+void Metrics::countSkippedRound(const std::string& target) {
+  std::lock_guard lock(impl_->mutex);
+  if (TargetSeries* s = impl_->find(target)) s->skipped->Increment();
+}
+
+void Metrics::setProbeSocketDrops(std::uint64_t total) {
+  std::lock_guard lock(impl_->mutex);
+  if (total <= impl_->socket_drops_seen) return;  // a counter never goes back
+  impl_->socket_drops_counter->Increment(static_cast<double>(total - impl_->socket_drops_seen));
+  impl_->socket_drops_seen = total;
+}
+
+void Metrics::setTargetHealthy(const std::string& target, bool healthy) {
+  std::lock_guard lock(impl_->mutex);
+  if (TargetSeries* s = impl_->find(target)) s->healthy->Set(healthy ? 1 : 0);
+}
+
+void Metrics::addFailoverGroup(const std::string& group,
+                               const std::vector<std::string>& candidates) {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->groups.count(group) != 0) return;
+  GroupSeries g;
+  for (const auto& c : candidates) {
+    g.active[c] = &impl_->failover_active.Add({{"group", group}, {"target", c}});
+  }
+  g.panic = &impl_->panic.Add({{"group", group}});
+  for (const char* result : {"planned", "applied", "failed"}) {
+    g.failovers[result] = &impl_->failovers.Add({{"group", group}, {"result", result}});
+  }
+  impl_->groups.emplace(group, std::move(g));
+}
+
+void Metrics::removeFailoverGroup(const std::string& group) {
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->groups.find(group);
+  if (it == impl_->groups.end()) return;
+  for (auto& [c, gauge] : it->second.active) impl_->failover_active.Remove(gauge);
+  impl_->panic.Remove(it->second.panic);
+  for (auto& [r, counter] : it->second.failovers) impl_->failovers.Remove(counter);
+  impl_->groups.erase(it);
+}
+
+void Metrics::setFailoverActive(const std::string& group, const std::string& target) {
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->groups.find(group);
+  if (it == impl_->groups.end()) return;
+  for (auto& [c, gauge] : it->second.active) gauge->Set(c == target ? 1 : 0);
+}
+
+void Metrics::countFailover(const std::string& group, const std::string& result) {
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->groups.find(group);
+  if (it == impl_->groups.end()) return;
+  auto c = it->second.failovers.find(result);
+  if (c != it->second.failovers.end()) c->second->Increment();
+}
+
+void Metrics::setFailoverPanic(const std::string& group, bool panic) {
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->groups.find(group);
+  if (it != impl_->groups.end()) it->second.panic->Set(panic ? 1 : 0);
+}
+
+void Metrics::countGenesysRequest(const std::string& operation, int code) {
+  // Family::Add returns the existing series for known labels, so this is idempotent.
+  impl_->genesys_requests.Add({{"operation", operation}, {"code", std::to_string(code)}})
+      .Increment();
+}
+
+void Metrics::setConfigReloadSuccessful(bool ok) { impl_->reload_gauge->Set(ok ? 1 : 0); }
+
+std::string Metrics::serialize() const {
+  return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+}
+
+}  // namespace mediapath::reporter
