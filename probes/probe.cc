@@ -34,16 +34,4 @@ std::string_view transportName(Transport transport) {
   return transport == Transport::kUdp ? "udp" : "tcp";
 }
 
-std::string_view dnsRecordName(DnsRecord record) {
-  switch (record) {
-    case DnsRecord::kA:
-      return "A";
-    case DnsRecord::kAAAA:
-      return "AAAA";
-    case DnsRecord::kSRV:
-      return "SRV";
-  }
-  return "A";
-}
-
 }  // namespace mediapath::probes

@@ -25,7 +25,6 @@ enum class DnsRecord { kA, kAAAA, kSRV };
 std::string_view kindName(Kind kind);
 std::optional<Kind> kindFromName(std::string_view name);
 std::string_view transportName(Transport transport);
-std::string_view dnsRecordName(DnsRecord record);
 
 /// RTP-like pacing for UDP probes: `packets` requests `spacing` apart each round.
 struct BurstSpec {

@@ -24,15 +24,13 @@ std::string mosText(std::optional<double> mos) {
 
 }  // namespace
 
-FailoverController::FailoverController(FailoverGroup group, std::string initial_active,
-                                       std::chrono::steady_clock::time_point now)
+FailoverController::FailoverController(FailoverGroup group, std::string initial_active)
     : group_(std::move(group)), active_(std::move(initial_active)) {
   if (active_.empty() && !group_.candidates.empty()) active_ = group_.candidates.front();
-  setActive(active_, now);
+  setActive(active_);
 }
 
-void FailoverController::setActive(const std::string& name,
-                                   std::chrono::steady_clock::time_point /*now*/) {
+void FailoverController::setActive(const std::string& name) {
   active_ = name;
   leading_since_.clear();
 }
@@ -84,7 +82,7 @@ FailoverDecision FailoverController::evaluate(const std::vector<CandidateView>& 
         d.reason = active_ + " is unhealthy; " + name +
                    " is the first healthy candidate in preference order" +
                    (panic_over ? " (panic over)" : "");
-        setActive(name, now);
+        setActive(name);
         return d;
       }
     }
@@ -116,7 +114,7 @@ FailoverDecision FailoverController::evaluate(const std::vector<CandidateView>& 
     d.reason = best + " (MOS " + mosText(c->mos) + ") has beaten " + active_ + " (MOS " +
                mosText(active->mos) + ") by at least " + mosText(group_.min_mos_gain) + " for " +
                formatDuration(group_.min_hold);
-    setActive(best, now);
+    setActive(best);
   }
   return d;
 }

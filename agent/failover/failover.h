@@ -41,11 +41,10 @@ struct FailoverDecision {
 ///    group is in panic until one recovers.
 /// Candidates not yet probed are neither healthy nor unhealthy: no decision rests on them.
 ///
-/// Thread safety: none (loop thread). The clock must outlive the controller.
+/// Thread safety: none (loop thread). It holds no clock: every evaluation is given the time.
 class FailoverController {
  public:
-  FailoverController(FailoverGroup group, std::string initial_active,
-                     std::chrono::steady_clock::time_point now);
+  FailoverController(FailoverGroup group, std::string initial_active);
 
   /// Evaluates after a round of any candidate. `candidates` lists every candidate of the group.
   /// On kSwitch the controller already treats `to` as active.
@@ -56,7 +55,7 @@ class FailoverController {
   bool panic() const { return panic_; }
   const FailoverGroup& group() const { return group_; }
   /// Sets the active candidate without a decision (start-up reconciliation with the remote).
-  void setActive(const std::string& name, std::chrono::steady_clock::time_point now);
+  void setActive(const std::string& name);
 
  private:
   FailoverGroup group_;

@@ -65,7 +65,7 @@ FailoverManager::FailoverManager(const Config& config, bool plan_only, net::Even
     bool known = false;
     for (const auto& c : cfg.candidates) known = known || c == g->state.active;
     if (!known) g->state.active = cfg.candidates.front();
-    g->controller = std::make_unique<FailoverController>(cfg, g->state.active, clock_.now());
+    g->controller = std::make_unique<FailoverController>(cfg, g->state.active);
     if (client_ != nullptr) {
       if (!cfg.apply_to.location_path.empty() && config_.genesys) {
         g->location_backend = std::make_unique<reporter::LocationBackend>(
@@ -199,7 +199,7 @@ void FailoverManager::finishReconcile(Group& g, const std::string& remote_active
   } else if (!remote_active.empty()) {
     g.state.active = remote_active;
   }
-  g.controller->setActive(g.state.active, clock_.now());
+  g.controller->setActive(g.state.active);
   g.reconciled = true;
   saveState();
   hooks_.on_group_change(g.cfg.name, g.state.active, g.controller->panic());

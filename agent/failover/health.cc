@@ -5,7 +5,6 @@ namespace mediapath::agent {
 HealthTracker::Transition HealthTracker::record(bool ok, std::optional<double> mos) {
   // Kinds that estimate no MOS (tcp, dns, sip over tcp) are judged by success alone.
   bool good = ok && (policy_.min_mos <= 0 || !mos.has_value() || *mos >= policy_.min_mos);
-  last_good_ = good;
   if (!known_) {
     known_ = true;
     healthy_ = good;

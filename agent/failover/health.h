@@ -31,7 +31,6 @@ class HealthTracker {
   bool healthy() const { return healthy_; }
   /// False until the first round has been recorded.
   bool known() const { return known_; }
-  bool lastRoundGood() const { return last_good_; }
   const HealthPolicy& policy() const { return policy_; }
   void setPolicy(HealthPolicy policy) { policy_ = policy; }
 
@@ -39,7 +38,6 @@ class HealthTracker {
   HealthPolicy policy_;
   bool known_ = false;
   bool healthy_ = false;
-  bool last_good_ = false;
   int streak_ = 0;  // consecutive rounds disagreeing with the current state
 };
 

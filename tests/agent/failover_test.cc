@@ -10,7 +10,7 @@ namespace {
 using std::chrono::seconds;
 using Kind = FailoverDecision::Kind;
 
-class FailoverTest : public ::testing::Test {
+class FailoverControllerTest : public ::testing::Test {
  protected:
   FailoverGroup group() {
     FailoverGroup g;
@@ -27,14 +27,14 @@ class FailoverTest : public ::testing::Test {
   std::chrono::steady_clock::time_point t0{seconds(1000)};
 };
 
-TEST_F(FailoverTest, StartsOnTheFirstCandidate) {
-  FailoverController c(group(), "", t0);
+TEST_F(FailoverControllerTest, StartsOnTheFirstCandidate) {
+  FailoverController c(group(), "");
   EXPECT_EQ(c.active(), "a");
   EXPECT_FALSE(c.panic());
 }
 
-TEST_F(FailoverTest, UnhealthyActiveMovesToFirstHealthyInPreferenceOrder) {
-  FailoverController c(group(), "a", t0);
+TEST_F(FailoverControllerTest, UnhealthyActiveMovesToFirstHealthyInPreferenceOrder) {
+  FailoverController c(group(), "a");
   auto d = c.evaluate({down("a"), down("b"), up("c", 4.0)}, t0);
   EXPECT_EQ(d.kind, Kind::kSwitch);
   EXPECT_EQ(d.from, "a");
@@ -46,14 +46,14 @@ TEST_F(FailoverTest, UnhealthyActiveMovesToFirstHealthyInPreferenceOrder) {
   EXPECT_EQ(c.active(), "c");
 }
 
-TEST_F(FailoverTest, NoDecisionWhileTheActiveIsUnknown) {
-  FailoverController c(group(), "a", t0);
+TEST_F(FailoverControllerTest, NoDecisionWhileTheActiveIsUnknown) {
+  FailoverController c(group(), "a");
   EXPECT_EQ(c.evaluate({unknown("a"), up("b", 4.4), unknown("c")}, t0).kind, Kind::kNone);
   EXPECT_EQ(c.active(), "a");
 }
 
-TEST_F(FailoverTest, BetterCandidateMustLeadForTheWholeHold) {
-  FailoverController c(group(), "a", t0);
+TEST_F(FailoverControllerTest, BetterCandidateMustLeadForTheWholeHold) {
+  FailoverController c(group(), "a");
   // b leads by 0.4 from t0 ...
   EXPECT_EQ(c.evaluate({up("a", 3.9), up("b", 4.3), down("c")}, t0).kind, Kind::kNone);
   EXPECT_EQ(c.evaluate({up("a", 3.9), up("b", 4.3), down("c")}, t0 + seconds(59)).kind,
@@ -65,8 +65,8 @@ TEST_F(FailoverTest, BetterCandidateMustLeadForTheWholeHold) {
   EXPECT_NE(d.reason.find("for 1m"), std::string::npos) << d.reason;
 }
 
-TEST_F(FailoverTest, ALapseRestartsTheHold) {
-  FailoverController c(group(), "a", t0);
+TEST_F(FailoverControllerTest, ALapseRestartsTheHold) {
+  FailoverController c(group(), "a");
   c.evaluate({up("a", 3.9), up("b", 4.3), down("c")}, t0);
   // One evaluation where b's lead is below the gain resets its clock.
   c.evaluate({up("a", 3.9), up("b", 4.1), down("c")}, t0 + seconds(30));
@@ -79,8 +79,8 @@ TEST_F(FailoverTest, ALapseRestartsTheHold) {
             Kind::kSwitch);
 }
 
-TEST_F(FailoverTest, GainBelowThresholdNeverSwitches) {
-  FailoverController c(group(), "a", t0);
+TEST_F(FailoverControllerTest, GainBelowThresholdNeverSwitches) {
+  FailoverController c(group(), "a");
   for (int s = 0; s <= 600; s += 5) {
     EXPECT_EQ(c.evaluate({up("a", 4.0), up("b", 4.29), up("c", 4.2)}, t0 + seconds(s)).kind,
               Kind::kNone);
@@ -88,8 +88,8 @@ TEST_F(FailoverTest, GainBelowThresholdNeverSwitches) {
   EXPECT_EQ(c.active(), "a");
 }
 
-TEST_F(FailoverTest, PanicKeepsTheActiveAndPushesNothing) {
-  FailoverController c(group(), "b", t0);
+TEST_F(FailoverControllerTest, PanicKeepsTheActiveAndPushesNothing) {
+  FailoverController c(group(), "b");
   // Not every candidate measured yet: no panic.
   EXPECT_EQ(c.evaluate({down("a"), down("b"), unknown("c")}, t0).kind, Kind::kNone);
   auto d = c.evaluate({down("a"), down("b"), down("c")}, t0 + seconds(1));
@@ -105,8 +105,8 @@ TEST_F(FailoverTest, PanicKeepsTheActiveAndPushesNothing) {
   EXPECT_EQ(c.active(), "b");
 }
 
-TEST_F(FailoverTest, PanicEndingOnAnotherCandidateSwitches) {
-  FailoverController c(group(), "a", t0);
+TEST_F(FailoverControllerTest, PanicEndingOnAnotherCandidateSwitches) {
+  FailoverController c(group(), "a");
   c.evaluate({down("a"), down("b"), down("c")}, t0);
   auto d = c.evaluate({down("a"), down("b"), up("c", 4.0)}, t0 + seconds(1));
   EXPECT_EQ(d.kind, Kind::kSwitch);

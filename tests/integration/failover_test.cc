@@ -140,7 +140,7 @@ class FailoverTest : public ::testing::Test {
 
   TempDir dir_;
   TestPki pki_;
-  Emulator emulator_;
+  EmulatorProcess emulator_;
   std::unique_ptr<Kamailio> proxy_a_;
   std::unique_ptr<Kamailio> proxy_b_;
   std::uint16_t port_a_ = 0;

@@ -75,7 +75,7 @@ class GenesysCliIT : public ::testing::Test {
 
   TempDir dir_;
   TestPki pki_;
-  Emulator emu_;
+  EmulatorProcess emu_;
   std::string outputs_;
 };
 
@@ -232,7 +232,7 @@ TEST_F(GenesysCliIT, QualityFiltersOnSegmentDimensions) {
 TEST_F(GenesysCliIT, QualityPagesWhenThereAreMoreHitsThanAPage) {
   TempDir dir2;
   TestPki pki2(dir2);
-  Emulator emu2(dir2, pki2, {"--conversations", "250"});
+  EmulatorProcess emu2(dir2, pki2, {"--conversations", "250"});
   json c = config();
   c["genesys"]["api_base_url"] = emu2.baseUrl();
   c["genesys"]["login_base_url"] = emu2.baseUrl();

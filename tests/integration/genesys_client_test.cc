@@ -35,7 +35,7 @@ class GenesysClientIT : public ::testing::Test {
 
   TempDir dir_;
   TestPki pki_;
-  Emulator emu_;
+  EmulatorProcess emu_;
 };
 
 TEST_F(GenesysClientIT, TokenIsFetchedOnceAndCached) {
@@ -102,7 +102,7 @@ TEST_F(GenesysClientIT, ExpiredTokenIsRefreshedExactlyOnce) {
 TEST(GenesysClientTokenIT, ShortLivedTokenIsRenewedBeforeItExpires) {
   TempDir dir;
   TestPki pki(dir);
-  Emulator emu(dir, pki, {"--expires-in", "2"});
+  EmulatorProcess emu(dir, pki, {"--expires-in", "2"});
   ClientHarness h(emu, pki.ca);
   ASSERT_TRUE(h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}}).ok());
   ASSERT_TRUE(h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}}).ok());
@@ -117,7 +117,7 @@ TEST(GenesysClientTokenIT, ShortLivedTokenIsRenewedBeforeItExpires) {
 TEST(GenesysClientRateLimitIT, ConcurrentCallsAllCompleteUnderTheRateLimit) {
   TempDir dir;
   TestPki pki(dir);
-  Emulator emu(dir, pki, {"--rate-limit", "5/s", "--burst", "5"});
+  EmulatorProcess emu(dir, pki, {"--rate-limit", "5/s", "--burst", "5"});
   ClientHarness h(emu, pki.ca);
   int done = 0;
   int ok = 0;

@@ -76,9 +76,9 @@ inline std::string slurp(const std::string& path) {
 }
 
 /// One emulator process on a free loopback port, stopped by PID when the object goes away.
-class Emulator {
+class EmulatorProcess {
  public:
-  Emulator(const TempDir& dir, const TestPki& pki, std::vector<std::string> extra = {}) {
+  EmulatorProcess(const TempDir& dir, const TestPki& pki, std::vector<std::string> extra = {}) {
     port_file_ = dir.file("emulator.port");
     request_log_ = dir.file("emulator-requests.jsonl");
     std::vector<std::string> argv{MEDIAPATH_EMULATOR_BINARY,
@@ -177,7 +177,7 @@ class Emulator {
 /// A GenesysClient on its own loop, pointed at the emulator.
 class ClientHarness {
  public:
-  ClientHarness(const Emulator& emu, const std::string& ca_file,
+  ClientHarness(const EmulatorProcess& emu, const std::string& ca_file,
                 reporter::RetryOptions retry = fastRetry(), std::string secret = kGenesysSecret) {
     reporter::GenesysClientOptions o;
     o.endpoints = {emu.baseUrl(), emu.baseUrl()};

@@ -78,7 +78,7 @@ class RunAgentTest : public ::testing::Test {
   Kamailio kamailio_;
   Dnsmasq dnsmasq_;
   TestPki pki_;
-  Emulator emulator_;
+  EmulatorProcess emulator_;
   std::string config_path_;
 };
 
