@@ -12,7 +12,7 @@ build=$(cd "${1:?usage: bench/agent_bench.sh BUILD_DIR [scrape|idle|failover]...
 shift
 parts=("$@")
 ((${#parts[@]})) || parts=(scrape idle failover)
-agent=$build/agent/mediapath-agent
+agent=$build/agent/cli/mediapath-agent
 emulator=$build/tools/genesys_emulator/genesys-emulator
 responder=$build/bench/bench_stun_responder
 

@@ -27,6 +27,7 @@ extern "C" {
 #include "bench/bench_support.h"
 #include "net/clock.h"
 #include "net/event_loop.h"
+#include "probes/probe_resources.h"
 #include "probes/stun_probe.h"
 
 namespace bench = mediapath::bench;
@@ -141,7 +142,8 @@ int main(int argc, char** argv) {
   net::EventLoop loop;
   net::SystemClock clock;
   net::SeededRandom random(1);
-  probes::ProbeContext context{&loop, nullptr, &clock, &random};
+  probes::ProbeResources resources;
+  probes::ProbeContext context{&loop, nullptr, &clock, &random, &resources};
   auto probe = probes::makeStunProbe(context);
   probes::ProbeTarget target;
   target.name = "bench";

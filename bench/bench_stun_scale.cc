@@ -24,6 +24,7 @@
 #include "net/clock.h"
 #include "net/event_loop.h"
 #include "net/uv_timer.h"
+#include "probes/probe_resources.h"
 #include "probes/stun_probe.h"
 
 namespace bench = mediapath::bench;
@@ -158,7 +159,8 @@ int main(int argc, char** argv) {
   net::EventLoop loop;
   net::SystemClock clock;
   net::SeededRandom random(7);
-  probes::ProbeContext context{&loop, nullptr, &clock, &random};
+  probes::ProbeResources resources;
+  probes::ProbeContext context{&loop, nullptr, &clock, &random, &resources};
   agent::UvTimerFactory timers(loop);
   std::vector<Grid> grids(static_cast<std::size_t>(targets));
   Lateness lateness;

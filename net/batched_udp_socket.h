@@ -69,7 +69,7 @@ class BatchedUdpSocket {
   /// Creates the socket, bound to `local` (port 0: any free port), and starts reading into
   /// `on_receive`. Returns 0 or a negative libuv error.
   ///
-  /// It takes no slot of the loop's SocketBudget: that budget caps sockets that grow with the
+  /// It takes no SocketBudget: that budget caps sockets that grow with the
   /// number of targets, while a shared socket is a fixed cost (one per loop and local address,
   /// like the metrics listener), inside the reserve the budget keeps free.
   int open(const SocketAddress& local, ReceiveCallback on_receive);

@@ -2,13 +2,8 @@
 
 namespace mediapath::net {
 
-void setSocketBudget(uv_loop_t* loop, SocketBudget* budget) { loop->data = budget; }
-
-SocketBudget* socketBudget(const uv_loop_t* loop) { return static_cast<SocketBudget*>(loop->data); }
-
-bool SocketSlot::acquire(const uv_loop_t* loop) {
+bool SocketSlot::acquire(SocketBudget* budget) {
   if (budget_ != nullptr) return true;
-  SocketBudget* budget = socketBudget(loop);
   if (budget == nullptr) return true;
   if (!budget->take()) return false;
   budget_ = budget;

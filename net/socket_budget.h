@@ -1,12 +1,12 @@
 #pragma once
 
-#include <uv.h>
-
 #include <cstddef>
 
 namespace mediapath::net {
 
-/// How many sockets net::UdpSocket and net::TcpConnection may hold at once on one loop.
+/// How many sockets net::UdpSocket and net::TcpConnection may hold at once. Handed to each socket
+/// that counts against it (probes get it from their probes::ProbeResources); a socket given none
+/// is not counted.
 ///
 /// Probe sockets scale with the number of targets (a sip/udp target keeps its socket between
 /// rounds; stun targets share a net::BatchedUdpSocket, which is not counted); everything else the
@@ -41,13 +41,7 @@ class SocketBudget {
   std::size_t in_use_ = 0;
 };
 
-/// Attaches `budget` to `loop` (through the loop's `data` field; nullptr: no limit, the
-/// default). The budget must outlive every socket of the loop.
-void setSocketBudget(uv_loop_t* loop, SocketBudget* budget);
-/// The budget of `loop`, or nullptr.
-SocketBudget* socketBudget(const uv_loop_t* loop);
-
-/// A slot of a loop's budget, held by one socket. Empty when the loop has no budget.
+/// A slot of a budget, held by one socket. Empty when the socket has no budget.
 class SocketSlot {
  public:
   SocketSlot() = default;
@@ -55,8 +49,9 @@ class SocketSlot {
   SocketSlot(const SocketSlot&) = delete;
   SocketSlot& operator=(const SocketSlot&) = delete;
 
-  /// Takes a slot of `loop`'s budget unless one is held already. False when none is left.
-  bool acquire(const uv_loop_t* loop);
+  /// Takes a slot of `budget` (nullptr: unlimited) unless one is held already. False when none
+  /// is left.
+  bool acquire(SocketBudget* budget);
   void release();
 
  private:

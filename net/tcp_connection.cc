@@ -16,7 +16,7 @@ struct WriteRequest {
 
 }  // namespace
 
-TcpConnection::TcpConnection(uv_loop_t* loop) {
+TcpConnection::TcpConnection(uv_loop_t* loop, SocketBudget* budget) : budget_(budget) {
   if (int rc = uv_tcp_init(loop, handle_.get()); rc != 0) {
     throw std::runtime_error(std::string("uv_tcp_init: ") + uv_strerror(rc));
   }
@@ -26,8 +26,8 @@ TcpConnection::TcpConnection(uv_loop_t* loop) {
 
 int TcpConnection::connect(const SocketAddress& remote, ConnectCallback callback) {
   if (!handle_.initialized()) return UV_EBADF;
-  // connect creates the descriptor: it needs a slot of the loop's socket budget.
-  if (!slot_.acquire(handle_.get()->loop)) return UV_EMFILE;
+  // connect creates the descriptor: it needs a slot of the socket budget.
+  if (!slot_.acquire(budget_)) return UV_EMFILE;
   auto* req = new uv_connect_t{};
   connect_callback_ = std::move(callback);
   int rc = uv_tcp_connect(req, handle_.get(), remote.get(), &TcpConnection::onConnect);

@@ -25,14 +25,15 @@ class TcpConnection {
   /// Data as it arrives (`error` 0), or a final error/UV_EOF with empty data.
   using ReadCallback = std::function<void(int error, std::string_view data)>;
 
-  explicit TcpConnection(uv_loop_t* loop);
+  /// `budget` (may be null: not counted) must outlive the connection.
+  explicit TcpConnection(uv_loop_t* loop, SocketBudget* budget = nullptr);
   ~TcpConnection() = default;
 
   TcpConnection(const TcpConnection&) = delete;
   TcpConnection& operator=(const TcpConnection&) = delete;
 
   /// Starts connecting. Returns 0 or a negative libuv error (then `callback` never runs);
-  /// UV_EMFILE when the loop's SocketBudget is spent.
+  /// UV_EMFILE when the connection's SocketBudget is spent.
   int connect(const SocketAddress& remote, ConnectCallback callback);
   /// Queues `data` for writing (copied). Returns 0 or a negative libuv error. Write failures
   /// surface as read errors.
@@ -47,6 +48,7 @@ class TcpConnection {
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
 
   UvHandle<uv_tcp_t> handle_;
+  SocketBudget* budget_;
   SocketSlot slot_;  // held from bind/connect until close or destruction
   ConnectCallback connect_callback_;
   ReadCallback read_callback_;

@@ -26,7 +26,7 @@ std::string uvErrorText(int error) {
   }
 }
 
-UdpSocket::UdpSocket(uv_loop_t* loop) {
+UdpSocket::UdpSocket(uv_loop_t* loop, SocketBudget* budget) : budget_(budget) {
   if (int rc = uv_udp_init(loop, handle_.get()); rc != 0) {
     throw std::runtime_error(std::string("uv_udp_init: ") + uv_strerror(rc));
   }
@@ -36,8 +36,8 @@ UdpSocket::UdpSocket(uv_loop_t* loop) {
 
 int UdpSocket::bind(const SocketAddress& local) {
   if (!handle_.initialized()) return UV_EBADF;
-  // bind creates the descriptor: it needs a slot of the loop's socket budget.
-  if (!slot_.acquire(handle_.get()->loop)) return UV_EMFILE;
+  // bind creates the descriptor: it needs a slot of the socket budget.
+  if (!slot_.acquire(budget_)) return UV_EMFILE;
   return uv_udp_bind(handle_.get(), local.get(), 0);
 }
 

@@ -26,14 +26,15 @@ class UdpSocket {
   using ReceiveCallback =
       std::function<void(std::span<const std::uint8_t> data, const SocketAddress& from)>;
 
-  explicit UdpSocket(uv_loop_t* loop);
+  /// `budget` (may be null: not counted) must outlive the socket.
+  explicit UdpSocket(uv_loop_t* loop, SocketBudget* budget = nullptr);
   ~UdpSocket() = default;
 
   UdpSocket(const UdpSocket&) = delete;
   UdpSocket& operator=(const UdpSocket&) = delete;
 
   /// Binds to `local` (port 0 picks a free port). Returns 0 or a negative libuv error
-  /// (UV_EMFILE when the loop's SocketBudget is spent).
+  /// (UV_EMFILE when the socket's SocketBudget is spent).
   int bind(const SocketAddress& local);
   /// The bound address (after bind()).
   std::optional<SocketAddress> localAddress() const;
@@ -51,6 +52,7 @@ class UdpSocket {
                         unsigned flags);
 
   UvHandle<uv_udp_t> handle_;
+  SocketBudget* budget_;
   SocketSlot slot_;  // held from bind/connect until close or destruction
   ReceiveCallback callback_;
 };

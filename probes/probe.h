@@ -18,6 +18,8 @@ class Random;
 
 namespace mediapath::probes {
 
+class ProbeResources;
+
 enum class Kind { kStun, kTurn, kSip, kTcp, kDns };
 enum class Transport { kUdp, kTcp };
 enum class DnsRecord { kA, kAAAA, kSRV };
@@ -84,12 +86,15 @@ struct ProbeResult {
 
 using ProbeCallback = std::function<void(ProbeResult)>;
 
-/// What every probe runs with. All pointers outlive the probe.
+/// What every probe runs with. All pointers outlive the probe; `loop` and `resources` are
+/// required, the others optional (no resolver: IP literals only; no clock: the steady clock; no
+/// random: the system's).
 struct ProbeContext {
   net::EventLoop* loop = nullptr;
   net::Resolver* resolver = nullptr;
   net::Clock* clock = nullptr;
   net::Random* random = nullptr;
+  ProbeResources* resources = nullptr;
 };
 
 /// One kind of check. A Probe object belongs to one target and is reused round after round;
@@ -105,12 +110,7 @@ class Probe {
 };
 
 /// The registry: one factory per kind (probes/registry.cc).
+/// Throws std::invalid_argument when the context has no loop or no resources.
 std::unique_ptr<Probe> makeProbe(Kind kind, const ProbeContext& context);
-
-/// Replies the kernel dropped, on the calling thread's shared STUN sockets, because their receive
-/// queue was full: since the thread started, sockets closed since included (probes/udp_burst.cc).
-/// Each one is also a lost reply of some stun target, so a rise here means part of the stun
-/// loss is the agent's own. Loop thread only.
-std::uint64_t sharedSocketDrops();
 
 }  // namespace mediapath::probes

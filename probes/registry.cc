@@ -1,4 +1,6 @@
 // The one place that knows every probe kind (see STYLE.md, blackbox_exporter's registry).
+#include <stdexcept>
+
 #include "probes/dns_probe.h"
 #include "probes/probe.h"
 #include "probes/sip_probe.h"
@@ -9,6 +11,9 @@
 namespace mediapath::probes {
 
 std::unique_ptr<Probe> makeProbe(Kind kind, const ProbeContext& context) {
+  if (context.loop == nullptr || context.resources == nullptr) {
+    throw std::invalid_argument("makeProbe: the ProbeContext needs a loop and ProbeResources");
+  }
   switch (kind) {
     case Kind::kStun:
       return makeStunProbe(context);

@@ -10,6 +10,7 @@
 #include "net/tcp_connection.h"
 #include "net/udp_socket.h"
 #include "net/uv_timer.h"
+#include "probes/probe_resources.h"
 #include "probes/probe_support.h"
 #include "probes/sip_message.h"
 #include "probes/udp_burst.h"
@@ -40,9 +41,7 @@ struct Final {
 class SipProbe final : public AddressProbe {
  public:
   explicit SipProbe(const ProbeContext& context)
-      : AddressProbe(context),
-        burst_(*context.loop, context.clock),
-        deadline_(context.loop->get()) {}
+      : AddressProbe(context), burst_(context), deadline_(context.loop->get()) {}
 
  private:
   net::Random& random() { return context().random != nullptr ? *context().random : own_random_; }
@@ -147,7 +146,8 @@ class SipProbe final : public AddressProbe {
 
   void startTcp() {
     result().sent = 1;
-    connection_ = std::make_unique<net::TcpConnection>(context().loop->get());
+    connection_ = std::make_unique<net::TcpConnection>(context().loop->get(),
+                                                       context().resources->socketBudget());
     connect_started_ = nowFrom(context().clock);
     int rc = connection_->connect(remote_, [this](int status) { onTcpConnected(status); });
     if (rc != 0) {

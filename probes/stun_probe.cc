@@ -11,7 +11,9 @@ extern "C" {
 #include <vector>
 
 #include "net/event_loop.h"
+#include "probes/probe_resources.h"
 #include "probes/probe_support.h"
+#include "probes/stun_agent_pool.h"
 #include "probes/udp_burst.h"
 
 namespace mediapath::probes {
@@ -19,52 +21,16 @@ namespace {
 
 using Id = std::array<std::uint8_t, STUN_MESSAGE_TRANS_ID_LEN>;
 
-/// Recycled StunAgents for the loop thread's STUN rounds. stun_agent_init() clears all 200
-/// transaction slots of a 12.8 KiB agent; done per round, with the allocation, it was the largest
-/// user-space cost at 10,000 targets (~10 % of the agent's CPU), and keeping an agent per probe
-/// cost ~120 MiB. An agent in the pool has no open transaction (its round forgot them), so it is
-/// as clean as a new one; only rounds in flight hold one.
-class AgentPool {
- public:
-  std::unique_ptr<StunAgent> acquire() {
-    if (free_.empty()) {
-      // Not value-initialised: stun_agent_init() sets every field that is read.
-      auto agent = std::make_unique_for_overwrite<StunAgent>();
-      stun_agent_init(agent.get(), STUN_ALL_KNOWN_ATTRIBUTES, STUN_COMPATIBILITY_RFC5389,
-                      STUN_AGENT_USAGE_USE_FINGERPRINT);
-      return agent;
-    }
-    auto agent = std::move(free_.back());
-    free_.pop_back();
-    return agent;
-  }
-  void release(std::unique_ptr<StunAgent> agent) {
-    // Bounded, so a burst of rounds in flight (many dead targets) does not keep its memory.
-    if (free_.size() < kMaxFree) free_.push_back(std::move(agent));
-  }
-
- private:
-  static constexpr std::size_t kMaxFree = 256;
-  std::vector<std::unique_ptr<StunAgent>> free_;
-};
-
-AgentPool& agentPool() {
-  // Per thread: probes run on their loop's thread, and agents hold no loop state.
-  thread_local AgentPool pool;
-  return pool;
-}
-
 class StunProbe final : public AddressProbe {
  public:
   explicit StunProbe(const ProbeContext& context)
-      : AddressProbe(context),
-        burst_(*context.loop, context.clock, UdpBurst::Sharing::kStunTransactionId) {}
+      : AddressProbe(context), burst_(context, UdpBurst::Sharing::kStunTransactionId) {}
 
  private:
   void exchange(const net::SocketAddress& address) override {
-    // A clean agent per round (see AgentPool): transactions of an earlier round are unknown to
+    // A clean agent per round (see StunAgentPool): transactions of an earlier round are unknown to
     // it, so their late answers fail validation instead of matching.
-    agent_ = agentPool().acquire();
+    agent_ = context().resources->stunAgents().acquire();
     transactions_.assign(static_cast<std::size_t>(std::max(1, target().burst.packets)), {});
     mapped_ = nullptr;
     error_responses_ = 0;
@@ -88,7 +54,7 @@ class StunProbe final : public AddressProbe {
       if (t.open) stun_agent_forget_transaction(agent_.get(), t.id.data());
       t.open = false;
     }
-    agentPool().release(std::move(agent_));
+    context().resources->stunAgents().release(std::move(agent_));
   }
 
   std::string makeRequest(int index) {

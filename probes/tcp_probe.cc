@@ -6,6 +6,7 @@
 #include "net/tcp_connection.h"
 #include "net/udp_socket.h"
 #include "net/uv_timer.h"
+#include "probes/probe_resources.h"
 #include "probes/probe_support.h"
 
 namespace mediapath::probes {
@@ -19,7 +20,8 @@ class TcpProbe final : public AddressProbe {
  private:
   void exchange(const net::SocketAddress& address) override {
     result().sent = 1;
-    connection_ = std::make_unique<net::TcpConnection>(context().loop->get());
+    connection_ = std::make_unique<net::TcpConnection>(context().loop->get(),
+                                                       context().resources->socketBudget());
     started_ = nowFrom(context().clock);
     int rc = connection_->connect(address, [this](int status) { onConnected(status); });
     if (rc != 0) {

@@ -12,6 +12,7 @@ extern "C" {
 #include "net/event_loop.h"
 #include "net/udp_socket.h"
 #include "net/uv_timer.h"
+#include "probes/probe_resources.h"
 #include "probes/probe_support.h"
 #include "probes/quality.h"
 
@@ -62,7 +63,8 @@ class TurnProbe final : public AddressProbe {
                                                      STUN_AGENT_USAGE_USE_FINGERPRINT));
     have_challenge_ = false;
     stale_nonce_retries_ = 0;
-    socket_ = std::make_unique<net::UdpSocket>(context().loop->get());
+    socket_ = std::make_unique<net::UdpSocket>(context().loop->get(),
+                                               context().resources->socketBudget());
     int rc = socket_->bind(net::anyAddressLike(remote_));
     if (rc == 0) {
       rc = socket_->startReceive(

@@ -7,6 +7,7 @@
 
 #include "net/clock.h"
 #include "net/event_loop.h"
+#include "probes/probe_resources.h"
 #include "probes/probe_support.h"
 
 namespace mediapath::probes {
@@ -32,52 +33,14 @@ struct TransactionIdHash {
 };
 }  // namespace
 
-class SharedStunPort;
-
-namespace {
-/// The thread's open shared ports (a loop and its probes live on one thread).
-struct PortRegistry {
-  struct Entry {
-    uv_loop_t* loop;
-    const net::Clock* clock;  // the port times sends with the bursts' clock
-    net::SocketAddress local;
-    std::weak_ptr<SharedStunPort> port;
-  };
-  std::vector<Entry> ports;
-  std::uint64_t closed_drops = 0;  ///< what ports closed since had counted
-};
-
-PortRegistry& portRegistry() {
-  thread_local PortRegistry registry;
-  return registry;
-}
-}  // namespace
-
-/// The socket every kStunTransactionId burst on one loop shares for one local address, and the
-/// routing of replies by transaction id. Kept alive by the bursts holding it; the last one to
-/// let go closes the socket.
+/// The socket every kStunTransactionId burst of one ProbeResources shares for one local address,
+/// and the routing of replies by transaction id. Kept alive by the bursts holding it; the last
+/// one to let go closes the socket.
 class SharedStunPort {
  public:
-  /// The loop's port for `local`, opened on first use. nullptr with `error` set when the socket
-  /// cannot be opened.
-  static std::shared_ptr<SharedStunPort> forLoop(uv_loop_t* loop, const net::Clock* clock,
-                                                 const net::SocketAddress& local, int& error) {
-    auto& ports = portRegistry().ports;
-    std::erase_if(ports, [](const PortRegistry::Entry& e) { return e.port.expired(); });
-    for (const auto& e : ports) {
-      if (e.loop == loop && e.clock == clock && e.local == local) return e.port.lock();
-    }
-    auto port = std::make_shared<SharedStunPort>(loop, clock);
-    error = port->socket_.open(
-        local, [raw = port.get()](std::span<const std::uint8_t> data,
-                                  const net::SocketAddress& from) { raw->route(data, from); });
-    if (error != 0) return nullptr;
-    ports.push_back(PortRegistry::Entry{loop, clock, local, port});
-    return port;
-  }
-
-  SharedStunPort(uv_loop_t* loop, const net::Clock* clock) : socket_(loop, clock) {}
-  ~SharedStunPort() { portRegistry().closed_drops += socket_.dropped(); }
+  SharedStunPort(SharedStunPorts& owner, uv_loop_t* loop, const net::Clock* clock)
+      : owner_(owner), socket_(loop, clock) {}
+  ~SharedStunPort() { owner_.closed_drops_ += socket_.dropped(); }
   SharedStunPort(const SharedStunPort&) = delete;
   SharedStunPort& operator=(const SharedStunPort&) = delete;
 
@@ -89,6 +52,8 @@ class SharedStunPort {
   }
 
  private:
+  friend class SharedStunPorts;  // routes the socket's datagrams here
+
   void route(std::span<const std::uint8_t> data, const net::SocketAddress& from) {
     auto id = transactionIdOf(data);
     if (!id) return;
@@ -99,21 +64,43 @@ class SharedStunPort {
     it->second->onDatagram(data, from);
   }
 
+  SharedStunPorts& owner_;
   net::BatchedUdpSocket socket_;
   std::unordered_map<TransactionId, UdpBurst*, TransactionIdHash> routes_;
 };
 
-std::uint64_t sharedSocketDrops() {
-  const PortRegistry& registry = portRegistry();
-  std::uint64_t total = registry.closed_drops;
-  for (const auto& e : registry.ports) {
+SharedStunPorts::~SharedStunPorts() = default;
+
+std::shared_ptr<SharedStunPort> SharedStunPorts::open(uv_loop_t* loop, const net::Clock* clock,
+                                                      const net::SocketAddress& local, int& error) {
+  std::erase_if(ports_, [](const Entry& e) { return e.port.expired(); });
+  for (const auto& e : ports_) {
+    if (e.loop == loop && e.clock == clock && e.local == local) return e.port.lock();
+  }
+  auto port = std::make_shared<SharedStunPort>(*this, loop, clock);
+  error = port->socket().open(
+      local, [raw = port.get()](std::span<const std::uint8_t> data,
+                                const net::SocketAddress& from) { raw->route(data, from); });
+  if (error != 0) return nullptr;
+  ports_.push_back(Entry{loop, clock, local, port});
+  return port;
+}
+
+std::uint64_t SharedStunPorts::drops() const {
+  std::uint64_t total = closed_drops_;
+  for (const auto& e : ports_) {
     if (auto port = e.port.lock()) total += port->socket().dropped();
   }
   return total;
 }
 
-UdpBurst::UdpBurst(net::EventLoop& loop, const net::Clock* clock, Sharing sharing)
-    : loop_(loop), clock_(clock), sharing_(sharing), pacing_(loop.get()), deadline_(loop.get()) {}
+UdpBurst::UdpBurst(const ProbeContext& context, Sharing sharing)
+    : loop_(*context.loop),
+      clock_(context.clock),
+      resources_(*context.resources),
+      sharing_(sharing),
+      pacing_(context.loop->get()),
+      deadline_(context.loop->get()) {}
 
 UdpBurst::~UdpBurst() { close(); }
 
@@ -165,10 +152,10 @@ bool UdpBurst::openSocket(const net::SocketAddress& local) {
   socket_local_ = local;
   int rc = 0;
   if (sharing_ == Sharing::kStunTransactionId) {
-    port_ = SharedStunPort::forLoop(loop_.get(), clock_, local, rc);
+    port_ = resources_.stunPorts().open(loop_.get(), clock_, local, rc);
     if (port_) bound_ = port_->socket().localAddress();
   } else {
-    socket_ = std::make_unique<net::UdpSocket>(loop_.get());
+    socket_ = std::make_unique<net::UdpSocket>(loop_.get(), resources_.socketBudget());
     rc = socket_->bind(local);
     if (rc == 0) {
       rc =

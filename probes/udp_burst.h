@@ -18,7 +18,38 @@
 
 namespace mediapath::probes {
 
+class ProbeResources;
 class SharedStunPort;
+
+/// The shared STUN sockets of one ProbeResources, one per (clock, local address), each kept open
+/// while some burst holds it. Internal to probes/.
+///
+/// Thread safety: loop thread only.
+class SharedStunPorts {
+ public:
+  SharedStunPorts() = default;
+  ~SharedStunPorts();
+  SharedStunPorts(const SharedStunPorts&) = delete;
+  SharedStunPorts& operator=(const SharedStunPorts&) = delete;
+
+  /// The port for `local` on `loop`, opened on first use. nullptr with `error` set when the
+  /// socket cannot be opened.
+  std::shared_ptr<SharedStunPort> open(uv_loop_t* loop, const net::Clock* clock,
+                                       const net::SocketAddress& local, int& error);
+  /// Replies the kernel dropped in these sockets' receive queues, closed sockets included.
+  std::uint64_t drops() const;
+
+ private:
+  friend class SharedStunPort;  // adds its count when it closes
+  struct Entry {
+    uv_loop_t* loop;
+    const net::Clock* clock;  // a port times sends with its bursts' clock
+    net::SocketAddress local;
+    std::weak_ptr<SharedStunPort> port;
+  };
+  std::vector<Entry> ports_;
+  std::uint64_t closed_drops_ = 0;
+};
 
 /// One round of RTP-like paced requests over UDP: `packets` requests `spacing` apart, each its
 /// own transaction, replies collected until every request is answered or `timeout` after the
@@ -31,7 +62,8 @@ class SharedStunPort;
 ///   arrives after its round ended is therefore still read — between rounds it is dropped, and
 ///   in a later round `match_reply` must refuse it, which it does because every round uses
 ///   fresh transaction identifiers (SIP branch + Call-ID). The target holds one descriptor.
-/// - kStunTransactionId: one net::BatchedUdpSocket per loop and local address, shared by every
+/// - kStunTransactionId: one net::BatchedUdpSocket per ProbeResources and local address, shared by
+/// every
 ///   burst in this mode (STUN); a reply is routed to the burst that sent the request with the
 ///   same STUN transaction id (bytes 8–19), and late replies, whose ids are no longer routed,
 ///   are dropped there. Requests leave in one sendmmsg() per loop iteration and an RTT starts
@@ -57,7 +89,9 @@ class UdpBurst final : private net::BatchedUdpSocket::Sender {
     std::string error;                          ///< a socket error that ended the round early
   };
 
-  UdpBurst(net::EventLoop& loop, const net::Clock* clock, Sharing sharing = Sharing::kOwnSocket);
+  /// Runs on the context's loop and clock; its sockets count against (kOwnSocket) or come from
+  /// (kStunTransactionId) the context's ProbeResources.
+  explicit UdpBurst(const ProbeContext& context, Sharing sharing = Sharing::kOwnSocket);
   ~UdpBurst();
   UdpBurst(const UdpBurst&) = delete;
   UdpBurst& operator=(const UdpBurst&) = delete;
@@ -88,6 +122,7 @@ class UdpBurst final : private net::BatchedUdpSocket::Sender {
 
   net::EventLoop& loop_;
   const net::Clock* clock_;
+  ProbeResources& resources_;
   Sharing sharing_;
   std::unique_ptr<net::UdpSocket> socket_;            ///< kOwnSocket
   std::shared_ptr<SharedStunPort> port_;              ///< kStunTransactionId

@@ -28,6 +28,7 @@
 #include "net/event_loop.h"
 #include "net/uv_timer.h"
 #include "probes/probe.h"
+#include "probes/probe_resources.h"
 #include "reporter/genesys/genesys_client.h"
 #include "reporter/genesys/genesys_json_patch.h"
 #include "reporter/genesys/genesys_reports.h"
@@ -537,7 +538,8 @@ int runLocationValidate(const GenesysOptions& o) {
       ares.servers = dnsServerList(config.dns);
       ares.query_timeout = config.probing.timeout;
       net::AresResolver resolver(loop, ares, clock);
-      probes::ProbeContext context{&loop, &resolver, &clock, &random};
+      probes::ProbeResources resources;
+      probes::ProbeContext context{&loop, &resolver, &clock, &random, &resources};
       std::vector<std::unique_ptr<probes::Probe>> running;
       std::size_t done = 0;
       Millis longest{0};

@@ -21,6 +21,7 @@
 #include "net/clock.h"
 #include "net/event_loop.h"
 #include "net/socket_budget.h"
+#include "probes/probe_resources.h"
 
 namespace mediapath::agent {
 namespace {
@@ -204,7 +205,6 @@ int runProbe(const ProbeOptions& o) {
 
   net::SocketBudget socket_budget(probeSocketLimit(file_limit));  // outlives the loop's sockets
   net::EventLoop loop;
-  net::setSocketBudget(loop.get(), &socket_budget);
   net::SystemClock clock;
   net::SystemRandom random;
   std::map<std::string, probes::ProbeResult> results;
@@ -213,7 +213,8 @@ int runProbe(const ProbeOptions& o) {
     ares.servers = dnsServerList(config->dns);
     ares.query_timeout = config->probing.timeout;
     net::AresResolver resolver(loop, ares, clock);
-    probes::ProbeContext context{&loop, &resolver, &clock, &random};
+    probes::ProbeResources resources(&socket_budget);
+    probes::ProbeContext context{&loop, &resolver, &clock, &random, &resources};
     UvTimerFactory timers(loop);
     SchedulerOptions options;
     options.one_round = true;

@@ -22,6 +22,7 @@
 #include "net/socket_budget.h"
 #include "net/uv_signal.h"
 #include "net/uv_timer.h"
+#include "probes/probe_resources.h"
 #include "reporter/audit/audit_trail.h"
 #include "reporter/genesys/genesys_client.h"
 #include "reporter/metrics/metrics.h"
@@ -81,8 +82,9 @@ struct AgentRuntime::Impl {
   RunOptions options;
   Config config;
   OpenFileLimit file_limit;  // raised at start-up; reloads check their targets against it
-  // Declared before the loop: it must outlive every socket on it.
+  // Declared before the loop: they outlive every probe and socket on it.
   std::unique_ptr<net::SocketBudget> socket_budget;
+  std::unique_ptr<probes::ProbeResources> probe_resources;
 
   net::EventLoop loop;
   net::SystemClock clock;
@@ -100,7 +102,7 @@ struct AgentRuntime::Impl {
   std::map<std::string, HealthTracker> health;
   std::set<std::string> awaiting_first_round;
 
-  // Replies dropped in the shared STUN sockets' receive queue (probes::sharedSocketDrops()):
+  // Replies dropped in the shared STUN sockets' receive queue (ProbeResources::sharedSocketDrops):
   // the total last seen, and the total and time of the last warning.
   std::uint64_t socket_drops = 0;
   std::uint64_t socket_drops_warned = 0;
@@ -140,7 +142,7 @@ struct AgentRuntime::Impl {
     net::AresOptions ares;
     ares.servers = dnsServerList(config.dns);
     resolver = std::make_unique<net::AresResolver>(loop, ares, clock);
-    probe_context = {&loop, resolver.get(), &clock, &random};
+    probe_context = {&loop, resolver.get(), &clock, &random, probe_resources.get()};
 
     std::vector<TargetStatus> statuses;
     std::map<std::string, HealthTracker> new_health;
@@ -238,7 +240,7 @@ struct AgentRuntime::Impl {
   /// drops, and say so in the log at most once a minute: that share of stun loss is the
   /// agent's (an overloaded host, or a receive buffer capped by net.core.rmem_max).
   void noteSocketDrops() {
-    std::uint64_t drops = probes::sharedSocketDrops();
+    std::uint64_t drops = probe_resources->sharedSocketDrops();
     if (drops == socket_drops) return;
     socket_drops = drops;
     metrics.setProbeSocketDrops(drops);
@@ -399,7 +401,7 @@ int AgentRuntime::run() {
   std::vector<PlannedTarget> planned = planTargets(s.config);
   s.file_limit = raiseOpenFileLimit();
   s.socket_budget = std::make_unique<net::SocketBudget>(probeSocketLimit(s.file_limit));
-  net::setSocketBudget(s.loop.get(), s.socket_budget.get());
+  s.probe_resources = std::make_unique<probes::ProbeResources>(s.socket_budget.get());
 
   s.server = std::make_unique<reporter::MetricsServer>(
       s.options.listen, s.metrics, [&s](const std::string& path) { return s.page(path); });

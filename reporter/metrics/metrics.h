@@ -46,7 +46,7 @@ class Metrics {
   void recordProbe(const ProbeSample& sample);
   void countSkippedRound(const std::string& target);
   /// The probes' running total of replies dropped for a full shared receive queue
-  /// (probes::sharedSocketDrops()); the counter advances by what it grew.
+  /// (probes::ProbeResources::sharedSocketDrops()); the counter advances by what it grew.
   void setProbeSocketDrops(std::uint64_t total);
   void setTargetHealthy(const std::string& target, bool healthy);
 

@@ -14,6 +14,7 @@
 #include "net/event_loop.h"
 #include "net/uv_timer.h"
 #include "probes/probe.h"
+#include "probes/probe_resources.h"
 #include "tests/support/peers.h"
 #include "tests/support/process.h"
 
@@ -232,7 +233,8 @@ TEST_F(DnsResolverTest, CancelAllAndDestructionDropEveryCallback) {
 TEST_F(DnsResolverTest, DnsProbeMeasuresARealLookupEveryRound) {
   auto r = makeResolver();
   net::SystemRandom random;
-  probes::ProbeContext context{&loop_, r.get(), &clock_, &random};
+  probes::ProbeResources resources;
+  probes::ProbeContext context{&loop_, r.get(), &clock_, &random, &resources};
   auto probe = probes::makeProbe(probes::Kind::kDns, context);
   ASSERT_NE(probe, nullptr);
   probes::ProbeTarget t;

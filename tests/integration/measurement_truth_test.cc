@@ -13,6 +13,7 @@
 
 #include "net/clock.h"
 #include "net/event_loop.h"
+#include "probes/probe_resources.h"
 #include "probes/stun_probe.h"
 #include "tests/support/peers.h"
 #include "tests/support/process.h"
@@ -73,7 +74,8 @@ TEST(MeasurementTruth, StunProbeThroughRelayMatchesAppliedImpairment) {
   net::EventLoop loop;
   net::SystemClock clock;
   net::SeededRandom random(1);
-  probes::ProbeContext context{&loop, nullptr, &clock, &random};
+  probes::ProbeResources resources;
+  probes::ProbeContext context{&loop, nullptr, &clock, &random, &resources};
   auto probe = probes::makeStunProbe(context);
   probes::ProbeTarget target;
   target.name = "stun-through-relay";

@@ -6,6 +6,7 @@
 
 #include "net/event_loop.h"
 #include "probes/probe.h"
+#include "probes/probe_resources.h"
 #include "tests/net/loop_check.h"
 #include "tests/probes/probe_harness.h"
 #include "tests/support/peers.h"
@@ -41,7 +42,8 @@ class ProbesPeersTest : public ::testing::Test {
   testing::TempDir dir_;
   net::EventLoop loop_;
   net::SeededRandom random_{7};
-  ProbeContext context_{&loop_, nullptr, nullptr, &random_};
+  ProbeResources resources_;  // after the loop, before the probes: outlives them
+  ProbeContext context_{&loop_, nullptr, nullptr, &random_, &resources_};
 };
 
 TEST_F(ProbesPeersTest, CoturnStunBindingGivesMappedAddress) {

@@ -15,12 +15,11 @@ namespace {
 TEST(SocketBudgetTest, SocketsTakeASlotWhenTheyGetADescriptorAndGiveItBackOnClose) {
   SocketBudget budget(2);
   EventLoop loop;
-  setSocketBudget(loop.get(), &budget);
   {
     auto any = *parseIpLiteral("127.0.0.1", 0);
-    UdpSocket a(loop.get());
-    UdpSocket b(loop.get());
-    UdpSocket c(loop.get());
+    UdpSocket a(loop.get(), &budget);
+    UdpSocket b(loop.get(), &budget);
+    UdpSocket c(loop.get(), &budget);
     EXPECT_EQ(budget.inUse(), 0u);  // no descriptor before bind
     EXPECT_EQ(a.bind(any), 0);
     EXPECT_EQ(b.bind(any), 0);
@@ -29,15 +28,15 @@ TEST(SocketBudgetTest, SocketsTakeASlotWhenTheyGetADescriptorAndGiveItBackOnClos
     EXPECT_EQ(uvErrorText(UV_EMFILE), "too many open files");
 
     // A TCP connect needs a slot too; the budget is spent.
-    TcpConnection tcp(loop.get());
+    TcpConnection tcp(loop.get(), &budget);
     EXPECT_EQ(tcp.connect(*parseIpLiteral("127.0.0.1", 9), [](int) {}), UV_EMFILE);
 
     a.close();
     EXPECT_EQ(budget.inUse(), 1u);
-    UdpSocket d(loop.get());
+    UdpSocket d(loop.get(), &budget);
     EXPECT_EQ(d.bind(any), 0);
     {
-      auto e = std::make_unique<UdpSocket>(loop.get());
+      auto e = std::make_unique<UdpSocket>(loop.get(), &budget);
       EXPECT_EQ(e->bind(any), UV_EMFILE);
     }
     EXPECT_EQ(budget.inUse(), 2u);
@@ -48,10 +47,13 @@ TEST(SocketBudgetTest, SocketsTakeASlotWhenTheyGetADescriptorAndGiveItBackOnClos
   EXPECT_EQ(loop.close(), 0);
 }
 
-TEST(SocketBudgetTest, ALoopWithoutABudgetIsUnlimited) {
+TEST(SocketBudgetTest, ASocketWithoutABudgetIsUnlimited) {
   EventLoop loop;
-  EXPECT_EQ(socketBudget(loop.get()), nullptr);
+  SocketBudget spent(0);
   {
+    // Another socket's budget being spent does not concern a socket given none.
+    UdpSocket counted(loop.get(), &spent);
+    EXPECT_EQ(counted.bind(*parseIpLiteral("127.0.0.1", 0)), UV_EMFILE);
     UdpSocket a(loop.get());
     EXPECT_EQ(a.bind(*parseIpLiteral("127.0.0.1", 0)), 0);
   }

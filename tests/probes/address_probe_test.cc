@@ -11,6 +11,7 @@
 #include "net/event_loop.h"
 #include "net/uv_timer.h"
 #include "probes/probe.h"
+#include "probes/probe_resources.h"
 #include "tests/net/loop_check.h"
 #include "tests/probes/probe_harness.h"
 #include "tests/probes/responders.h"
@@ -73,7 +74,8 @@ class AddressProbeTest : public ::testing::TestWithParam<Case> {
 
   net::EventLoop loop_;
   testing::FakeResolver resolver_;
-  ProbeContext context_{&loop_, &resolver_, nullptr, nullptr};
+  ProbeResources resources_;  // after the loop, before the probes: outlives them
+  ProbeContext context_{&loop_, &resolver_, nullptr, nullptr, &resources_};
 };
 
 TEST_P(AddressProbeTest, NoCallbackAfterCancelAndTheProbeIsReusable) {

@@ -4,6 +4,7 @@
 
 #include "net/clock.h"
 #include "net/event_loop.h"
+#include "probes/probe_resources.h"
 #include "tests/net/loop_check.h"
 #include "tests/probes/probe_harness.h"
 #include "tests/probes/responders.h"
@@ -36,7 +37,8 @@ class SipProbeTest : public ::testing::Test {
 
   net::EventLoop loop_;
   net::SeededRandom random_{42};
-  ProbeContext context_{&loop_, nullptr, nullptr, &random_};
+  ProbeResources resources_;  // after the loop, before the probes: outlives them
+  ProbeContext context_{&loop_, nullptr, nullptr, &random_, &resources_};
 };
 
 TEST_F(SipProbeTest, UdpBurstOf200sSucceeds) {

@@ -9,8 +9,10 @@
 
 #include "net/event_loop.h"
 #include "net/socket_address.h"
+#include "net/socket_budget.h"
 #include "net/udp_socket.h"
 #include "probes/probe.h"
+#include "probes/probe_resources.h"
 #include "tests/net/loop_check.h"
 #include "tests/probes/probe_harness.h"
 #include "tests/probes/responders.h"
@@ -41,7 +43,8 @@ class StunProbeTest : public ::testing::Test {
   }
 
   net::EventLoop loop_;
-  ProbeContext context_{&loop_, nullptr, nullptr, nullptr};
+  ProbeResources resources_;  // after the loop, before the probes: outlives them
+  ProbeContext context_{&loop_, nullptr, nullptr, nullptr, &resources_};
 };
 
 TEST_F(StunProbeTest, BurstOverIPv4ReportsMappedAddressRttJitterAndMos) {
@@ -197,6 +200,38 @@ TEST_F(StunProbeTest, ProbesOnOneLoopShareOneSocketAcrossRounds) {
   EXPECT_EQ(testing::handleCount(loop_, UV_POLL), 0);
 }
 
+TEST_F(StunProbeTest, ProbesOfAnotherProbeResourcesHaveTheirOwnSocket) {
+  // The shared socket belongs to the ProbeResources the probes were given, not to the loop or
+  // the thread: two owners on one loop (a command beside the agent, two tests) never mix replies.
+  StunResponder responder(loop_.get(), "127.0.0.1");
+  ProbeResources other_resources;
+  ProbeContext other = context_;
+  other.resources = &other_resources;
+  auto a = makeProbe(Kind::kStun, context_);
+  auto b = makeProbe(Kind::kStun, other);
+  auto t = target(responder, 1);
+  auto a1 = testing::runRound(loop_, *a, t);
+  auto b1 = testing::runRound(loop_, *b, t);
+  ASSERT_TRUE(a1 && b1);
+  ASSERT_TRUE(a1->ok && b1->ok);
+  EXPECT_NE(a1->mapped_address, b1->mapped_address);
+  EXPECT_EQ(testing::handleCount(loop_, UV_POLL), 2);
+}
+
+TEST_F(StunProbeTest, TheSharedSocketTakesNoSlotOfTheSocketBudget) {
+  // The budget caps sockets that grow with the targets; the shared socket is a fixed cost.
+  net::SocketBudget spent(0);
+  ProbeResources budgeted(&spent);
+  ProbeContext context = context_;
+  context.resources = &budgeted;
+  StunResponder responder(loop_.get(), "127.0.0.1");
+  auto probe = makeProbe(Kind::kStun, context);
+  auto result = testing::runRound(loop_, *probe, target(responder, 1));
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->ok) << result->error;
+  EXPECT_EQ(spent.inUse(), 0u);
+}
+
 TEST_F(StunProbeTest, ProbesSharingTheSocketGetOnlyTheirOwnReplies) {
   // Half of the probes ask the responder, half a port where nobody answers, all at once and over
   // the same socket: every reply must reach the probe whose request it answers, and no other.
@@ -243,7 +278,7 @@ TEST_F(StunProbeTest, DropsInTheSharedReceiveQueueAreCountedAndOutliveTheSocket)
   auto probe = makeProbe(Kind::kStun, context_);
   auto first = testing::runRound(loop_, *probe, target(responder, 1));
   ASSERT_TRUE(first && first->ok);
-  std::uint64_t before = sharedSocketDrops();
+  std::uint64_t before = resources_.sharedSocketDrops();
   // Flood the shared socket while the loop does not read: the kernel drops what does not fit.
   net::UdpSocket flood(loop_.get());
   ASSERT_EQ(flood.bind(*net::parseIpLiteral("127.0.0.1", 0)), 0);
@@ -257,11 +292,11 @@ TEST_F(StunProbeTest, DropsInTheSharedReceiveQueueAreCountedAndOutliveTheSocket)
   ASSERT_TRUE(second);
   auto third = testing::runRound(loop_, *probe, target(responder, 1));
   ASSERT_TRUE(third && third->ok) << (third ? third->error : "no result");
-  std::uint64_t dropped = sharedSocketDrops() - before;
+  std::uint64_t dropped = resources_.sharedSocketDrops() - before;
   EXPECT_GT(dropped, 0u);
   flood.close();
   probe.reset();  // the last user closes the shared socket; its count stays in the total
-  EXPECT_EQ(sharedSocketDrops() - before, dropped);
+  EXPECT_EQ(resources_.sharedSocketDrops() - before, dropped);
 }
 
 TEST_F(StunProbeTest, CancelGuaranteesNoCallback) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "net/event_loop.h"
+#include "probes/probe_resources.h"
 #include "tests/net/loop_check.h"
 #include "tests/probes/probe_harness.h"
 #include "tests/probes/responders.h"
@@ -30,7 +31,8 @@ class TcpProbeTest : public ::testing::Test {
   }
   net::EventLoop loop_;
   testing::FakeResolver resolver_;
-  ProbeContext context_{&loop_, &resolver_, nullptr, nullptr};
+  ProbeResources resources_;  // after the loop, before the probes: outlives them
+  ProbeContext context_{&loop_, &resolver_, nullptr, nullptr, &resources_};
 };
 
 TEST_F(TcpProbeTest, ConnectTimeOverIPv4AndIPv6) {
@@ -89,7 +91,7 @@ TEST_F(TcpProbeTest, ResolutionFailureIsReported) {
 }
 
 TEST_F(TcpProbeTest, NameWithoutResolverFailsClearly) {
-  ProbeContext no_resolver{&loop_, nullptr, nullptr, nullptr};
+  ProbeContext no_resolver{&loop_, nullptr, nullptr, nullptr, &resources_};
   auto probe = makeProbe(Kind::kTcp, no_resolver);
   bool inside_start = true;
   bool called_inside_start = false;
@@ -108,7 +110,8 @@ TEST_F(TcpProbeTest, NameWithoutResolverFailsClearly) {
 TEST(RegistryTest, EveryUdpTcpKindHasAProbe) {
   net::EventLoop loop;
   {
-    ProbeContext context{&loop, nullptr, nullptr, nullptr};
+    ProbeResources resources;
+    ProbeContext context{&loop, nullptr, nullptr, nullptr, &resources};
     for (Kind kind : {Kind::kStun, Kind::kTurn, Kind::kSip, Kind::kTcp}) {
       EXPECT_NE(makeProbe(kind, context), nullptr) << kindName(kind);
     }
