@@ -170,10 +170,14 @@ struct AgentRuntime::Impl {
     }
     board.reset(config.site_name, versionLabel(), std::move(statuses), std::move(groups));
 
+    SchedulerOptions scheduling;
+    scheduling.on_skipped = [this](const std::string& target, std::uint64_t ticks) {
+      metrics.countSkippedRounds(target, ticks);
+    };
     scheduler = std::make_unique<Scheduler>(
         timers, clock, random,
         [this](const probes::ProbeTarget& t) { return probes::makeProbe(t.kind, probe_context); },
-        [this](const probes::ProbeResult& r) { onResult(r); });
+        [this](const probes::ProbeResult& r) { onResult(r); }, std::move(scheduling));
     for (auto& p : planned) scheduler->add(std::move(p.target), p.interval);
     scheduler->start();
     startFailover();

@@ -95,16 +95,18 @@ class Scheduler::Session {
     next_start_ += interval_;
     // A loop stalled for whole intervals (suspend, debugger) skips the missed ticks instead of
     // firing them back to back.
+    std::uint64_t skipped = 0;
     while (next_start_ <= now) {
       next_start_ += interval_;
-      ++stats_.ticks_skipped;
+      ++skipped;
     }
-    if (running_) {
-      // Never two rounds of one target at once: the slow round keeps going, this tick is lost.
-      ++stats_.ticks_skipped;
-    } else {
-      startRound();
+    // Never two rounds of one target at once: the slow round keeps going, this tick is lost.
+    if (running_) ++skipped;
+    if (skipped > 0) {
+      stats_.ticks_skipped += skipped;
+      if (owner_.options_.on_skipped) owner_.options_.on_skipped(target_.name, skipped);
     }
+    if (!running_) startRound();
     // The round's result callback (possibly synchronous) may have stopped the scheduler.
     if (owner_.stopped_ || owner_.options_.one_round) return;
     armTick();

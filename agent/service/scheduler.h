@@ -65,6 +65,10 @@ struct SchedulerOptions {
   /// 9.5% of a core in bench_stun_scale. 100 distinct start points per second still spread
   /// small fleets as before; 1 ms restores exact millisecond placement.
   std::chrono::milliseconds start_granularity{10};
+  /// Told of every tick a target skipped (`ticks` at once after a stalled loop), as they happen:
+  /// mediapath_probe_rounds_skipped_total. A target that keeps skipping is probed less often
+  /// than configured.
+  std::function<void(const std::string& target, std::uint64_t ticks)> on_skipped;
 };
 
 /// Per-target counters, for metrics and tests.

@@ -205,9 +205,9 @@ void Metrics::recordProbe(const ProbeSample& sample) {
   }
 }
 
-void Metrics::countSkippedRound(const std::string& target) {
+void Metrics::countSkippedRounds(const std::string& target, std::uint64_t ticks) {
   std::lock_guard lock(impl_->mutex);
-  if (TargetSeries* s = impl_->find(target)) s->skipped->Increment();
+  if (TargetSeries* s = impl_->find(target)) s->skipped->Increment(static_cast<double>(ticks));
 }
 
 void Metrics::setProbeSocketDrops(std::uint64_t total) {

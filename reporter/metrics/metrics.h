@@ -44,7 +44,7 @@ class Metrics {
   /// Removes every series of the target (it left the config).
   void removeTarget(const std::string& target);
   void recordProbe(const ProbeSample& sample);
-  void countSkippedRound(const std::string& target);
+  void countSkippedRounds(const std::string& target, std::uint64_t ticks);
   /// The probes' running total of replies dropped for a full shared receive queue
   /// (probes::ProbeResources::sharedSocketDrops()); the counter advances by what it grew.
   void setProbeSocketDrops(std::uint64_t total);

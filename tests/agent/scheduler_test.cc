@@ -192,7 +192,12 @@ TEST(SchedulerTest, TickIsSkippedAndCountedWhileTheRoundStillRuns) {
   // A 2.5 s timeout on a 1 s interval (the config loader forbids it; the scheduler must still
   // cope): the round runs through two ticks, which are skipped, then is cut off at
   // 2500 + 250 ms grace.
-  Harness h({0.0});
+  std::vector<std::pair<std::string, std::uint64_t>> skips;  // what the metric is told
+  SchedulerOptions options;
+  options.on_skipped = [&](const std::string& target, std::uint64_t ticks) {
+    skips.emplace_back(target, ticks);
+  };
+  Harness h({0.0}, options);
   h.scheduler->add(makeTarget("slow", milliseconds(2500)), milliseconds(1000));
   h.scheduler->start();
   h.advanceTo(milliseconds(0));
@@ -203,6 +208,8 @@ TEST(SchedulerTest, TickIsSkippedAndCountedWhileTheRoundStillRuns) {
   EXPECT_EQ(h.startsOf("slow"), ms({0})) << "never two rounds of one target at once";
   EXPECT_TRUE(h.results.empty());
   EXPECT_EQ(h.scheduler->stats("slow")->ticks_skipped, 2u);
+  using Skip = std::pair<std::string, std::uint64_t>;
+  EXPECT_EQ(skips, (std::vector<Skip>{{"slow", 1}, {"slow", 1}}));  // at 1 s and at 2 s
 
   h.advanceTo(milliseconds(2750));
   ASSERT_EQ(h.results.size(), 1u);
@@ -252,7 +259,12 @@ TEST(SchedulerTest, DeadTargetNeverDelaysTheOthers) {
 }
 
 TEST(SchedulerTest, StalledLoopSkipsMissedTicksInsteadOfBursting) {
-  Harness h({0.0});
+  std::vector<std::pair<std::string, std::uint64_t>> skips;
+  SchedulerOptions options;
+  options.on_skipped = [&](const std::string& target, std::uint64_t ticks) {
+    skips.emplace_back(target, ticks);
+  };
+  Harness h({0.0}, options);
   h.reply_after["a"] = milliseconds(5);
   h.scheduler->add(makeTarget("a"), milliseconds(1000));
   h.scheduler->start();
@@ -262,6 +274,8 @@ TEST(SchedulerTest, StalledLoopSkipsMissedTicksInsteadOfBursting) {
   h.advanceTo(milliseconds(3500));
   EXPECT_EQ(h.startsOf("a"), ms({0, 3500}));
   EXPECT_EQ(h.scheduler->stats("a")->ticks_skipped, 2u);  // 2 s and 3 s
+  using Skip = std::pair<std::string, std::uint64_t>;
+  EXPECT_EQ(skips, (std::vector<Skip>{{"a", 2}}));  // told once, when the loop woke up
   EXPECT_EQ(h.sinceEpoch(h.scheduler->nextStart("a")), milliseconds(4000));
   h.advanceTo(milliseconds(4000));
   EXPECT_EQ(h.startsOf("a"), ms({0, 3500, 4000}));

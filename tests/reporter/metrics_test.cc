@@ -77,6 +77,18 @@ TEST(Metrics, SocketDropsCountWhatTheRunningTotalGrew) {
   EXPECT_TRUE(contains(m.serialize(), "mediapath_probe_socket_drops_total 12"));
 }
 
+TEST(Metrics, SkippedRoundsCountEveryTickTheSchedulerLost) {
+  Metrics m("s", "v");
+  m.addTarget("proxy-a", "sip");
+  EXPECT_TRUE(
+      contains(m.serialize(), "mediapath_probe_rounds_skipped_total{target=\"proxy-a\"} 0"));
+  m.countSkippedRounds("proxy-a", 1);
+  m.countSkippedRounds("proxy-a", 3);  // a stalled loop reports its missed ticks at once
+  m.countSkippedRounds("gone", 1);     // a target that left the config is ignored
+  EXPECT_TRUE(
+      contains(m.serialize(), "mediapath_probe_rounds_skipped_total{target=\"proxy-a\"} 4"));
+}
+
 TEST(Metrics, FailoverAndGenesysCounters) {
   Metrics m("s", "v");
   m.addFailoverGroup("g", {"a", "b"});
