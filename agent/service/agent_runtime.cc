@@ -130,6 +130,8 @@ struct AgentRuntime::Impl {
   ServiceNotifier notifier;
   std::unique_ptr<net::UvTimer> watchdog;
 
+  std::vector<PlannedTarget> planned_at_start;  // planStep -> probeStep
+
   Impl(RunOptions o, Config c)
       : options(std::move(o)), config(std::move(c)), metrics(config.site_name, versionLabel()) {}
 
@@ -373,6 +375,57 @@ struct AgentRuntime::Impl {
     sighup.reset();
   }
 
+  // ---- start-up, one named step each, in the order agent_runtime.h gives (Falco's run_steps:
+  // the sequence reads in one place, and each step is small enough to read on its own) ----
+  struct Step {
+    const char* name;
+    void (Impl::*run)();
+  };
+  static const Step kStartSteps[];
+
+  // Secrets are read before anything listens, so a missing one fails start-up with exit 2.
+  void planStep() { planned_at_start = planTargets(config); }
+
+  void limitsStep() {
+    file_limit = raiseOpenFileLimit();
+    socket_budget = std::make_unique<net::SocketBudget>(probeSocketLimit(file_limit));
+    probe_resources = std::make_unique<probes::ProbeResources>(socket_budget.get());
+  }
+
+  // A busy port fails start-up here, before any probing.
+  void listenStep() {
+    server = std::make_unique<reporter::MetricsServer>(
+        options.listen, metrics, [this](const std::string& path) { return page(path); });
+    // With --listen HOST:0 the kernel picked the port: log the one in use (tests read it here).
+    std::string listen_host = options.listen.substr(0, options.listen.rfind(':'));
+    spdlog::info("{} (site {}): {} targets, {} failover groups; listening on http://{}:{}/",
+                 versionLabel(), config.site_name, config.targets.size(), config.failover.size(),
+                 listen_host, server->port());
+  }
+
+  void probeStep() { startProbing(std::move(planned_at_start)); }
+
+  void timersStep() {
+    heartbeat = std::make_unique<net::UvTimer>(loop.get());
+    heartbeat->start(
+        kHeartbeatInterval, [this] { heartbeat_ms = steadyMs(); }, kHeartbeatInterval);
+    if (auto interval = notifier.watchdogInterval()) {
+      // WatchdogSec= is set: ping at half of it from the loop (see notifier).
+      watchdog = std::make_unique<net::UvTimer>(loop.get());
+      watchdog->start(
+          *interval, [this] { notifier.watchdog(); }, *interval);
+    }
+  }
+
+  void signalsStep() {
+    sigterm = std::make_unique<net::UvSignal>(loop.get());
+    sigterm->start(SIGTERM, [this] { shutdown("SIGTERM"); });
+    sigint = std::make_unique<net::UvSignal>(loop.get());
+    sigint->start(SIGINT, [this] { shutdown("SIGINT"); });
+    sighup = std::make_unique<net::UvSignal>(loop.get());
+    sighup->start(SIGHUP, [this] { reload(); });
+  }
+
   std::optional<reporter::HttpReply> page(const std::string& path) {
     if (path == "/") {
       return reporter::HttpReply{200, "text/html; charset=utf-8",
@@ -394,6 +447,15 @@ struct AgentRuntime::Impl {
   }
 };
 
+const AgentRuntime::Impl::Step AgentRuntime::Impl::kStartSteps[] = {
+    {"read secrets, plan the targets", &Impl::planStep},
+    {"raise the open-file limit, size the socket budget", &Impl::limitsStep},
+    {"listen for scrapes and the status page", &Impl::listenStep},
+    {"start probing (and failover)", &Impl::probeStep},
+    {"start the heartbeat and the watchdog", &Impl::timersStep},
+    {"handle signals", &Impl::signalsStep},
+};
+
 AgentRuntime::AgentRuntime(RunOptions options, Config config)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(config))) {}
 
@@ -401,37 +463,10 @@ AgentRuntime::~AgentRuntime() = default;
 
 int AgentRuntime::run() {
   Impl& s = *impl_;
-  // Secrets are read before anything listens, so a missing one fails start-up with exit 2.
-  std::vector<PlannedTarget> planned = planTargets(s.config);
-  s.file_limit = raiseOpenFileLimit();
-  s.socket_budget = std::make_unique<net::SocketBudget>(probeSocketLimit(s.file_limit));
-  s.probe_resources = std::make_unique<probes::ProbeResources>(s.socket_budget.get());
-
-  s.server = std::make_unique<reporter::MetricsServer>(
-      s.options.listen, s.metrics, [&s](const std::string& path) { return s.page(path); });
-  // With --listen HOST:0 the kernel picked the port: log the one in use (tests read it here).
-  std::string listen_host = s.options.listen.substr(0, s.options.listen.rfind(':'));
-  spdlog::info("{} (site {}): {} targets, {} failover groups; listening on http://{}:{}/",
-               versionLabel(), s.config.site_name, s.config.targets.size(),
-               s.config.failover.size(), listen_host, s.server->port());
-
-  s.startProbing(std::move(planned));
-  s.heartbeat = std::make_unique<net::UvTimer>(s.loop.get());
-  s.heartbeat->start(
-      kHeartbeatInterval, [&s] { s.heartbeat_ms = steadyMs(); }, kHeartbeatInterval);
-  if (auto interval = s.notifier.watchdogInterval()) {
-    // WatchdogSec= is set: ping at half of it from the loop (see Impl::notifier).
-    s.watchdog = std::make_unique<net::UvTimer>(s.loop.get());
-    s.watchdog->start(
-        *interval, [&s] { s.notifier.watchdog(); }, *interval);
+  for (const Impl::Step& step : Impl::kStartSteps) {
+    spdlog::debug("start-up: {}", step.name);
+    (s.*step.run)();
   }
-  s.sigterm = std::make_unique<net::UvSignal>(s.loop.get());
-  s.sigterm->start(SIGTERM, [&s] { s.shutdown("SIGTERM"); });
-  s.sigint = std::make_unique<net::UvSignal>(s.loop.get());
-  s.sigint->start(SIGINT, [&s] { s.shutdown("SIGINT"); });
-  s.sighup = std::make_unique<net::UvSignal>(s.loop.get());
-  s.sighup->start(SIGHUP, [&s] { s.reload(); });
-
   // Returns once shutdown() has released every handle and their close callbacks have run.
   s.loop.run();
   s.server.reset();

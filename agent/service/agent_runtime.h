@@ -16,13 +16,16 @@ struct RunOptions {
   bool plan_only = false;  ///< --plan: record failover decisions, never send them
 };
 
-/// The running agent (`mediapath-agent run`). Startup, in this order:
-///  1. metrics and status board are built from the config, so every series exists before the
-///     HTTP endpoint can be scraped;
-///  2. the HTTP endpoint starts listening (a busy port fails start-up before any probing);
-///  3. the resolver and scheduler start probing; /-/ready turns 200 once every target has
-///     finished its first round;
-///  4. signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the config file.
+/// The running agent (`mediapath-agent run`). Start-up is a list of named steps
+/// (AgentRuntime::Impl::kStartSteps), in this order:
+///  1. read the secrets and plan the targets: a missing secret fails before anything listens;
+///  2. raise the open-file limit and size the probes' socket budget from it;
+///  3. listen for scrapes: a busy port fails start-up before any probing;
+///  4. start probing and failover: every target's and group's series and status-board row are
+///     made before the first round, so no series has a gap; /-/ready turns 200 once every target
+///     has finished its first round;
+///  5. the heartbeat (/healthz) and the systemd watchdog;
+///  6. signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the config file.
 ///
 /// Thread safety: run() owns the calling thread until shutdown; the HTTP endpoint's threads read
 /// only the thread-safe StatusBoard, Metrics and heartbeat.
