@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -229,6 +230,27 @@ TEST_F(RunAgentTest, SighupReloadsWithoutRestartAndKeepsTheOldConfigOnErrors) {
   // Clean shutdown: exit 0 (the ASan build would exit non-zero on a leak).
   EXPECT_EQ(agent->stop(), 0) << agent->log();
   EXPECT_NE(agent->log().find("stopped cleanly"), std::string::npos);
+}
+
+TEST_F(RunAgentTest, AStalledAgentCountsTheRoundsItSkipped) {
+  // SIGSTOP freezes the whole agent (loop and HTTP threads) as a suspended VM or an overloaded
+  // host would: the 1 s ticks it missed are skipped, not fired back to back, and counted.
+  auto agent = start(baseConfig());
+  const std::string series = "mediapath_probe_rounds_skipped_total{target=\"stun-a\"}";
+  auto before = agent->metric(series);
+  ASSERT_TRUE(before) << agent->metrics();
+  agent->signal(SIGSTOP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  agent->signal(SIGCONT);
+  std::optional<double> after;
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        after = agent->metric(series);
+        return after && *after >= *before + 2;
+      },
+      seconds(10)))
+      << series << " went from " << *before << " to " << after.value_or(-1);
+  EXPECT_EQ(agent->stop(), 0) << agent->log();
 }
 
 TEST_F(RunAgentTest, BusyListenAddressFailsStartUp) {
