@@ -11,7 +11,8 @@
 #   /usr/share/mediapath-agent/                    agent.example.json, alerts.yml,
 #                                                  grafana-dashboard.json, README.md (monitoring)
 #   /usr/share/man/man1/mediapath-agent.1.gz
-#   /usr/share/doc/mediapath-agent/                copyright, README.systemd, examples/
+#   /usr/share/doc/mediapath-agent/                copyright, operations.md (the operator
+#                                                  guide), README.systemd, examples/
 # Nothing else in the tree installs files, so the package holds exactly these.
 #
 # The files outside the prefix (/etc, /lib/systemd) belong to component "system", which a plain
@@ -39,7 +40,8 @@ install(FILES "${PROJECT_SOURCE_DIR}/config/agent.example.json"
               "${PROJECT_SOURCE_DIR}/config/grafana-dashboard.json"
               "${PROJECT_SOURCE_DIR}/config/README.md"
         DESTINATION share/mediapath-agent)
-install(FILES "${PROJECT_SOURCE_DIR}/docs/copyright" DESTINATION share/doc/mediapath-agent)
+install(FILES "${PROJECT_SOURCE_DIR}/docs/copyright" "${PROJECT_SOURCE_DIR}/docs/operations.md"
+        DESTINATION share/doc/mediapath-agent)
 install(FILES "${PROJECT_SOURCE_DIR}/systemd/README.md"
         DESTINATION share/doc/mediapath-agent RENAME README.systemd)
 install(FILES "${PROJECT_SOURCE_DIR}/systemd/credentials.conf.example"

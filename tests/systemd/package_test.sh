@@ -31,6 +31,7 @@ for f in ./usr/bin/mediapath-agent \
          ./usr/share/mediapath-agent/README.md \
          ./usr/share/man/man1/mediapath-agent.1.gz \
          ./usr/share/doc/mediapath-agent/copyright \
+         ./usr/share/doc/mediapath-agent/operations.md \
          ./usr/share/doc/mediapath-agent/README.systemd \
          ./usr/share/doc/mediapath-agent/examples/credentials.conf.example \
          ./usr/share/doc/mediapath-agent/examples/listen.conf.example; do
