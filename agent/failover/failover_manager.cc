@@ -13,17 +13,12 @@
 #include "net/resolver.h"
 #include "net/uv_timer.h"
 #include "reporter/audit/audit_trail.h"
-#include "reporter/genesys/genesys_backends.h"
-#include "reporter/genesys/genesys_client.h"
+#include "reporter/genesys/failover_backend.h"
 
 namespace mediapath::agent {
 namespace {
 
 using nlohmann::json;
-
-// A failed apply is retried this long after the failure (each attempt already used the client's
-// own retry budget, so this is the slow outer loop).
-constexpr std::chrono::milliseconds kRetryAfterFailure{30000};
 
 json optionalNumber(std::optional<double> v) { return v ? json(*v) : json(nullptr); }
 
@@ -34,9 +29,8 @@ struct FailoverManager::Group {
   std::unique_ptr<FailoverController> controller;
   GroupState state;
   bool reconciled = false;
-  bool sending = false;  // a change is in flight
-  std::unique_ptr<reporter::LocationBackend> location_backend;
-  std::unique_ptr<reporter::TrunkBackend> trunk_backend;
+  bool sending = false;                                // a change is in flight
+  std::unique_ptr<reporter::FailoverBackend> backend;  // null: no Genesys access
   std::unique_ptr<net::UvTimer> retry_timer;
   json last_evidence = json::object();
 };
@@ -44,8 +38,8 @@ struct FailoverManager::Group {
 FailoverManager::FailoverManager(const Config& config, bool plan_only, net::EventLoop& loop,
                                  net::Resolver& resolver, const net::Clock& clock,
                                  net::Random& random, StateStore& store,
-                                 reporter::AuditTrail& audit, reporter::GenesysClient* client,
-                                 Hooks hooks)
+                                 reporter::AuditTrail& audit, const BackendFactory& make_backend,
+                                 Hooks hooks, std::chrono::milliseconds retry_after)
     : config_(config),
       plan_only_(plan_only),
       loop_(loop),
@@ -54,8 +48,8 @@ FailoverManager::FailoverManager(const Config& config, bool plan_only, net::Even
       random_(random),
       store_(store),
       audit_(audit),
-      client_(client),
-      hooks_(std::move(hooks)) {
+      hooks_(std::move(hooks)),
+      retry_after_(retry_after) {
   auto saved = store_.load();
   for (const auto& cfg : config_.failover) {
     auto g = std::make_unique<Group>();
@@ -66,34 +60,13 @@ FailoverManager::FailoverManager(const Config& config, bool plan_only, net::Even
     for (const auto& c : cfg.candidates) known = known || c == g->state.active;
     if (!known) g->state.active = cfg.candidates.front();
     g->controller = std::make_unique<FailoverController>(cfg, g->state.active);
-    if (client_ != nullptr) {
-      if (!cfg.apply_to.location_path.empty() && config_.genesys) {
-        g->location_backend = std::make_unique<reporter::LocationBackend>(
-            *client_, config_.genesys->location_id, cfg.apply_to.location_path);
-      } else if (!cfg.apply_to.trunk_base_id.empty()) {
-        g->trunk_backend =
-            std::make_unique<reporter::TrunkBackend>(*client_, cfg.apply_to.trunk_base_id);
-      }
-    }
+    if (make_backend) g->backend = make_backend(cfg);
     g->retry_timer = std::make_unique<net::UvTimer>(loop_.get());
     groups_.emplace(cfg.name, std::move(g));
   }
 }
 
-FailoverManager::~FailoverManager() {
-  *alive_ = false;
-  if (client_ != nullptr) client_->cancelAll();
-}
-
-std::string FailoverManager::active(const std::string& group) const {
-  auto it = groups_.find(group);
-  return it == groups_.end() ? std::string() : it->second->controller->active();
-}
-
-bool FailoverManager::reconciled(const std::string& group) const {
-  auto it = groups_.find(group);
-  return it != groups_.end() && it->second->reconciled;
-}
+FailoverManager::~FailoverManager() { *alive_ = false; }
 
 void FailoverManager::start() {
   for (auto& [name, g] : groups_) {
@@ -103,10 +76,10 @@ void FailoverManager::start() {
 }
 
 std::string FailoverManager::remoteCandidate(const Group& g, const std::string& host,
-                                             int port) const {
+                                             std::optional<std::uint16_t> port) const {
   for (const auto& c : g.cfg.candidates) {
     const TargetConfig* t = config_.findTarget(c);
-    if (t != nullptr && t->host == host && (port < 0 || t->port == port)) return c;
+    if (t != nullptr && t->host == host && (!port || t->port == *port)) return c;
   }
   return {};
 }
@@ -115,62 +88,29 @@ std::string FailoverManager::remoteCandidate(const Group& g, const std::string& 
 // neither repeats a change that a crash interrupted after it reached the platform nor loses one
 // that never did.
 void FailoverManager::reconcile(Group& g) {
-  if (client_ == nullptr || (!g.location_backend && !g.trunk_backend)) {
+  if (!g.backend) {
     finishReconcile(g, "", "no Genesys access: using the saved state");
     return;
   }
-  std::string group = g.cfg.name;
   std::weak_ptr<bool> alive = alive_;
-  if (g.location_backend) {
-    std::string path = g.cfg.apply_to.location_path;
-    client_->call(
-        {"get_location",
-         "GET",
-         "/api/v2/locations/" + config_.genesys->location_id,
-         std::nullopt,
-         {}},
-        [this, alive, group, path](reporter::ApiResponse r) {
-          if (alive.expired()) return;
-          Group& grp = *groups_.at(group);
-          if (!r.ok()) {
-            finishReconcile(grp, "",
-                            "cannot read the remote location (" + r.error->describe() +
-                                "); using the saved state");
-            return;
-          }
-          auto ep = reporter::endpointAt(r.body, path);
-          std::string remote = ep ? remoteCandidate(grp, ep->host, ep->port) : std::string();
-          finishReconcile(grp, remote,
-                          ep ? "remote " + path + " is " + ep->host + ":" + std::to_string(ep->port)
-                             : "remote location has no " + path);
-        });
-    return;
-  }
-  client_->call(
-      {"get_trunk",
-       "GET",
-       "/api/v2/telephony/providers/edges/trunkbasesettings/" + g.cfg.apply_to.trunk_base_id,
-       std::nullopt,
-       {}},
-      [this, alive, group](reporter::ApiResponse r) {
-        if (alive.expired()) return;
-        Group& grp = *groups_.at(group);
-        if (!r.ok()) {
-          finishReconcile(
-              grp, "",
-              "cannot read the remote trunk (" + r.error->describe() + "); using the saved state");
-          return;
-        }
-        json::json_pointer ptr("/properties/trunk_transport_serverProxyList/value/instance");
-        std::string first;
-        if (r.body.contains(ptr) && r.body.at(ptr).is_array() && !r.body.at(ptr).empty() &&
-            r.body.at(ptr)[0].is_string()) {
-          first = r.body.at(ptr)[0].get<std::string>();
-        }
-        finishReconcile(grp, remoteCandidate(grp, first, -1),
-                        "remote trunk server list starts with " +
-                            (first.empty() ? std::string("nothing") : first));
-      });
+  std::string group = g.cfg.name;
+  std::string kind = g.backend->kind();
+  g.backend->readActiveOrder([this, alive, group, kind](reporter::ActiveOrder order) {
+    if (alive.expired()) return;
+    Group& grp = *groups_.at(group);
+    if (!order.ok()) {
+      finishReconcile(grp, "",
+                      "cannot read the remote " + kind + " (" + order.error->describe() +
+                          "); using the saved state");
+      return;
+    }
+    // The group is on what the remote tries first.
+    std::string remote;
+    if (!order.entries.empty()) {
+      remote = remoteCandidate(grp, order.entries.front().host, order.entries.front().port);
+    }
+    finishReconcile(grp, remote, order.summary);
+  });
 }
 
 void FailoverManager::finishReconcile(Group& g, const std::string& remote_active,
@@ -316,7 +256,7 @@ void FailoverManager::applyPending(Group& g) {
   }
   change["target"] = {{"host", to->host}, {"port", to->port}};
 
-  if (plan_only_ || client_ == nullptr || (!g.location_backend && !g.trunk_backend)) {
+  if (plan_only_ || !g.backend) {
     change["note"] = plan_only_ ? "plan mode: not sent" : "no Genesys access: not sent";
     audit(g, "planned", change);
     hooks_.on_result(g.cfg.name, "planned");
@@ -382,19 +322,13 @@ void FailoverManager::sendChange(Group& g, const std::string& change_id) {
     grp.sending = false;
     completeChange(grp, change_id, r.ok(), r.ok() ? "" : r.error->describe(), r.request, r.changed);
   };
-  if (g.location_backend) {
-    // No expected value: the backend reads the location and tests what it read, so a change the
-    // platform already holds (after a crash) is recognised instead of sent twice.
-    g.location_backend->apply({to->host, to->port}, std::nullopt, done);
-    return;
-  }
-  // The trunk's server list: the new active first, then the others in preference order.
-  std::vector<std::string> hosts{to->host};
+  // The new active first, then the others in preference order.
+  std::vector<reporter::Endpoint> ranked{{to->host, to->port}};
   for (const auto& c : g.cfg.candidates) {
     const TargetConfig* t = config_.findTarget(c);
-    if (t != nullptr && c != p.to) hosts.push_back(t->host);
+    if (t != nullptr && c != p.to) ranked.push_back({t->host, t->port});
   }
-  g.trunk_backend->apply(hosts, done);
+  g.backend->applyRanked(std::move(ranked), done);
 }
 
 void FailoverManager::completeChange(Group& g, const std::string& change_id, bool ok,
@@ -417,14 +351,14 @@ void FailoverManager::completeChange(Group& g, const std::string& change_id, boo
   audit(g, "failed", fields);
   hooks_.on_result(g.cfg.name, "failed");
   spdlog::error("failover group {}: change {} ({} -> {}) failed: {}; retrying in {}", g.cfg.name,
-                p.id, p.from, p.to, detail, formatDuration(kRetryAfterFailure));
+                p.id, p.from, p.to, detail, formatDuration(retry_after_));
   hooks_.on_decision(g.cfg.name, "failed " + p.from + " -> " + p.to + ": " + detail);
   scheduleRetry(g);
 }
 
 void FailoverManager::scheduleRetry(Group& g) {
   std::string group = g.cfg.name;
-  g.retry_timer->start(kRetryAfterFailure, [this, group] { applyPending(*groups_.at(group)); });
+  g.retry_timer->start(retry_after_, [this, group] { applyPending(*groups_.at(group)); });
 }
 
 void FailoverManager::saveState() {

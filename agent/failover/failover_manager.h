@@ -1,9 +1,12 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "agent/config/config.h"
@@ -19,7 +22,7 @@ class Random;
 
 namespace mediapath::reporter {
 class AuditTrail;
-class GenesysClient;
+class FailoverBackend;
 }  // namespace mediapath::reporter
 
 namespace mediapath::agent {
@@ -60,12 +63,23 @@ class FailoverManager {
     std::function<void(const std::string& group, const std::string& result)> on_result;
   };
 
-  /// `client` may be null: no Genesys access (plan mode without credentials); then the manager
-  /// neither reconciles nor applies, it records.
+  /// Builds the backend a group writes to; null (or an empty function) means no Genesys access
+  /// for that group (plan mode without credentials): the manager neither reconciles nor applies
+  /// it, it records.
+  using BackendFactory =
+      std::function<std::unique_ptr<reporter::FailoverBackend>(const FailoverGroup& group)>;
+
+  /// A failed apply is retried this long after the failure (each attempt already used the
+  /// client's own retry budget, so this is the slow outer loop).
+  static constexpr std::chrono::milliseconds kRetryAfterFailure{30000};
+
+  /// The backends are built here, once per group; they must not outlive whatever they write
+  /// through (cancel that before destroying the manager).
   FailoverManager(const Config& config, bool plan_only, net::EventLoop& loop,
                   net::Resolver& resolver, const net::Clock& clock, net::Random& random,
-                  StateStore& store, reporter::AuditTrail& audit, reporter::GenesysClient* client,
-                  Hooks hooks);
+                  StateStore& store, reporter::AuditTrail& audit,
+                  const BackendFactory& make_backend, Hooks hooks,
+                  std::chrono::milliseconds retry_after = kRetryAfterFailure);
   ~FailoverManager();
   FailoverManager(const FailoverManager&) = delete;
   FailoverManager& operator=(const FailoverManager&) = delete;
@@ -75,10 +89,6 @@ class FailoverManager {
 
   /// After each round of any target: re-evaluates the groups that list it.
   void onRound(const std::string& target, const std::map<std::string, TargetView>& targets);
-
-  /// Active candidate of a group ("" for an unknown group).
-  std::string active(const std::string& group) const;
-  bool reconciled(const std::string& group) const;
 
  private:
   struct Group;
@@ -94,7 +104,8 @@ class FailoverManager {
   nlohmann::json evidence(const Group& g, const std::map<std::string, TargetView>& t) const;
   void audit(const Group& g, const std::string& event, nlohmann::json fields);
   std::string newChangeId();
-  std::string remoteCandidate(const Group& g, const std::string& host, int port) const;
+  std::string remoteCandidate(const Group& g, const std::string& host,
+                              std::optional<std::uint16_t> port) const;
 
   const Config& config_;
   bool plan_only_;
@@ -104,11 +115,11 @@ class FailoverManager {
   net::Random& random_;
   StateStore& store_;
   reporter::AuditTrail& audit_;
-  reporter::GenesysClient* client_;
   Hooks hooks_;
+  std::chrono::milliseconds retry_after_;
   std::map<std::string, std::unique_ptr<Group>> groups_;
   std::map<std::string, TargetView> last_views_;
-  // Guards callbacks that may arrive after destruction (resolver, client are cancelled too).
+  // Guards callbacks that may arrive after destruction (a backend's, the resolver's).
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -24,6 +24,7 @@
 #include "net/uv_timer.h"
 #include "probes/probe_resources.h"
 #include "reporter/audit/audit_trail.h"
+#include "reporter/genesys/genesys_backends.h"
 #include "reporter/genesys/genesys_client.h"
 #include "reporter/metrics/metrics.h"
 #include "reporter/metrics/metrics_server.h"
@@ -224,8 +225,18 @@ struct AgentRuntime::Impl {
     hooks.on_decision = [this](const std::string& group, const std::string& text) {
       board.addDecision({clock.wallNow(), group, text});
     };
+    // One backend per group, writing through the client (none without Genesys access: the
+    // manager then records only). The client exists only with a genesys section.
+    FailoverManager::BackendFactory backends;
+    if (genesys) {
+      backends = [this](const FailoverGroup& g) {
+        return reporter::makeFailoverBackend(
+            *genesys,
+            {config.genesys->location_id, g.apply_to.location_path, g.apply_to.trunk_base_id});
+      };
+    }
     failover = std::make_unique<FailoverManager>(config, planOnly(), loop, *resolver, clock, random,
-                                                 *store, *audit, genesys.get(), std::move(hooks));
+                                                 *store, *audit, backends, std::move(hooks));
     spdlog::info("failover: {} groups, {} mode, state in {}", config.failover.size(),
                  planOnly() ? "plan" : "apply", options.state_dir);
     failover->start();
@@ -235,7 +246,9 @@ struct AgentRuntime::Impl {
     if (scheduler) scheduler->stop();
     scheduler.reset();
     // Before the resolver and client it uses; a change in flight stays pending in the state
-    // directory and is finished by the next manager (reload) or the next start.
+    // directory and is finished by the next manager (reload) or the next start. The client's
+    // calls go first: their callbacks point into the manager's backends.
+    if (genesys) genesys->cancelAll();
     failover.reset();
     genesys.reset();
     if (resolver) resolver->cancelAll();

@@ -19,8 +19,58 @@ std::optional<Endpoint> endpointAt(const nlohmann::json& location, const std::st
   return Endpoint{host->get<std::string>(), static_cast<std::uint16_t>(p)};
 }
 
+std::vector<std::string> serverProxyList(const nlohmann::json& trunk) {
+  static const nlohmann::json::json_pointer kList(
+      "/properties/trunk_transport_serverProxyList/value/instance");
+  std::vector<std::string> hosts;
+  if (!trunk.is_object() || !trunk.contains(kList) || !trunk.at(kList).is_array()) return hosts;
+  for (const auto& entry : trunk.at(kList)) {
+    if (!entry.is_string()) break;  // an order with a hole in it is not an order
+    hosts.push_back(entry.get<std::string>());
+  }
+  return hosts;
+}
+
+std::unique_ptr<FailoverBackend> makeFailoverBackend(GenesysClient& client,
+                                                     const BackendTarget& target) {
+  if (!target.location_path.empty()) {
+    return std::make_unique<LocationBackend>(client, target.location_id, target.location_path);
+  }
+  if (!target.trunk_base_id.empty()) {
+    return std::make_unique<TrunkBackend>(client, target.trunk_base_id);
+  }
+  return nullptr;
+}
+
 LocationBackend::LocationBackend(GenesysClient& client, std::string location_id, std::string path)
     : client_(client), location_id_(std::move(location_id)), path_(std::move(path)) {}
+
+void LocationBackend::readActiveOrder(ActiveOrderCallback callback) {
+  client_.call({"get_location", "GET", "/api/v2/locations/" + location_id_, std::nullopt, {}},
+               [this, callback = std::move(callback)](ApiResponse r) {
+                 ActiveOrder order;
+                 if (!r.ok()) {
+                   order.error = std::move(r.error);
+                   callback(std::move(order));
+                   return;
+                 }
+                 auto ep = endpointAt(r.body, path_);
+                 if (ep) {
+                   order.entries.push_back({ep->host, ep->port});
+                   order.summary =
+                       "remote " + path_ + " is " + ep->host + ":" + std::to_string(ep->port);
+                 } else {
+                   order.summary = "remote location has no " + path_;
+                 }
+                 callback(std::move(order));
+               });
+}
+
+void LocationBackend::applyRanked(std::vector<Endpoint> ranked, BackendCallback callback) {
+  // No expected value: the location is read and what was read is tested, so a change the
+  // platform already holds (after a crash) is recognised instead of sent twice.
+  apply(ranked.front(), std::nullopt, std::move(callback));
+}
 
 void LocationBackend::apply(const Endpoint& target, std::optional<Endpoint> expected,
                             BackendCallback callback) {
@@ -77,13 +127,43 @@ bool TrunkBackend::setServerProxyList(nlohmann::json& trunk,
   return true;
 }
 
+std::string TrunkBackend::path() const {
+  return "/api/v2/telephony/providers/edges/trunkbasesettings/" + trunk_base_id_;
+}
+
+void TrunkBackend::readActiveOrder(ActiveOrderCallback callback) {
+  client_.call({"get_trunk", "GET", path(), std::nullopt, {}},
+               [callback = std::move(callback)](ApiResponse r) {
+                 ActiveOrder order;
+                 if (!r.ok()) {
+                   order.error = std::move(r.error);
+                   callback(std::move(order));
+                   return;
+                 }
+                 for (auto& host : serverProxyList(r.body)) {
+                   order.entries.push_back({std::move(host), std::nullopt});
+                 }
+                 order.summary =
+                     "remote trunk server list starts with " +
+                     (order.entries.empty() ? std::string("nothing") : order.entries.front().host);
+                 callback(std::move(order));
+               });
+}
+
+void TrunkBackend::applyRanked(std::vector<Endpoint> ranked, BackendCallback callback) {
+  // The list holds hosts only, as it always has (issue 15 changes the list's semantics).
+  std::vector<std::string> hosts;
+  for (auto& e : ranked) hosts.push_back(std::move(e.host));
+  apply(std::move(hosts), std::move(callback));
+}
+
 void TrunkBackend::apply(std::vector<std::string> hosts, BackendCallback callback) {
   attempt(std::move(hosts), 0, std::move(callback));
 }
 
 void TrunkBackend::attempt(std::vector<std::string> hosts, int conflicts,
                            BackendCallback callback) {
-  std::string path = "/api/v2/telephony/providers/edges/trunkbasesettings/" + trunk_base_id_;
+  std::string path = this->path();
   client_.call({"get_trunkbasesettings", "GET", path, std::nullopt, {}},
                [this, path, hosts = std::move(hosts), conflicts,
                 callback = std::move(callback)](ApiResponse r) mutable {

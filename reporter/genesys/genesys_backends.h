@@ -6,31 +6,26 @@
 #include <string>
 #include <vector>
 
+#include "reporter/genesys/failover_backend.h"
 #include "reporter/genesys/genesys_client.h"
 #include "reporter/genesys/location_payload.h"
 
 namespace mediapath::reporter {
-
-/// What a backend did.
-struct BackendResult {
-  bool changed = false;     ///< false: the remote already matched, nothing was sent
-  nlohmann::json request;   ///< the JSON Patch / trunk object that was (or would be) sent
-  nlohmann::json response;  ///< the platform's answer (the updated object)
-  int attempts = 0;         ///< writes sent (trunk: more than 1 after 409 conflicts)
-  std::optional<ApiError> error;
-  bool ok() const { return !error; }
-};
-
-using BackendCallback = std::function<void(BackendResult)>;
 
 /// The seed's location backend: moves one media endpoint of a Location (`path` "/media/proxy",
 /// "/media/stun" or "/media/turn") with `PATCH /api/v2/locations/{id}` and an RFC 6902 JSON Patch
 /// (`Content-Type: application/json-patch+json`) that tests the old value before replacing it.
 ///
 /// Thread safety: loop thread only; the client must outlive the backend's pending operations.
-class LocationBackend {
+class LocationBackend final : public FailoverBackend {
  public:
   LocationBackend(GenesysClient& client, std::string location_id, std::string path);
+
+  std::string kind() const override { return "location"; }
+  /// One entry: the endpoint at `path` (none when the location has no such {host, port}).
+  void readActiveOrder(ActiveOrderCallback callback) override;
+  /// Moves the endpoint to `ranked.front()`, testing the value read just before.
+  void applyRanked(std::vector<Endpoint> ranked, BackendCallback callback) override;
 
   /// With `expected`, the patch tests the remote still holds it (no read); without, the
   /// location is read first and its current value is tested.
@@ -50,9 +45,15 @@ class LocationBackend {
 /// on 409 (someone else changed it) reads again and retries, at most `max_conflicts` times.
 ///
 /// Thread safety: loop thread only.
-class TrunkBackend {
+class TrunkBackend final : public FailoverBackend {
  public:
   TrunkBackend(GenesysClient& client, std::string trunk_base_id, int max_conflicts = 3);
+
+  std::string kind() const override { return "trunk"; }
+  /// The server list as it stands; each entry a host (as written, no port split).
+  void readActiveOrder(ActiveOrderCallback callback) override;
+  /// Writes the hosts of `ranked` as the whole server list, in this order.
+  void applyRanked(std::vector<Endpoint> ranked, BackendCallback callback) override;
 
   void apply(std::vector<std::string> hosts, BackendCallback callback);
 
@@ -62,11 +63,16 @@ class TrunkBackend {
 
  private:
   void attempt(std::vector<std::string> hosts, int conflicts, BackendCallback callback);
+  std::string path() const;
 
   GenesysClient& client_;
   std::string trunk_base_id_;
   int max_conflicts_;
 };
+
+/// The trunk's server list (`properties.trunk_transport_serverProxyList.value.instance`) as
+/// strings; entries that are not strings are skipped, a missing list is empty.
+std::vector<std::string> serverProxyList(const nlohmann::json& trunk);
 
 /// The value under a JSON pointer ("/media/proxy") of a location as an Endpoint; nullopt when
 /// absent or malformed.

@@ -11,6 +11,14 @@ namespace {
 
 using nlohmann::json;
 
+GenesysClientOptions clientOptions(std::string api, std::string login) {
+  GenesysClientOptions o;
+  o.endpoints = {std::move(api), std::move(login)};
+  o.client_id = "id";
+  o.client_secret = "secret";
+  return o;
+}
+
 TEST(TrunkBackendTest, SetsTheOrderedServerListKeepingTheRest) {
   json trunk = json::parse(R"({"id": "t1", "version": 4, "properties": {
     "trunk_transport_serverProxyList": {"type": "array",
@@ -29,6 +37,32 @@ TEST(TrunkBackendTest, CreatesTheMissingProperty) {
   EXPECT_TRUE(TrunkBackend::setServerProxyList(trunk, {"x"}));
   EXPECT_EQ(trunk["properties"]["trunk_transport_serverProxyList"]["value"]["instance"],
             (json{"x"}));
+}
+
+TEST(TrunkBackendTest, ReadsTheServerListUpToTheFirstNonString) {
+  json trunk = json::parse(R"({"properties": {"trunk_transport_serverProxyList":
+    {"value": {"instance": ["b:5060", "a", 7, "c"]}}}})");
+  EXPECT_EQ(serverProxyList(trunk), (std::vector<std::string>{"b:5060", "a"}));
+  EXPECT_TRUE(serverProxyList(json{{"id", "t1"}}).empty());
+  EXPECT_TRUE(serverProxyList(json::array()).empty());
+}
+
+TEST(FailoverBackendTest, FactoryPicksTheBackendOfTheGroupsTarget) {
+  net::EventLoop loop;
+  net::SystemClock clock;
+  net::SeededRandom random(1);
+  {
+    GenesysClient client(loop, clientOptions("http://127.0.0.1:1", "http://127.0.0.1:1"), clock,
+                         random);
+    auto location = makeFailoverBackend(client, {"loc-1", "/media/proxy", ""});
+    ASSERT_TRUE(location);
+    EXPECT_EQ(location->kind(), "location");
+    auto trunk = makeFailoverBackend(client, {"", "", "trunk-1"});
+    ASSERT_TRUE(trunk);
+    EXPECT_EQ(trunk->kind(), "trunk");
+    EXPECT_FALSE(makeFailoverBackend(client, {"loc-1", "", ""}));
+  }
+  EXPECT_EQ(loop.close(), 0);
 }
 
 TEST(LocationBackendTest, ReadsEndpointsAtAPointer) {
@@ -66,10 +100,7 @@ TEST(GenesysClientTest, ConstructorRefusesPlainHttpToNonLoopback) {
   net::EventLoop loop;
   net::SystemClock clock;
   net::SeededRandom random(1);
-  GenesysClientOptions o;
-  o.endpoints = {"http://api.example.com", "https://login.example.com"};
-  o.client_id = "id";
-  o.client_secret = "secret";
+  GenesysClientOptions o = clientOptions("http://api.example.com", "https://login.example.com");
   EXPECT_THROW(GenesysClient(loop, o, clock, random), std::invalid_argument);
   o.endpoints = {"http://localhost:1", "http://127.0.0.2:1"};
   EXPECT_NO_THROW(GenesysClient(loop, o, clock, random));

@@ -1,0 +1,318 @@
+// FailoverManager on its own: a scripted backend instead of Genesys, a resolver that answers at
+// once, a fake clock and random; the state directory and the audit trail are real files, and the
+// retry timer is a real timer on a real loop.
+#include "agent/failover/failover_manager.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/failover/state_store.h"
+#include "net/event_loop.h"
+#include "net/resolver.h"
+#include "net/uv_timer.h"
+#include "reporter/audit/audit_trail.h"
+#include "reporter/genesys/failover_backend.h"
+#include "tests/agent/scheduler_fakes.h"
+#include "tests/support/process.h"
+
+namespace mediapath::agent {
+namespace {
+
+using nlohmann::json;
+
+/// What the fake remote answers and what it was asked. Outlives the managers (and so their
+/// backends) so that a test can look at it after a "restart".
+struct FakeRemote {
+  /// What readActiveOrder answers; nullopt: it never answers.
+  std::optional<reporter::ActiveOrder> read_answer;
+  /// What each applyRanked answers, in turn; when used up, applies are never answered (a platform
+  /// that went silent, or an agent killed mid-request).
+  std::deque<reporter::BackendResult> apply_answers;
+
+  int reads = 0;
+  std::vector<std::vector<reporter::Endpoint>> applies;
+  std::vector<reporter::BackendCallback> unanswered;
+  /// Runs at each apply before it is answered (to look at the state file at that moment).
+  std::function<void()> on_apply;
+};
+
+class FakeBackend final : public reporter::FailoverBackend {
+ public:
+  explicit FakeBackend(FakeRemote& remote) : remote_(remote) {}
+  std::string kind() const override { return "location"; }
+  void readActiveOrder(reporter::ActiveOrderCallback callback) override {
+    ++remote_.reads;
+    if (remote_.read_answer) callback(*remote_.read_answer);
+  }
+  void applyRanked(std::vector<reporter::Endpoint> ranked,
+                   reporter::BackendCallback callback) override {
+    remote_.applies.push_back(std::move(ranked));
+    if (remote_.on_apply) remote_.on_apply();
+    if (remote_.apply_answers.empty()) {
+      remote_.unanswered.push_back(std::move(callback));
+      return;
+    }
+    reporter::BackendResult r = std::move(remote_.apply_answers.front());
+    remote_.apply_answers.pop_front();
+    callback(std::move(r));
+  }
+
+ private:
+  FakeRemote& remote_;
+};
+
+/// Answers every lookup at once with a documentation address (the manager checks names resolve).
+class FakeResolver final : public net::Resolver {
+ public:
+  void resolve(const std::string& name, net::RecordType, net::ResolveCallback callback) override {
+    names.push_back(name);
+    net::ResolveResult r;
+    r.ok = true;
+    r.addresses = {"192.0.2.1"};
+    callback(r);
+  }
+  void cancelAll() override {}
+  std::vector<std::string> names;
+};
+
+reporter::ActiveOrder remoteOn(const std::string& host, std::uint16_t port) {
+  reporter::ActiveOrder order;
+  order.entries.push_back({host, port});
+  order.summary = "remote /media/proxy is " + host + ":" + std::to_string(port);
+  return order;
+}
+
+reporter::BackendResult applied() {
+  return {true, json::array({{{"op", "replace"}}}), json::object(), 1, std::nullopt};
+}
+
+reporter::BackendResult refused() {
+  reporter::ApiError e;
+  e.request = "PATCH /location";
+  e.status = 503;
+  e.message = "unavailable";
+  return {false, json::array(), nullptr, 1, e};
+}
+
+TargetView view(bool healthy) {
+  TargetView v;
+  v.known = true;
+  v.healthy = healthy;
+  v.last.ok = healthy;
+  return v;
+}
+
+class FailoverManagerTest : public ::testing::Test {
+ protected:
+  FailoverManagerTest() : store_(dir_.file("state")), audit_(store_.auditPath()) {
+    config_.site_name = "office";
+    for (const char* name : {"proxy-a", "proxy-b"}) {
+      TargetConfig t;
+      t.name = name;
+      t.kind = probes::Kind::kSip;
+      t.host = std::string(name) + ".example.net";
+      t.port = 5060;
+      config_.targets.push_back(t);
+    }
+    FailoverGroup g;
+    g.name = "media-proxy";
+    g.candidates = {"proxy-a", "proxy-b"};
+    g.apply_to.location_path = "/media/proxy";
+    config_.failover.push_back(g);
+  }
+
+  std::unique_ptr<FailoverManager> makeManager(bool plan_only = false) {
+    FailoverManager::Hooks hooks;
+    hooks.on_group_change = [this](const std::string&, const std::string& active, bool panic) {
+      active_ = active;
+      panic_ = panic;
+    };
+    hooks.on_decision = [this](const std::string&, const std::string& text) {
+      decisions_.push_back(text);
+    };
+    hooks.on_result = [this](const std::string&, const std::string& result) {
+      results_.push_back(result);
+      if (on_result_) on_result_(result);
+    };
+    auto backends = [this](const FailoverGroup&) -> std::unique_ptr<reporter::FailoverBackend> {
+      return std::make_unique<FakeBackend>(remote_);
+    };
+    return std::make_unique<FailoverManager>(config_, plan_only, loop_, resolver_, clock_, random_,
+                                             store_, audit_, backends, std::move(hooks),
+                                             std::chrono::milliseconds(1));
+  }
+
+  /// proxy-a (the active one) went down, proxy-b is fine: the controller switches at once.
+  void failActive(FailoverManager& m) {
+    std::map<std::string, TargetView> views{{"proxy-a", view(false)}, {"proxy-b", view(true)}};
+    m.onRound("proxy-a", views);
+  }
+
+  /// A manager switches proxy-a -> proxy-b and is destroyed (the agent stops) before the
+  /// platform answers the write.
+  void switchThenStopBeforeTheAnswer() {
+    remote_.read_answer = remoteOn("proxy-a.example.net", 5060);
+    {
+      auto m = makeManager();
+      m->start();
+      failActive(*m);
+      ASSERT_EQ(remote_.applies.size(), 1u);
+      ASSERT_EQ(remote_.unanswered.size(), 1u);
+    }
+    remote_.unanswered.clear();
+  }
+
+  /// The change to proxy-b ended applied, once, and nothing is left pending.
+  void expectAppliedAndNothingPending() {
+    EXPECT_EQ(active_, "proxy-b");
+    EXPECT_EQ(results_, std::vector<std::string>{"applied"});
+    EXPECT_EQ(auditEvents(), std::vector<std::string>{"applied"});
+    EXPECT_TRUE(stateFile()["groups"]["media-proxy"]["pending"].is_null()) << stateFile().dump();
+  }
+
+  std::vector<std::string> auditEvents() const {
+    std::vector<std::string> events;
+    std::ifstream in(store_.auditPath());
+    for (std::string line; std::getline(in, line);) {
+      events.push_back(json::parse(line).at("event").get<std::string>());
+    }
+    return events;
+  }
+
+  json stateFile() const {
+    std::ifstream in(store_.statePath());
+    return json::parse(in);
+  }
+
+  mediapath::testing::TempDir dir_;
+  StateStore store_;
+  reporter::AuditTrail audit_;
+  Config config_;
+  net::EventLoop loop_;
+  FakeResolver resolver_;
+  testing::FakeClock clock_;
+  testing::ScriptedRandom random_{{0.25, 0.5}};
+  FakeRemote remote_;
+  std::string active_;
+  bool panic_ = false;
+  std::vector<std::string> decisions_;
+  std::vector<std::string> results_;
+  std::function<void(const std::string&)> on_result_;
+};
+
+TEST_F(FailoverManagerTest, AdoptsWhatTheRemoteAlreadyPointsAtWithoutWriting) {
+  remote_.read_answer = remoteOn("proxy-b.example.net", 5060);
+  auto m = makeManager();
+  m->start();
+  EXPECT_EQ(remote_.reads, 1);
+  EXPECT_EQ(active_, "proxy-b");
+  EXPECT_EQ(stateFile()["groups"]["media-proxy"]["active"], "proxy-b") << stateFile().dump();
+  // proxy-b is healthy and active: nothing to decide, nothing to write.
+  std::map<std::string, TargetView> views{{"proxy-a", view(true)}, {"proxy-b", view(true)}};
+  m->onRound("proxy-b", views);
+  EXPECT_TRUE(remote_.applies.empty());
+  EXPECT_TRUE(auditEvents().empty());
+}
+
+TEST_F(FailoverManagerTest, RemoteOnTheSameHostButAnotherPortIsNotAdopted) {
+  remote_.read_answer = remoteOn("proxy-b.example.net", 5070);
+  auto m = makeManager();
+  m->start();
+  EXPECT_EQ(active_, "proxy-a");
+}
+
+TEST_F(FailoverManagerTest, PendingChangeIsSavedBeforeTheWriteAndFinishedAfterARestart) {
+  json state_at_apply;
+  remote_.on_apply = [&] { state_at_apply = stateFile(); };
+  switchThenStopBeforeTheAnswer();
+  remote_.on_apply = nullptr;
+  const json& pending = state_at_apply["groups"]["media-proxy"]["pending"];
+  ASSERT_TRUE(pending.is_object()) << state_at_apply.dump();
+  EXPECT_EQ(pending["from"], "proxy-a");
+  EXPECT_EQ(pending["to"], "proxy-b");
+  EXPECT_EQ(resolver_.names, std::vector<std::string>{"proxy-b.example.net"});
+  ASSERT_EQ(remote_.applies[0].size(), 2u);
+  EXPECT_EQ(remote_.applies[0][0].host, "proxy-b.example.net");  // the new active first
+  EXPECT_EQ(remote_.applies[0][1].host, "proxy-a.example.net");
+
+  remote_.apply_answers.push_back(applied());
+  auto restarted = makeManager();
+  restarted->start();  // the remote still shows proxy-a: the change is sent again, once
+  EXPECT_EQ(remote_.applies.size(), 2u);
+  EXPECT_EQ(remote_.applies[1][0].host, "proxy-b.example.net");
+  expectAppliedAndNothingPending();
+}
+
+TEST_F(FailoverManagerTest, RestartFindsThePendingChangeAlreadyApplied) {
+  switchThenStopBeforeTheAnswer();
+  // The write reached the platform before the agent stopped.
+  remote_.read_answer = remoteOn("proxy-b.example.net", 5060);
+  auto restarted = makeManager();
+  restarted->start();
+  EXPECT_EQ(remote_.applies.size(), 1u);  // nothing sent again
+  expectAppliedAndNothingPending();
+}
+
+TEST_F(FailoverManagerTest, RetriesAFailedApplyWhenTheRetryTimerFires) {
+  remote_.read_answer = remoteOn("proxy-a.example.net", 5060);
+  remote_.apply_answers = {refused(), applied()};
+  auto m = makeManager();
+  m->start();
+  failActive(*m);
+  ASSERT_EQ(remote_.applies.size(), 1u);
+  EXPECT_EQ(results_, std::vector<std::string>{"failed"});
+  EXPECT_EQ(stateFile()["groups"]["media-proxy"]["pending"]["to"], "proxy-b");
+
+  on_result_ = [this](const std::string& result) {
+    if (result == "applied") loop_.stop();
+  };
+  // A deadline, not a wait: a broken retry fails the test instead of hanging it.
+  net::UvTimer deadline(loop_.get());
+  deadline.start(std::chrono::seconds(10), [this] { loop_.stop(); });
+  loop_.run();
+  deadline.stop();
+
+  EXPECT_EQ(remote_.applies.size(), 2u);
+  EXPECT_EQ(results_, (std::vector<std::string>{"failed", "applied"}));
+  EXPECT_EQ(auditEvents(), (std::vector<std::string>{"failed", "applied"}));
+  EXPECT_TRUE(stateFile()["groups"]["media-proxy"]["pending"].is_null()) << stateFile().dump();
+}
+
+TEST_F(FailoverManagerTest, PanicAppliesNothing) {
+  remote_.read_answer = remoteOn("proxy-a.example.net", 5060);
+  auto m = makeManager();
+  m->start();
+  std::map<std::string, TargetView> views{{"proxy-a", view(false)}, {"proxy-b", view(false)}};
+  m->onRound("proxy-b", views);
+  EXPECT_TRUE(panic_);
+  EXPECT_EQ(active_, "proxy-a");
+  ASSERT_EQ(decisions_.size(), 1u);
+  EXPECT_EQ(decisions_[0].rfind("panic: ", 0), 0u) << decisions_[0];
+  EXPECT_TRUE(remote_.applies.empty());
+  EXPECT_TRUE(resolver_.names.empty());
+  EXPECT_EQ(auditEvents(), std::vector<std::string>{"panic"});
+}
+
+TEST_F(FailoverManagerTest, PlanModeRecordsTheDecisionAndWritesNothing) {
+  remote_.read_answer = remoteOn("proxy-a.example.net", 5060);
+  auto m = makeManager(/*plan_only=*/true);
+  m->start();
+  failActive(*m);
+  EXPECT_TRUE(remote_.applies.empty());
+  EXPECT_EQ(active_, "proxy-b");
+  EXPECT_EQ(results_, std::vector<std::string>{"planned"});
+  EXPECT_EQ(auditEvents(), std::vector<std::string>{"planned"});
+  EXPECT_TRUE(stateFile()["groups"]["media-proxy"]["pending"].is_null()) << stateFile().dump();
+}
+
+}  // namespace
+}  // namespace mediapath::agent
