@@ -1,6 +1,7 @@
 // Genesys Cloud lifecycle commands: `location create|plan|apply|export|validate`, `quality`,
 // `audit`. Each builds one GenesysClient on a private loop and runs the loop until its operation
-// completes; the same client runs inside the agent's shared loop in `run`.
+// completes; the same client runs inside the agent's shared loop in `run`. The requests and their
+// protocols (polling, paging) are reporter/genesys's; this file parses, calls and prints.
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -22,15 +23,15 @@
 #include "agent/config/genesys_options.h"
 #include "agent/config/location_spec.h"
 #include "agent/config/probe_targets.h"
-#include "net/ares_resolver.h"
+#include "agent/service/probe_once.h"
 #include "net/atomic_file.h"
 #include "net/clock.h"
 #include "net/event_loop.h"
-#include "net/uv_timer.h"
 #include "probes/probe.h"
-#include "probes/probe_resources.h"
 #include "reporter/genesys/genesys_client.h"
 #include "reporter/genesys/genesys_json_patch.h"
+#include "reporter/genesys/genesys_lifecycle.h"
+#include "reporter/genesys/genesys_queries.h"
 #include "reporter/genesys/genesys_reports.h"
 
 namespace mediapath::agent {
@@ -56,19 +57,6 @@ struct UsageError {
   std::string message;
 };
 
-// Reads of platform answers never throw: an exception must not unwind through libuv's frames.
-std::string strField(const json& j, const char* key) {
-  if (!j.is_object()) return {};
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::size_t countField(const json& j, const char* key) {
-  if (!j.is_object()) return 0;
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_unsigned() ? it->get<std::size_t>() : 0;
-}
-
 std::optional<Millis> parseSince(const std::string& text) {
   // Days are common for reports ("7d"); the config grammar stops at hours.
   if (!text.empty() && text.back() == 'd') {
@@ -81,10 +69,19 @@ std::optional<Millis> parseSince(const std::string& text) {
   return Millis(d->count());
 }
 
-/// One command's Genesys session: a private loop, the client, and "run until done".
-class Session {
+/// --since: how far back a report looks; a positive duration. Throws UsageError.
+Millis requireSince(const GenesysOptions& o) {
+  auto since = parseSince(o.since);
+  if (!since || since->count() <= 0) {
+    throw UsageError{"--since: \"" + o.since + "\" is not a duration (e.g. 24h, 7d, 30m)"};
+  }
+  return *since;
+}
+
+/// One command's Genesys run: a private loop, the client, and "run until done".
+class GenesysCommandRun {
  public:
-  Session(const Config& config, const std::string& command) : command_(command) {
+  GenesysCommandRun(const Config& config, const std::string& command) : command_(command) {
     reporter::GenesysClientOptions o;
     try {
       o = genesysClientOptions(config, command);
@@ -99,9 +96,8 @@ class Session {
     });
   }
 
-  ~Session() {
+  ~GenesysCommandRun() {
     client_.reset();
-    timer_.reset();
     loop_.close();
   }
 
@@ -122,7 +118,6 @@ class Session {
   void finish(int code) {
     result_ = code;
     client_->cancelAll();
-    timer_.reset();
     loop_.stop();
   }
 
@@ -136,19 +131,12 @@ class Session {
     finish(kExitFailed);
   }
 
-  /// Runs `fn` after `delay` on the loop (polling).
-  void after(Millis delay, std::function<void()> fn) {
-    if (!timer_) timer_ = std::make_unique<net::UvTimer>(loop_.get());
-    timer_->start(delay, std::move(fn));
-  }
-
  private:
   std::string command_;
   net::EventLoop loop_;
   net::SystemClock clock_;
   net::SystemRandom random_;
   std::unique_ptr<reporter::GenesysClient> client_;
-  std::unique_ptr<net::UvTimer> timer_;
   std::optional<int> result_;
 };
 
@@ -181,53 +169,26 @@ int withConfig(const GenesysOptions& o, Body body) {
 
 // ---- location create ------------------------------------------------------------------------
 
-void pollUntilActive(Session& s, const std::string& id,
-                     std::chrono::steady_clock::time_point deadline, std::string last_status) {
-  s.client().call(
-      {"get_location", "GET", "/api/v2/locations/" + id, std::nullopt, {}},
-      [&s, id, deadline, last_status](reporter::ApiResponse r) {
-        if (!r.ok()) return s.fail(*r.error);
-        std::string status = strField(r.body, "status");
-        if (status == "active") {
-          std::cerr << "location " << id << " is active\n";
-          std::cout << id << "\n";
-          return s.finish(kExitOk);
-        }
-        if (status != last_status) {
-          std::cerr << "location " << id << ": status " << status << ", waiting for active...\n";
-        }
-        if (s.clock().now() >= deadline) {
-          return s.fail("location " + id + " still \"" + status +
-                        "\" after the wait limit (it exists: delete or reuse it)");
-        }
-        s.after(Millis(250),
-                [&s, id, deadline, status] { pollUntilActive(s, id, deadline, status); });
-      });
-}
-
 int runCreate(const GenesysOptions& o) {
   return withConfig(o, [&o](const Config& config) {
     requireLocation(config);
     auto wait = parseSince(o.wait);
     if (!wait) throw UsageError{"--wait: \"" + o.wait + "\" is not a duration (e.g. 120s)"};
     json payload = reporter::renderLocationPayload(locationSpecFromConfig(config));
-    Session s(config, "location create");
-    auto deadline = s.clock().now() + *wait;
-    s.client().call({"create_location", "POST", "/api/v2/locations", payload, "application/json"},
-                    [&s, deadline](reporter::ApiResponse r) {
-                      if (!r.ok()) return s.fail(*r.error);
-                      std::string id = strField(r.body, "id");
-                      if (id.empty()) return s.fail("the platform answered without an id");
-                      std::cerr << "created location " << id << "\n";
-                      std::string status = strField(r.body, "status");
-                      if (status == "active") {
-                        std::cout << id << "\n";
-                        return s.finish(kExitOk);
-                      }
-                      std::cerr << "location " << id << ": status " << status
-                                << ", waiting for active...\n";
-                      pollUntilActive(s, id, deadline, status);
-                    });
+    GenesysCommandRun s(config, "location create");
+    reporter::LocationCreation creation(s.client(), s.loop(), s.clock());
+    reporter::LocationCreation::Events events;
+    events.created = [](const std::string& id) { std::cerr << "created location " << id << "\n"; };
+    events.waiting = [](const std::string& id, const std::string& status) {
+      std::cerr << "location " << id << ": status " << status << ", waiting for active...\n";
+    };
+    events.done = [&s](const std::string& id, bool polled, const std::string& error) {
+      if (!error.empty()) return s.fail(error);
+      if (polled) std::cerr << "location " << id << " is active\n";
+      std::cout << id << "\n";
+      s.finish(kExitOk);
+    };
+    creation.start(payload, *wait, std::move(events));
     return s.run();
   });
 }
@@ -235,23 +196,22 @@ int runCreate(const GenesysOptions& o) {
 // ---- location plan / apply / export ---------------------------------------------------------
 
 /// GETs the location and hands its body to `then`.
-void getLocation(Session& s, const std::string& id, std::function<void(json)> then) {
-  s.client().call({"get_location", "GET", "/api/v2/locations/" + id, std::nullopt, {}},
-                  [&s, then = std::move(then)](reporter::ApiResponse r) {
-                    if (!r.ok()) return s.fail(*r.error);
-                    then(std::move(r.body));
-                  });
+void getLocation(GenesysCommandRun& s, const std::string& id, std::function<void(json)> then) {
+  reporter::getLocation(s.client(), id, [&s, then = std::move(then)](reporter::ApiResponse r) {
+    if (!r.ok()) return s.fail(*r.error);
+    then(std::move(r.body));
+  });
 }
 
 // plan and apply: read the remote location, diff it against the config's payload, then hand the
 // JSON Patch (empty when they match) to `then` on the session's loop.
 int withLocationPatch(const GenesysOptions& o, const char* command,
-                      std::function<void(Session&, const std::string&, json)> then) {
+                      std::function<void(GenesysCommandRun&, const std::string&, json)> then) {
   return withConfig(o, [&o, command, &then](const Config& config) {
     requireLocation(config);
     std::string id = locationIdFor(config, o);
     json desired = reporter::renderLocationPayload(locationSpecFromConfig(config));
-    Session s(config, command);
+    GenesysCommandRun s(config, command);
     getLocation(s, id, [&s, &then, desired, id](json remote) {
       then(s, id, reporter::buildJsonPatch(remote, desired));
     });
@@ -260,41 +220,42 @@ int withLocationPatch(const GenesysOptions& o, const char* command,
 }
 
 int runPlan(const GenesysOptions& o) {
-  return withLocationPatch(o, "location plan", [](Session& s, const std::string& id, json patch) {
-    if (patch.empty()) {
-      std::cerr << "no changes: location " << id << " matches the config\n";
-    } else {
-      std::cout << patch.dump(2) << "\n";
-    }
-    s.finish(kExitOk);
-  });
+  return withLocationPatch(
+      o, "location plan", [](GenesysCommandRun& s, const std::string& id, json patch) {
+        if (patch.empty()) {
+          std::cerr << "no changes: location " << id << " matches the config\n";
+        } else {
+          std::cout << patch.dump(2) << "\n";
+        }
+        s.finish(kExitOk);
+      });
 }
 
 int runApply(const GenesysOptions& o) {
-  return withLocationPatch(o, "location apply", [](Session& s, const std::string& id, json patch) {
-    if (patch.empty()) {
-      std::cout << "no changes: location " << id << " matches the config\n";
-      return s.finish(kExitOk);
-    }
-    std::cerr << patch.dump(2) << "\n";
-    s.client().call({"patch_location", "PATCH", "/api/v2/locations/" + id, patch,
-                     "application/json-patch+json"},
-                    [&s, id, n = patch.size()](reporter::ApiResponse r) {
-                      if (!r.ok()) return s.fail(*r.error);
-                      std::cout << "applied " << n << " operations to location " << id;
-                      if (r.body.contains("version")) {
-                        std::cout << " (version " << r.body["version"].dump() << ")";
-                      }
-                      std::cout << "\n";
-                      s.finish(kExitOk);
-                    });
-  });
+  return withLocationPatch(
+      o, "location apply", [](GenesysCommandRun& s, const std::string& id, json patch) {
+        if (patch.empty()) {
+          std::cout << "no changes: location " << id << " matches the config\n";
+          return s.finish(kExitOk);
+        }
+        std::cerr << patch.dump(2) << "\n";
+        reporter::patchLocation(s.client(), id, patch,
+                                [&s, id, n = patch.size()](reporter::ApiResponse r) {
+                                  if (!r.ok()) return s.fail(*r.error);
+                                  std::cout << "applied " << n << " operations to location " << id;
+                                  if (r.body.contains("version")) {
+                                    std::cout << " (version " << r.body["version"].dump() << ")";
+                                  }
+                                  std::cout << "\n";
+                                  s.finish(kExitOk);
+                                });
+      });
 }
 
 int runExport(const GenesysOptions& o) {
   return withConfig(o, [&o](const Config& config) {
     std::string id = locationIdFor(config, o);
-    Session s(config, "location export");
+    GenesysCommandRun s(config, "location export");
     getLocation(s, id, [&s, &o, id](json remote) {
       std::string body = remote.dump(2) + "\n";
       if (o.output.empty()) {
@@ -315,40 +276,9 @@ int runExport(const GenesysOptions& o) {
 
 // ---- quality --------------------------------------------------------------------------------
 
-constexpr int kQualityPageSize = 100;  // the platform's maximum for details queries
-
-void queryQualityPage(Session& s, const std::string& interval,
-                      const std::vector<reporter::DimensionFilter>& filters, int page,
-                      std::shared_ptr<std::vector<json>> conversations) {
-  s.client().call(
-      {"query_conversation_details", "POST", "/api/v2/analytics/conversations/details/query",
-       reporter::qualityQuery(interval, page, kQualityPageSize, filters), "application/json"},
-      [&s, interval, filters, page, conversations](reporter::ApiResponse r) {
-        if (!r.ok()) return s.fail(*r.error);
-        std::size_t total = countField(r.body, "totalHits");
-        std::size_t got = 0;
-        if (r.body.contains("conversations") && r.body["conversations"].is_array()) {
-          for (auto& c : r.body["conversations"]) {
-            conversations->push_back(std::move(c));
-            ++got;
-          }
-        }
-        // Page until every hit is read; an empty page ends it too (the data moved under us).
-        if (got > 0 && conversations->size() < total) {
-          return queryQualityPage(s, interval, filters, page + 1, conversations);
-        }
-        std::cout << "interval: " << interval << "\n";
-        std::cout << reporter::formatQuality(reporter::summarizeQuality(*conversations));
-        s.finish(kExitOk);
-      });
-}
-
 int runQuality(const GenesysOptions& o) {
   return withConfig(o, [&o](const Config& config) {
-    auto since = parseSince(o.since);
-    if (!since || since->count() <= 0) {
-      throw UsageError{"--since: \"" + o.since + "\" is not a duration (e.g. 24h, 7d, 30m)"};
-    }
+    Millis since = requireSince(o);
     std::vector<reporter::DimensionFilter> filters;
     for (const std::string& f : o.filters) {
       auto eq = f.find('=');
@@ -357,101 +287,22 @@ int runQuality(const GenesysOptions& o) {
       }
       filters.push_back({f.substr(0, eq), f.substr(eq + 1)});
     }
-    Session s(config, "quality");
+    GenesysCommandRun s(config, "quality");
     std::string interval = reporter::isoInterval(
-        s.clock().wallNow(), std::chrono::duration_cast<std::chrono::seconds>(*since));
-    queryQualityPage(s, interval, filters, 1, std::make_shared<std::vector<json>>());
+        s.clock().wallNow(), std::chrono::duration_cast<std::chrono::seconds>(since));
+    reporter::queryConversationDetails(
+        s.client(), interval, filters,
+        [&s, interval](std::vector<json> conversations, const std::string& error) {
+          if (!error.empty()) return s.fail(error);
+          std::cout << "interval: " << interval << "\n";
+          std::cout << reporter::formatQuality(reporter::summarizeQuality(conversations));
+          s.finish(kExitOk);
+        });
     return s.run();
   });
 }
 
 // ---- audit ----------------------------------------------------------------------------------
-
-struct AuditTarget {
-  std::string service;  ///< Directory (Locations), Telephony (trunks)
-  std::string entity_type;
-  std::string entity_id;
-};
-
-struct AuditRun {
-  std::string interval;
-  std::vector<AuditTarget> targets;
-  std::size_t next = 0;
-  std::vector<json> entries;
-  std::chrono::steady_clock::time_point deadline;
-};
-
-void runNextAuditQuery(Session& s, std::shared_ptr<AuditRun> run);
-
-void printAudit(Session& s, const AuditRun& run) {
-  std::vector<json> entries = run.entries;
-  std::stable_sort(entries.begin(), entries.end(), [](const json& a, const json& b) {
-    return strField(a, "eventDate") < strField(b, "eventDate");
-  });
-  std::cout << "interval: " << run.interval << "\n";
-  if (entries.empty()) std::cout << "no audit entries\n";
-  for (const auto& e : entries) std::cout << reporter::formatAuditEntry(e);
-  s.finish(kExitOk);
-}
-
-void fetchAuditResults(Session& s, std::shared_ptr<AuditRun> run, const std::string& query_id,
-                       const std::string& cursor) {
-  std::string path = "/api/v2/audits/query/" + query_id + "/results?pageSize=500";
-  if (!cursor.empty()) path += "&cursor=" + cursor;
-  s.client().call({"get_audit_results", "GET", path, std::nullopt, {}},
-                  [&s, run, query_id](reporter::ApiResponse r) {
-                    if (!r.ok()) return s.fail(*r.error);
-                    const AuditTarget& t = run->targets[run->next];
-                    if (r.body.contains("entities") && r.body["entities"].is_array()) {
-                      for (auto& e : r.body["entities"]) {
-                        // The query filters already; this guards against a platform that
-                        // ignores a filter (the trail must be about our entity only).
-                        if (e.contains("entity") && e["entity"].is_object() &&
-                            strField(e["entity"], "id") != t.entity_id) {
-                          continue;
-                        }
-                        run->entries.push_back(std::move(e));
-                      }
-                    }
-                    std::string next_cursor = strField(r.body, "cursor");
-                    if (!next_cursor.empty()) {
-                      return fetchAuditResults(s, run, query_id, next_cursor);
-                    }
-                    ++run->next;
-                    runNextAuditQuery(s, run);
-                  });
-}
-
-void pollAuditQuery(Session& s, std::shared_ptr<AuditRun> run, const std::string& query_id) {
-  s.client().call(
-      {"get_audit_query", "GET", "/api/v2/audits/query/" + query_id, std::nullopt, {}},
-      [&s, run, query_id](reporter::ApiResponse r) {
-        if (!r.ok()) return s.fail(*r.error);
-        std::string state = strField(r.body, "state");
-        if (state == "Succeeded") return fetchAuditResults(s, run, query_id, "");
-        if (state == "Failed" || state == "Cancelled") {
-          return s.fail("audit query " + query_id + " ended " + state);
-        }
-        if (s.clock().now() >= run->deadline) {
-          return s.fail("audit query " + query_id + " still " + state + " after the wait limit");
-        }
-        s.after(Millis(250), [&s, run, query_id] { pollAuditQuery(s, run, query_id); });
-      });
-}
-
-void runNextAuditQuery(Session& s, std::shared_ptr<AuditRun> run) {
-  if (run->next >= run->targets.size()) return printAudit(s, *run);
-  const AuditTarget& t = run->targets[run->next];
-  s.client().call({"create_audit_query", "POST", "/api/v2/audits/query",
-                   reporter::auditQuery(run->interval, t.service, t.entity_type, t.entity_id),
-                   "application/json"},
-                  [&s, run](reporter::ApiResponse r) {
-                    if (!r.ok()) return s.fail(*r.error);
-                    std::string id = strField(r.body, "id");
-                    if (id.empty()) return s.fail("audit query answered without an id");
-                    pollAuditQuery(s, run, id);
-                  });
-}
 
 int runAudit(const GenesysOptions& o) {
   if (o.verify && !o.local) {
@@ -461,42 +312,47 @@ int runAudit(const GenesysOptions& o) {
   if (o.local) {
     // The local trail needs no Genesys access, but the config must still be valid.
     if (!loadConfigForCommand(o.config)) return kExitUsage;
-    auto since = parseSince(o.since);
-    if (!since || since->count() <= 0) {
-      std::cerr << "mediapath-agent: audit: --since: \"" << o.since
-                << "\" is not a duration (e.g. 24h, 7d, 30m)\n";
+    Millis since{0};
+    try {
+      since = requireSince(o);
+    } catch (const UsageError& e) {
+      std::cerr << "mediapath-agent: audit: " << e.message << "\n";
       return kExitUsage;
     }
-    return printLocalAudit(o.state_dir.empty() ? defaultStateDirectory() : o.state_dir, *since,
+    return printLocalAudit(o.state_dir.empty() ? defaultStateDirectory() : o.state_dir, since,
                            o.verify);
   }
   return withConfig(o, [&o](const Config& config) {
-    auto since = parseSince(o.since);
-    if (!since || since->count() <= 0) {
-      throw UsageError{"--since: \"" + o.since + "\" is not a duration (e.g. 24h, 7d, 30m)"};
-    }
-    auto run = std::make_shared<AuditRun>();
+    Millis since = requireSince(o);
+    std::vector<reporter::AuditTarget> targets;
     std::string location_id = !o.location_id.empty()
                                   ? o.location_id
                                   : (config.genesys ? config.genesys->location_id : "");
-    if (!location_id.empty()) run->targets.push_back({"Directory", "Location", location_id});
+    if (!location_id.empty()) targets.push_back(reporter::locationAuditTarget(location_id));
     for (const auto& g : config.failover) {
       const std::string& trunk = g.apply_to.trunk_base_id;
       if (trunk.empty()) continue;
-      bool seen = std::any_of(run->targets.begin(), run->targets.end(),
-                              [&trunk](const AuditTarget& t) { return t.entity_id == trunk; });
-      if (!seen) run->targets.push_back({"Telephony", "TrunkBase", trunk});
+      bool seen = std::any_of(targets.begin(), targets.end(),
+                              [&trunk](const auto& t) { return t.entity_id == trunk; });
+      if (!seen) targets.push_back(reporter::trunkAuditTarget(trunk));
     }
-    if (run->targets.empty()) {
+    if (targets.empty()) {
       throw UsageError{config.source +
                        ": /genesys/location_id: missing: audit needs a location id or a failover "
                        "group writing to a trunk"};
     }
-    Session s(config, "audit");
-    run->interval = reporter::isoInterval(s.clock().wallNow(),
-                                          std::chrono::duration_cast<std::chrono::seconds>(*since));
-    run->deadline = s.clock().now() + std::chrono::seconds(120);
-    runNextAuditQuery(s, run);
+    GenesysCommandRun s(config, "audit");
+    std::string interval = reporter::isoInterval(
+        s.clock().wallNow(), std::chrono::duration_cast<std::chrono::seconds>(since));
+    reporter::AuditQuery query(s.client(), s.loop(), s.clock());
+    query.start(interval, std::move(targets), std::chrono::seconds(120),
+                [&s, interval](std::vector<json> entries, const std::string& error) {
+                  if (!error.empty()) return s.fail(error);
+                  std::cout << "interval: " << interval << "\n";
+                  if (entries.empty()) std::cout << "no audit entries\n";
+                  for (const auto& e : entries) std::cout << reporter::formatAuditEntry(e);
+                  s.finish(kExitOk);
+                });
     return s.run();
   });
 }
@@ -529,42 +385,7 @@ int runLocationValidate(const GenesysOptions& o) {
       throw UsageError{config.source + ": " + e.what()};
     }
 
-    net::EventLoop loop;
-    net::SystemClock clock;
-    net::SystemRandom random;
-    std::vector<std::optional<probes::ProbeResult>> results(planned.size());
-    {
-      net::AresOptions ares;
-      ares.servers = dnsServerList(config.dns);
-      ares.query_timeout = config.probing.timeout;
-      net::AresResolver resolver(loop, ares, clock);
-      probes::ProbeResources resources;
-      probes::ProbeContext context{&loop, &resolver, &clock, &random, &resources};
-      std::vector<std::unique_ptr<probes::Probe>> running;
-      std::size_t done = 0;
-      Millis longest{0};
-      for (std::size_t i = 0; i < planned.size(); ++i) {
-        const probes::ProbeTarget& target = planned[i].target;
-        longest = std::max(
-            longest, Millis(target.timeout * 2 + target.burst.spacing * target.burst.packets));
-        running.push_back(probes::makeProbe(target.kind, context));
-        if (!running.back())
-          throw UsageError{"no probe for kind " + std::string(probes::kindName(target.kind))};
-        running.back()->start(target, [&, i](probes::ProbeResult r) {
-          results[i] = std::move(r);
-          if (++done == planned.size()) loop.stop();
-        });
-      }
-      // A backstop: each probe enforces its own timeout, this only guards against a bug.
-      net::UvTimer backstop(loop.get());
-      backstop.start(longest + Millis(5000), [&loop] { loop.stop(); });
-      loop.run();
-      for (auto& p : running) p->cancel();
-      running.clear();
-      resolver.cancelAll();
-    }
-    loop.run();
-    loop.close();
+    auto results = probeOnce(planned, config.dns, config.probing.timeout);
 
     bool all_ok = true;
     for (std::size_t i = 0; i < planned.size(); ++i) {

@@ -1,11 +1,9 @@
 // `probe`: one round of every selected target, concurrently on one loop, then a report.
-#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -16,12 +14,7 @@
 #include "agent/cli/exit_codes.h"
 #include "agent/config/probe_targets.h"
 #include "agent/service/file_limit.h"
-#include "agent/service/scheduler.h"
-#include "net/ares_resolver.h"
-#include "net/clock.h"
-#include "net/event_loop.h"
-#include "net/socket_budget.h"
-#include "probes/probe_resources.h"
+#include "agent/service/probe_once.h"
 
 namespace mediapath::agent {
 namespace {
@@ -203,50 +196,15 @@ int runProbe(const ProbeOptions& o) {
     std::cerr << "warning: " << warning << "\n";
   }
 
-  net::SocketBudget socket_budget(probeSocketLimit(file_limit));  // outlives the loop's sockets
-  net::EventLoop loop;
-  net::SystemClock clock;
-  net::SystemRandom random;
-  std::map<std::string, probes::ProbeResult> results;
-  {
-    net::AresOptions ares;
-    ares.servers = dnsServerList(config->dns);
-    ares.query_timeout = config->probing.timeout;
-    net::AresResolver resolver(loop, ares, clock);
-    probes::ProbeResources resources(&socket_budget);
-    probes::ProbeContext context{&loop, &resolver, &clock, &random, &resources};
-    UvTimerFactory timers(loop);
-    SchedulerOptions options;
-    options.one_round = true;
-    Scheduler scheduler(
-        timers, clock, random,
-        [&context](const probes::ProbeTarget& t) { return probes::makeProbe(t.kind, context); },
-        [&](const probes::ProbeResult& r) {
-          results[r.target] = r;
-          // Probes may keep sockets open for their next round; there is none, so the loop is
-          // stopped here and everything is closed below.
-          if (results.size() == planned.size()) loop.stop();
-        },
-        options);
-    for (const auto& p : planned) scheduler.add(p.target, p.interval);
-    scheduler.start();
-    loop.run();
-    scheduler.stop();
-    resolver.cancelAll();
-  }
-  // The scheduler, probes and resolver have closed their handles; let the close callbacks run.
-  loop.run();
-  if (int rc = loop.close(); rc != 0) {
-    spdlog::warn("event loop did not close cleanly (uv_loop_close {})", rc);
-  }
+  auto results =
+      probeOnce(planned, config->dns, config->probing.timeout, probeSocketLimit(file_limit));
 
   std::vector<probes::ProbeResult> ordered;
   bool all_ok = true;
-  for (const auto& p : planned) {
-    auto it = results.find(p.target.name);
-    if (it == results.end()) continue;  // cannot happen: every round reports or times out
-    all_ok = all_ok && it->second.ok;
-    ordered.push_back(it->second);
+  for (const auto& r : results) {
+    if (!r) continue;  // cannot happen: every round reports or times out
+    all_ok = all_ok && r->ok;
+    ordered.push_back(*r);
   }
   if (ordered.size() != planned.size()) all_ok = false;
   if (o.format == "json") {

@@ -9,13 +9,14 @@
 #include "net/clock.h"
 
 namespace mediapath::reporter {
-namespace {
 
-std::string str(const nlohmann::json& j, const char* key) {
+std::string stringField(const nlohmann::json& j, const char* key) {
   if (!j.is_object()) return {};
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
+
+namespace {
 
 std::optional<double> num(const nlohmann::json& j, const char* key) {
   if (!j.is_object()) return std::nullopt;
@@ -52,14 +53,14 @@ QualitySummary summarizeQuality(const std::vector<nlohmann::json>& conversations
   s.conversations = conversations.size();
   std::vector<double> mos;
   for (const auto& c : conversations) {
-    std::string conversation_id = str(c, "conversationId");
+    std::string conversation_id = stringField(c, "conversationId");
     std::optional<double> conv_mos = num(c, "mediaStatsMinConversationMos");
     std::optional<double> lowest_session;
     auto participants = c.find("participants");
     if (c.is_object() && participants != c.end() && participants->is_array()) {
       for (const auto& p : *participants) {
-        std::string who = str(p, "participantName");
-        if (who.empty()) who = str(p, "purpose");
+        std::string who = stringField(p, "participantName");
+        if (who.empty()) who = stringField(p, "purpose");
         auto sessions = p.find("sessions");
         if (sessions == p.end() || !sessions->is_array()) continue;
         for (const auto& sess : *sessions) {
@@ -72,7 +73,7 @@ QualitySummary summarizeQuality(const std::vector<nlohmann::json>& conversations
             if (!worst_here || *m < worst_here->min_mos) {
               SessionQuality q;
               q.conversation_id = conversation_id;
-              q.session_id = str(sess, "sessionId");
+              q.session_id = stringField(sess, "sessionId");
               q.participant = who;
               q.min_mos = *m;
               q.max_latency_ms = num(st, "maxLatencyMs");
@@ -180,30 +181,30 @@ std::string formatAuditEntry(const nlohmann::json& e) {
   std::ostringstream out;
   std::string who;
   if (e.contains("user") && e["user"].is_object()) {
-    std::string name = str(e["user"], "name");
-    std::string id = str(e["user"], "id");
+    std::string name = stringField(e["user"], "name");
+    std::string id = stringField(e["user"], "id");
     who = "user " + (name.empty() ? id : name + " (" + id + ")");
   }
   if (e.contains("client") && e["client"].is_object()) {
-    std::string id = str(e["client"], "id");
+    std::string id = stringField(e["client"], "id");
     if (!id.empty()) who += (who.empty() ? "" : ", ") + std::string("client ") + id;
   }
   if (who.empty()) who = "unknown";
-  out << str(e, "eventDate") << "  " << who << "  " << str(e, "action");
-  std::string entity_type = str(e, "entityType");
+  out << stringField(e, "eventDate") << "  " << who << "  " << stringField(e, "action");
+  std::string entity_type = stringField(e, "entityType");
   if (!entity_type.empty()) out << " " << entity_type;
   if (e.contains("entity") && e["entity"].is_object()) {
-    std::string name = str(e["entity"], "name");
-    std::string id = str(e["entity"], "id");
+    std::string name = stringField(e["entity"], "name");
+    std::string id = stringField(e["entity"], "id");
     out << " " << (name.empty() ? id : name + " (" + id + ")");
   }
-  std::string status = str(e, "status");
+  std::string status = stringField(e, "status");
   if (!status.empty()) out << "  " << status;
   out << "\n";
   if (e.contains("propertyChanges") && e["propertyChanges"].is_array()) {
     for (const auto& pc : e["propertyChanges"]) {
       if (!pc.is_object()) continue;
-      out << "    " << str(pc, "property") << ": "
+      out << "    " << stringField(pc, "property") << ": "
           << joinValues(pc.value("oldValues", nlohmann::json::array())) << " -> "
           << joinValues(pc.value("newValues", nlohmann::json::array())) << "\n";
     }

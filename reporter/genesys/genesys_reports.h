@@ -8,6 +8,10 @@
 
 namespace mediapath::reporter {
 
+/// The string under `key` of an object; "" when absent or not a string. Reads of platform
+/// answers never throw: an exception must not unwind through libuv's frames.
+std::string stringField(const nlohmann::json& j, const char* key);
+
 /// One session (a participant's media leg) and its worst MOS.
 struct SessionQuality {
   std::string conversation_id;

@@ -1,0 +1,61 @@
+#include "reporter/genesys/genesys_lifecycle.h"
+
+#include "reporter/genesys/genesys_reports.h"
+
+namespace mediapath::reporter {
+namespace {
+
+std::string locationPath(const std::string& id) { return "/api/v2/locations/" + id; }
+
+}  // namespace
+
+void getLocation(GenesysClient& client, const std::string& id, ApiCallback callback) {
+  client.call({"get_location", "GET", locationPath(id), std::nullopt, {}}, std::move(callback));
+}
+
+void patchLocation(GenesysClient& client, const std::string& id, const nlohmann::json& patch,
+                   ApiCallback callback) {
+  client.call({"patch_location", "PATCH", locationPath(id), patch, "application/json-patch+json"},
+              std::move(callback));
+}
+
+LocationCreation::LocationCreation(GenesysClient& client, net::EventLoop& loop,
+                                   const net::Clock& clock)
+    : client_(client), poller_(loop, clock) {}
+
+LocationCreation::~LocationCreation() = default;
+
+void LocationCreation::start(const nlohmann::json& payload, std::chrono::milliseconds wait,
+                             Events events) {
+  events_ = std::move(events);
+  poller_.setDeadline(wait);
+  client_.call({"create_location", "POST", "/api/v2/locations", payload, "application/json"},
+               [this](ApiResponse r) {
+                 if (!r.ok()) return events_.done("", false, r.error->describe());
+                 std::string id = stringField(r.body, "id");
+                 if (id.empty())
+                   return events_.done("", false, "the platform answered without an id");
+                 events_.created(id);
+                 std::string status = stringField(r.body, "status");
+                 if (status == "active") return events_.done(id, false, "");
+                 events_.waiting(id, status);
+                 poll(id, status);
+               });
+}
+
+void LocationCreation::poll(const std::string& id, const std::string& last_status) {
+  getLocation(client_, id, [this, id, last_status](ApiResponse r) {
+    if (!r.ok()) return events_.done(id, true, r.error->describe());
+    std::string status = stringField(r.body, "status");
+    if (status == "active") return events_.done(id, true, "");
+    if (status != last_status) events_.waiting(id, status);
+    if (poller_.pastDeadline()) {
+      return events_.done(id, true,
+                          "location " + id + " still \"" + status +
+                              "\" after the wait limit (it exists: delete or reuse it)");
+    }
+    poller_.after([this, id, status] { poll(id, status); });
+  });
+}
+
+}  // namespace mediapath::reporter

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "reporter/genesys/genesys_client.h"
+#include "reporter/genesys/genesys_poller.h"
+
+namespace mediapath::reporter {
+
+/// GET /api/v2/locations/{id}.
+void getLocation(GenesysClient& client, const std::string& id, ApiCallback callback);
+
+/// PATCH /api/v2/locations/{id} with an RFC 6902 JSON Patch (`application/json-patch+json`).
+void patchLocation(GenesysClient& client, const std::string& id, const nlohmann::json& patch,
+                   ApiCallback callback);
+
+/// Creates a Location (POST /api/v2/locations) and polls it until its status is `active`.
+///
+/// Thread safety: loop thread only. Destroy it after `done` ran, or after client.cancelAll().
+class LocationCreation {
+ public:
+  struct Events {
+    /// The platform accepted the location and gave it `id`.
+    std::function<void(const std::string& id)> created;
+    /// The location is not active yet; called once per status seen.
+    std::function<void(const std::string& id, const std::string& status)> waiting;
+    /// The end. `error` empty: location `id` is active (`polled`: after waiting for it);
+    /// otherwise the reason, ready for a human.
+    std::function<void(const std::string& id, bool polled, const std::string& error)> done;
+  };
+
+  LocationCreation(GenesysClient& client, net::EventLoop& loop, const net::Clock& clock);
+  ~LocationCreation();
+  LocationCreation(const LocationCreation&) = delete;
+  LocationCreation& operator=(const LocationCreation&) = delete;
+
+  /// Gives up polling (with an error naming the location, which then exists) after `wait`.
+  void start(const nlohmann::json& payload, std::chrono::milliseconds wait, Events events);
+
+ private:
+  void poll(const std::string& id, const std::string& last_status);
+
+  GenesysClient& client_;
+  Poller poller_;
+  Events events_;
+};
+
+}  // namespace mediapath::reporter
