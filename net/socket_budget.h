@@ -19,7 +19,7 @@ namespace mediapath::net {
 /// is closed; without a slot the call fails with UV_EMFILE.
 ///
 /// Thread safety: loop thread only.
-class SocketBudget {  // NOLINT(cppcoreguidelines-special-member-functions): trivial dtor
+class SocketBudget {
  public:
   explicit SocketBudget(std::size_t limit) : limit_(limit) {}
   SocketBudget(const SocketBudget&) = delete;
