@@ -107,7 +107,7 @@ void AddressProbe::start(const ProbeTarget& target, ProbeCallback callback) {
   callback_ = std::move(callback);
   result_ = newResult(target);
   lookup_.start(target.host, target.port,
-                [this](AddressLookup::Outcome outcome) { onResolved(outcome); });
+                [this](const AddressLookup::Outcome& outcome) { onResolved(outcome); });
 }
 
 void AddressProbe::cancel() {

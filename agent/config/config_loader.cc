@@ -589,6 +589,7 @@ const TargetConfig* findByName(const std::vector<TargetConfig>& targets, const s
 
 std::vector<std::string_view> targetNames(const std::vector<TargetConfig>& targets) {
   std::vector<std::string_view> out;
+  out.reserve(targets.size());
   for (const auto& t : targets) out.push_back(t.name);
   return out;
 }
