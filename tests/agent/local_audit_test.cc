@@ -30,55 +30,46 @@ class LocalAuditTest : public ::testing::Test {
  protected:
   std::string trailPath() const { return dir_.file("audit.jsonl"); }
 
-  /// Four records the way FailoverManager writes them: one too old for --since 24h, one at
-  /// the cut-off exactly, a decision with evidence, and a failed apply.
+  /// A record as FailoverManager writes it: `fields` plus time, site, group, event and mode.
+  static json record(const char* time, const char* group, const char* event, json fields) {
+    fields["time"] = time;
+    fields["site"] = "lab";
+    fields["group"] = group;
+    fields["event"] = event;
+    fields["mode"] = "apply";
+    return fields;
+  }
+
+  /// Four records: one too old for --since 24h, one at the cut-off exactly, a decision with
+  /// evidence, and a failed apply.
   void writeTrail() {
     reporter::AuditTrail trail(trailPath());
-    trail.append({{"time", "2026-11-27T11:59:59Z"},
-                  {"site", "lab"},
-                  {"group", "media-proxy"},
-                  {"event", "reconciled"},
-                  {"active", "proxy-a"},
-                  {"mode", "apply"}});
-    trail.append({{"time", "2026-11-27T12:00:00Z"},
-                  {"site", "lab"},
-                  {"group", "media-proxy"},
-                  {"event", "reconciled"},
-                  {"active", "proxy-a"},
-                  {"mode", "apply"},
-                  {"note", "remote already on proxy-a"}});
-    trail.append({{"time", "2026-11-28T10:00:00Z"},
-                  {"site", "lab"},
-                  {"group", "media-proxy"},
-                  {"event", "applied"},
-                  {"from", "proxy-a"},
-                  {"to", "proxy-b"},
-                  {"mode", "apply"},
-                  {"reason", "proxy-a unhealthy for 3 rounds"},
-                  {"evidence",
-                   {{"proxy-a",
-                     {{"healthy", false},
-                      {"rtt_ms", nullptr},
-                      {"jitter_ms", nullptr},
-                      {"loss", 1.0},
-                      {"mos", nullptr},
-                      {"error", "timeout after 1000 ms"}}},
-                    {"proxy-b",
-                     {{"healthy", true},
-                      {"rtt_ms", {{"min", 9.0}, {"avg", 12.346}, {"max", 20.0}}},
-                      {"jitter_ms", 1.5},
-                      {"loss", 0.025},
-                      {"mos", 4.31},
-                      {"error", ""}}},
-                    {"proxy-c", {{"known", false}}}}}});
-    trail.append({{"time", "2026-11-28T10:05:00Z"},
-                  {"site", "lab"},
-                  {"group", "trunk"},
-                  {"event", "apply_failed"},
-                  {"from", "edge-1"},
-                  {"to", "edge-2"},
-                  {"mode", "apply"},
-                  {"error", "HTTP 503"}});
+    trail.append(
+        record("2026-11-27T11:59:59Z", "media-proxy", "reconciled", {{"active", "proxy-a"}}));
+    trail.append(record("2026-11-27T12:00:00Z", "media-proxy", "reconciled",
+                        {{"active", "proxy-a"}, {"note", "remote already on proxy-a"}}));
+    trail.append(record("2026-11-28T10:00:00Z", "media-proxy", "applied",
+                        {{"from", "proxy-a"},
+                         {"to", "proxy-b"},
+                         {"reason", "proxy-a unhealthy for 3 rounds"},
+                         {"evidence",
+                          {{"proxy-a",
+                            {{"healthy", false},
+                             {"rtt_ms", nullptr},
+                             {"jitter_ms", nullptr},
+                             {"loss", 1.0},
+                             {"mos", nullptr},
+                             {"error", "timeout after 1000 ms"}}},
+                           {"proxy-b",
+                            {{"healthy", true},
+                             {"rtt_ms", {{"min", 9.0}, {"avg", 12.346}, {"max", 20.0}}},
+                             {"jitter_ms", 1.5},
+                             {"loss", 0.025},
+                             {"mos", 4.31},
+                             {"error", ""}}},
+                           {"proxy-c", {{"known", false}}}}}}));
+    trail.append(record("2026-11-28T10:05:00Z", "trunk", "apply_failed",
+                        {{"from", "edge-1"}, {"to", "edge-2"}, {"error", "HTTP 503"}}));
   }
 
   int print(bool verify, std::chrono::milliseconds since = 24h) {
