@@ -19,6 +19,7 @@
 #include "net/event_loop.h"
 #include "net/uv_handle.h"
 #include "net/uv_timer.h"
+#include "tests/net/loop_check.h"
 
 namespace mediapath::net {
 namespace {
@@ -276,9 +277,8 @@ class AresResolverTest : public ::testing::Test {
                         ResolveOptions options = {}) {
     std::optional<ResolveResult> out;
     r.resolveWithOptions(name, type, options, [&](const ResolveResult& rr) { out = rr; });
-    while (!out && uv_run(loop_.get(), UV_RUN_ONCE) != 0) {
-    }
-    EXPECT_TRUE(out.has_value());
+    EXPECT_TRUE(testing::runLoopUntil(
+        loop_, [&] { return out.has_value(); }, 10s, "the resolve callback for " + name));
     return out.value_or(ResolveResult{});
   }
 

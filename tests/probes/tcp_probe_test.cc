@@ -101,7 +101,8 @@ TEST_F(TcpProbeTest, NameWithoutResolverFailsClearly) {
     result = std::move(r);
   });
   inside_start = false;
-  while (!result) uv_run(loop_.get(), UV_RUN_ONCE);
+  ASSERT_TRUE(testing::runLoopUntil(
+      loop_, [&] { return result.has_value(); }, 5s, "the probe's result"));
   EXPECT_FALSE(called_inside_start);  // the callback always comes from the loop
   EXPECT_FALSE(result->ok);
   EXPECT_EQ(result->error, "cannot resolve \"proxy.example.test\": no resolver configured");
