@@ -8,11 +8,6 @@
 
 namespace mediapath::probes {
 
-std::string formatDuration(std::chrono::milliseconds duration) {
-  if (duration.count() % 1000 == 0) return std::to_string(duration.count() / 1000) + "s";
-  return std::to_string(duration.count()) + "ms";
-}
-
 double millisecondsBetween(std::chrono::steady_clock::time_point from,
                            std::chrono::steady_clock::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();

@@ -9,6 +9,7 @@
 
 #include "net/clock.h"
 #include "net/socket_address.h"
+#include "net/text.h"
 #include "net/uv_idle.h"
 #include "probes/probe.h"
 
@@ -16,8 +17,9 @@
 
 namespace mediapath::probes {
 
-/// "2s" for whole seconds, else "1500ms" — the unit humans wrote in the config.
-std::string formatDuration(std::chrono::milliseconds duration);
+/// "2s" for whole seconds, else "1500ms": the unit humans wrote in the config (the same text
+/// the config loader prints).
+using net::formatDuration;
 
 /// The context's clock (or the steady clock when none was given).
 using net::nowFrom;

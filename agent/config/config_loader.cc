@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "net/atomic_file.h"
+#include "net/text.h"
 #include "reporter/genesys/genesys_json_patch.h"
 #include "reporter/genesys/genesys_regions.h"
 
@@ -43,36 +44,10 @@ std::string typeName(const json& v) {
   return "null";
 }
 
-size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1);
-  std::vector<size_t> cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t subst = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, subst});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-// " (did you mean \"host\"?)" for the closest candidate within a small edit distance, else "".
+// " (did you mean \"host\"?)" for the closest candidate, if it is close enough, else "".
 std::string didYouMean(std::string_view word, const std::vector<std::string_view>& candidates) {
-  std::string_view best;
-  size_t best_distance = std::string_view::npos;
-  for (auto c : candidates) {
-    size_t d = editDistance(word, c);
-    if (d < best_distance) {
-      best_distance = d;
-      best = c;
-    }
-  }
-  // Short words get a tight limit: "MX" is not a typo of "A".
-  size_t limit = word.size() <= 3 ? 1 : std::max<size_t>(2, word.size() / 3);
-  if (best.empty() || best_distance > limit) return {};
-  return " (did you mean " + quote(best) + "?)";
+  auto best = net::closestMatch(word, candidates);
+  return best ? " (did you mean " + quote(*best) + "?)" : std::string();
 }
 
 bool isValidHostname(std::string_view host) {
@@ -546,12 +521,12 @@ void checkRoundFitsInterval(Diagnostics& d, const std::string& ptr, Duration int
                             Duration timeout, const BurstConfig& burst) {
   Duration round = timeout + burst.spacing * (burst.packets - 1);
   if (round >= interval) {
-    d.add(ptr, "a round takes up to " + formatDuration(round) + " (timeout " +
-                   formatDuration(timeout) +
+    d.add(ptr, "a round takes up to " + net::formatDuration(round) + " (timeout " +
+                   net::formatDuration(timeout) +
                    (burst.packets > 1 ? " + " + std::to_string(burst.packets - 1) + " x " +
-                                            formatDuration(burst.spacing) + " spacing"
+                                            net::formatDuration(burst.spacing) + " spacing"
                                       : std::string()) +
-                   ") and must be shorter than the interval " + formatDuration(interval));
+                   ") and must be shorter than the interval " + net::formatDuration(interval));
   }
 }
 
@@ -883,14 +858,6 @@ std::optional<Duration> parseDuration(std::string_view text) {
   }
   if (ms > 1e12 || ms != std::floor(ms)) return std::nullopt;
   return Duration(static_cast<std::int64_t>(ms));
-}
-
-std::string formatDuration(Duration d) {
-  auto ms = d.count();
-  if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-  if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
 }
 
 std::string checkCidr(std::string_view cidr) {
