@@ -1,6 +1,7 @@
 #include "net/text.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 namespace mediapath::net {
@@ -39,6 +40,13 @@ std::optional<std::string> closestMatch(std::string_view word,
   std::size_t limit = word.size() <= 3 ? 1 : std::max<std::size_t>(2, word.size() / 3);
   if (!best || best_distance > limit) return std::nullopt;
   return std::string(*best);
+}
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 std::string formatFixed(double value, int decimals) {

@@ -17,6 +17,9 @@ namespace mediapath::net {
 std::optional<std::string> closestMatch(std::string_view word,
                                         const std::vector<std::string_view>& candidates);
 
+/// ASCII case-insensitive equality, for protocol tokens (HTTP and SIP header names).
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+
 /// `value` with exactly `decimals` digits after the point ("12.35" for 12.345, 2).
 std::string formatFixed(double value, int decimals);
 

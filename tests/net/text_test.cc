@@ -27,6 +27,13 @@ TEST(FormatFixed, RoundsToTheGivenDecimals) {
   EXPECT_EQ(formatFixed(-1.05, 1), "-1.1");
 }
 
+TEST(EqualsIgnoreCase, ComparesAsciiLetters) {
+  EXPECT_TRUE(equalsIgnoreCase("Content-Length", "content-length"));
+  EXPECT_TRUE(equalsIgnoreCase("", ""));
+  EXPECT_FALSE(equalsIgnoreCase("via", "vias"));
+  EXPECT_FALSE(equalsIgnoreCase("call-id", "call_id"));
+}
+
 TEST(ClosestMatch, SuggestsATypo) {
   EXPECT_EQ(closestMatch("hots", {"host", "port"}), "host");
   EXPECT_EQ(closestMatch("sip-dnss", {"stun-a", "sip-dns"}), "sip-dns");
