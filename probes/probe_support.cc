@@ -8,6 +8,18 @@
 
 namespace mediapath::probes {
 
+void armDeadline(net::UvTimer& deadline, std::chrono::milliseconds timeout, std::string start_error,
+                 std::function<void(std::string)> fail) {
+  if (!start_error.empty()) {
+    deadline.start(std::chrono::milliseconds(0),
+                   [fail = std::move(fail), error = std::move(start_error)] { fail(error); });
+    return;
+  }
+  deadline.start(timeout, [fail = std::move(fail), timeout] {
+    fail("timeout after " + formatDuration(timeout));
+  });
+}
+
 double millisecondsBetween(std::chrono::steady_clock::time_point from,
                            std::chrono::steady_clock::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();

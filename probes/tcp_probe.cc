@@ -22,13 +22,8 @@ class TcpProbe final : public AddressProbe {
     connection_ = std::make_unique<net::TcpConnection>(context().loop->get());
     started_ = nowFrom(context().clock);
     int rc = connection_->connect(address, [this](int status) { onConnected(status); });
-    if (rc != 0) {
-      std::string error = net::uvErrorText(rc);
-      deadline_.start(std::chrono::milliseconds(0), [this, error] { finish(error); });
-      return;
-    }
-    deadline_.start(target().timeout,
-                    [this] { finish("timeout after " + formatDuration(target().timeout)); });
+    armDeadline(deadline_, target().timeout, rc == 0 ? std::string() : net::uvErrorText(rc),
+                [this](std::string error) { finish(std::move(error)); });
   }
 
   void stopExchange() override {
