@@ -427,6 +427,27 @@ std::uint16_t defaultPort(probes::Kind kind) {
   return 0;
 }
 
+// The value an enum-like string names in `table`. Anything else is reported at `key` as
+// `unknown <what> "x" (did you mean "y"?); expected "a", "b" or "c"` and gives nullopt.
+template <typename E>
+std::optional<E> pickName(const ObjectReader& r, std::string_view key, std::string_view what,
+                          const std::string& s,
+                          std::initializer_list<std::pair<std::string_view, E>> table) {
+  std::vector<std::string_view> names;
+  for (const auto& [name, value] : table) {
+    if (name == s) return value;
+    names.push_back(name);
+  }
+  std::string expected;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) expected += i + 1 == names.size() ? " or " : ", ";
+    expected += quote(names[i]);
+  }
+  r.error(key, "unknown " + std::string(what) + " " + quote(s) + didYouMean(s, names) +
+                   "; expected " + expected);
+  return std::nullopt;
+}
+
 TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
   TargetConfig t;
   ObjectReader r(v, ptr, d, {kTargetKeys.begin(), kTargetKeys.end()},
@@ -476,15 +497,12 @@ TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
       break;
     case probes::Kind::kSip:
       if (auto s = r.string("transport")) {
-        if (*s == "udp") {
-          t.transport = probes::Transport::kUdp;
-        } else if (*s == "tcp") {
-          t.transport = probes::Transport::kTcp;
-        } else if (*s == "tls") {
+        if (*s == "tls") {
           r.error("transport", "\"tls\" is not supported yet; use \"udp\" or \"tcp\"");
-        } else {
-          r.error("transport", "unknown transport " + quote(*s) + didYouMean(*s, {"udp", "tcp"}) +
-                                   "; expected \"udp\" or \"tcp\"");
+        } else if (auto transport = pickName<probes::Transport>(
+                       r, "transport", "transport", *s,
+                       {{"udp", probes::Transport::kUdp}, {"tcp", probes::Transport::kTcp}})) {
+          t.transport = *transport;
         }
       }
       r.array("success_codes", [&](const json& e, const std::string& p) {
@@ -495,16 +513,11 @@ TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
       break;
     case probes::Kind::kDns:
       if (auto s = r.string("record")) {
-        if (*s == "A") {
-          t.record = probes::DnsRecord::kA;
-        } else if (*s == "AAAA") {
-          t.record = probes::DnsRecord::kAAAA;
-        } else if (*s == "SRV") {
-          t.record = probes::DnsRecord::kSRV;
-        } else {
-          r.error("record", "unknown record type " + quote(*s) +
-                                didYouMean(*s, {"A", "AAAA", "SRV"}) +
-                                "; expected \"A\", \"AAAA\" or \"SRV\"");
+        if (auto record = pickName<probes::DnsRecord>(r, "record", "record type", *s,
+                                                      {{"A", probes::DnsRecord::kA},
+                                                       {"AAAA", probes::DnsRecord::kAAAA},
+                                                       {"SRV", probes::DnsRecord::kSRV}})) {
+          t.record = *record;
         }
       }
       break;
@@ -668,13 +681,10 @@ std::optional<GenesysConfig> readGenesys(const ObjectReader& root) {
   if (!r.valid()) return g;
   auto region = r.string("region");
   if (auto s = r.string("mode")) {
-    if (*s == "plan") {
-      g.mode = GenesysMode::kPlan;
-    } else if (*s == "apply") {
-      g.mode = GenesysMode::kApply;
-    } else {
-      r.error("mode", "unknown mode " + quote(*s) + didYouMean(*s, {"plan", "apply"}) +
-                          "; expected \"plan\" or \"apply\"");
+    if (auto mode =
+            pickName<GenesysMode>(r, "mode", "mode", *s,
+                                  {{"plan", GenesysMode::kPlan}, {"apply", GenesysMode::kApply}})) {
+      g.mode = *mode;
     }
   }
   g.client_id = r.secret("client_id", true);
