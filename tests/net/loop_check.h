@@ -1,5 +1,6 @@
 #pragma once
 
+#include <gtest/gtest.h>
 #include <uv.h>
 
 #include "net/event_loop.h"
@@ -32,5 +33,17 @@ inline int handleCount(net::EventLoop& loop, uv_handle_type type) {
       &count);
   return count.n;
 }
+
+/// Base of the fixtures that run a loop: every test must leave no handle open, and the loop must
+/// close cleanly.
+class LoopTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    EXPECT_EQ(openHandleCount(loop_), 0);
+    EXPECT_EQ(loop_.close(), 0);
+  }
+
+  net::EventLoop loop_;
+};
 
 }  // namespace mediapath::testing
