@@ -20,6 +20,7 @@
 #include "net/uv_handle.h"
 #include "net/uv_timer.h"
 #include "tests/net/loop_check.h"
+#include "tests/support/fakes.h"
 
 namespace mediapath::net {
 namespace {
@@ -27,17 +28,7 @@ namespace {
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 
-class FakeClock final : public Clock {
- public:
-  std::chrono::steady_clock::time_point now() const override { return now_; }
-  std::chrono::system_clock::time_point wallNow() const override {
-    return std::chrono::system_clock::time_point(now_.time_since_epoch());
-  }
-  void advance(std::chrono::steady_clock::duration d) { now_ += d; }
-
- private:
-  std::chrono::steady_clock::time_point now_{std::chrono::hours(1000)};
-};
+using mediapath::testing::FakeClock;
 
 ResolveResult answer(std::vector<std::string> addresses, std::chrono::seconds ttl) {
   ResolveResult r;

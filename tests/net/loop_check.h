@@ -71,4 +71,16 @@ inline ::testing::AssertionResult runLoopUntil(net::EventLoop& loop,
   return runLoopUntil(loop.get(), done, timeout, what);
 }
 
+/// Base of the fixtures that run a loop: every test must leave no handle open, and the loop must
+/// close cleanly.
+class LoopTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    EXPECT_EQ(openHandleCount(loop_), 0);
+    EXPECT_EQ(loop_.close(), 0);
+  }
+
+  net::EventLoop loop_;
+};
+
 }  // namespace mediapath::testing
