@@ -367,37 +367,41 @@ struct AresResolver::Impl {
     finish(id, std::move(r));
   }
 
+  // A and AAAA answers differ only in the record struct and the address family: one loop reads
+  // both, adding each address and lowering `ttl` to the smallest record TTL.
+  template <typename AddrTtl, typename Address>
+  static int parseAddresses(int (*parse_reply)(const unsigned char*, int, hostent**, AddrTtl*,
+                                               int*),
+                            Address AddrTtl::*address, int family, const unsigned char* abuf,
+                            int alen, ResolveResult& r, std::optional<std::chrono::seconds>& ttl) {
+    AddrTtl ttls[64];
+    int n = 64;
+    int rc = parse_reply(abuf, alen, nullptr, ttls, &n);
+    if (rc != ARES_SUCCESS) return rc;
+    if (n == 0) return ARES_ENODATA;
+    for (int i = 0; i < n; ++i) {
+      char buf[INET6_ADDRSTRLEN] = {};
+      inet_ntop(family, &(ttls[i].*address), buf, sizeof buf);
+      r.addresses.emplace_back(buf);
+      auto t = std::chrono::seconds(std::max(0, ttls[i].ttl));
+      ttl = ttl ? std::min(*ttl, t) : t;
+    }
+    return ARES_SUCCESS;
+  }
+
   static int parse(RecordType type, const unsigned char* abuf, int alen, ResolveResult& r) {
     std::optional<std::chrono::seconds> ttl = minAnswerTtl(abuf, alen);
     switch (type) {
       case RecordType::kA: {
-        ares_addrttl ttls[64];
-        int n = 64;
-        int rc = ares_parse_a_reply(abuf, alen, nullptr, ttls, &n);
+        int rc =
+            parseAddresses(ares_parse_a_reply, &ares_addrttl::ipaddr, AF_INET, abuf, alen, r, ttl);
         if (rc != ARES_SUCCESS) return rc;
-        if (n == 0) return ARES_ENODATA;
-        for (int i = 0; i < n; ++i) {
-          char buf[INET_ADDRSTRLEN] = {};
-          inet_ntop(AF_INET, &ttls[i].ipaddr, buf, sizeof buf);
-          r.addresses.emplace_back(buf);
-          auto t = std::chrono::seconds(std::max(0, ttls[i].ttl));
-          ttl = ttl ? std::min(*ttl, t) : t;
-        }
         break;
       }
       case RecordType::kAAAA: {
-        ares_addr6ttl ttls[64];
-        int n = 64;
-        int rc = ares_parse_aaaa_reply(abuf, alen, nullptr, ttls, &n);
+        int rc = parseAddresses(ares_parse_aaaa_reply, &ares_addr6ttl::ip6addr, AF_INET6, abuf,
+                                alen, r, ttl);
         if (rc != ARES_SUCCESS) return rc;
-        if (n == 0) return ARES_ENODATA;
-        for (int i = 0; i < n; ++i) {
-          char buf[INET6_ADDRSTRLEN] = {};
-          inet_ntop(AF_INET6, &ttls[i].ip6addr, buf, sizeof buf);
-          r.addresses.emplace_back(buf);
-          auto t = std::chrono::seconds(std::max(0, ttls[i].ttl));
-          ttl = ttl ? std::min(*ttl, t) : t;
-        }
         break;
       }
       case RecordType::kSRV: {

@@ -42,6 +42,18 @@ class TempFileGuard {
 
 }  // namespace
 
+int writeAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return 0;
+}
+
 void writeFileAtomically(const std::string& path, std::string_view content, unsigned mode) {
   std::filesystem::path target(path);
   std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
@@ -50,16 +62,9 @@ void writeFileAtomically(const std::string& path, std::string_view content, unsi
   if (fd < 0) throwErrno("cannot create temporary file for", path);
   TempFileGuard guard(fd, tmpl);
   if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) throwErrno("cannot chmod", tmpl);
-  const char* p = content.data();
-  size_t left = content.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throwErrno("cannot write", tmpl);
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
+  if (int error = writeAll(fd, content); error != 0) {
+    errno = error;
+    throwErrno("cannot write", tmpl);
   }
   if (::fsync(fd) != 0) throwErrno("cannot fsync", tmpl);
   if (guard.closeFd() != 0) throwErrno("cannot close", tmpl);

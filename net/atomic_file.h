@@ -10,6 +10,10 @@ namespace mediapath::net {
 /// Throws std::system_error naming the path on failure; the temporary file is removed.
 void writeFileAtomically(const std::string& path, std::string_view content, unsigned mode = 0644);
 
+/// Writes all of `data` to `fd`, retrying short writes and EINTR. Returns 0, or the errno of the
+/// write that failed.
+int writeAll(int fd, std::string_view data);
+
 /// Reads a whole file. Throws std::system_error naming the path on failure.
 std::string readFile(const std::string& path);
 

@@ -12,17 +12,11 @@
 #include <unordered_map>
 
 #include "net/event_loop.h"
+#include "net/text.h"
 #include "net/uv_handle.h"
 
 namespace mediapath::net {
 namespace {
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -202,9 +196,26 @@ struct HttpClient::Impl {
     return n;
   }
 
+  // The codes curl uses for a failed handshake or certificate check: one failure kind, one
+  // message prefix.
+  static bool isTlsError(CURLcode code) {
+    switch (code) {
+      case CURLE_PEER_FAILED_VERIFICATION:
+      case CURLE_SSL_CONNECT_ERROR:
+      case CURLE_SSL_CACERT_BADFILE:
+      case CURLE_SSL_CERTPROBLEM:
+      case CURLE_SSL_CIPHER:
+      case CURLE_SSL_ISSUER_ERROR:
+        return true;
+      default:
+        return false;
+    }
+  }
+
   std::string describeError(const Transfer& t, CURLcode code) const {
     std::string detail = t.error_buffer[0] != '\0' ? std::string(t.error_buffer)
                                                    : std::string(curl_easy_strerror(code));
+    if (isTlsError(code)) return "TLS: " + detail;
     switch (code) {
       case CURLE_OPERATION_TIMEDOUT:
         return "timeout after " + std::to_string(t.request.timeout.count()) + " ms";
@@ -212,13 +223,6 @@ struct HttpClient::Impl {
         return "cannot resolve host: " + detail;
       case CURLE_COULDNT_CONNECT:
         return "connection failed: " + detail;
-      case CURLE_PEER_FAILED_VERIFICATION:
-      case CURLE_SSL_CONNECT_ERROR:
-      case CURLE_SSL_CACERT_BADFILE:
-      case CURLE_SSL_CERTPROBLEM:
-      case CURLE_SSL_CIPHER:
-      case CURLE_SSL_ISSUER_ERROR:
-        return "TLS: " + detail;
       case CURLE_WRITE_ERROR:
         if (t.too_large) {
           return "response larger than " + std::to_string(options.max_response_bytes) + " bytes";
@@ -234,16 +238,10 @@ struct HttpClient::Impl {
   }
 
   static HttpFailure classify(const Transfer& t, CURLcode code) {
+    if (isTlsError(code)) return HttpFailure::kTls;
     switch (code) {
       case CURLE_OPERATION_TIMEDOUT:
         return HttpFailure::kTimeout;
-      case CURLE_PEER_FAILED_VERIFICATION:
-      case CURLE_SSL_CONNECT_ERROR:
-      case CURLE_SSL_CACERT_BADFILE:
-      case CURLE_SSL_CERTPROBLEM:
-      case CURLE_SSL_CIPHER:
-      case CURLE_SSL_ISSUER_ERROR:
-        return HttpFailure::kTls;
       case CURLE_UNSUPPORTED_PROTOCOL:
       case CURLE_URL_MALFORMAT:
         return HttpFailure::kInvalidRequest;

@@ -17,11 +17,7 @@ struct WriteRequest {
 }  // namespace
 
 TcpConnection::TcpConnection(uv_loop_t* loop, SocketBudget* budget) : budget_(budget) {
-  if (int rc = uv_tcp_init(loop, handle_.get()); rc != 0) {
-    throw std::runtime_error(std::string("uv_tcp_init: ") + uv_strerror(rc));
-  }
-  handle_.markInitialized();
-  handle_.get()->data = this;
+  handle_.adopt(uv_tcp_init(loop, handle_.get()), "uv_tcp_init", this);
 }
 
 int TcpConnection::connect(const SocketAddress& remote, ConnectCallback callback) {

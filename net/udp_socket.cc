@@ -27,11 +27,7 @@ std::string uvErrorText(int error) {
 }
 
 UdpSocket::UdpSocket(uv_loop_t* loop, SocketBudget* budget) : budget_(budget) {
-  if (int rc = uv_udp_init(loop, handle_.get()); rc != 0) {
-    throw std::runtime_error(std::string("uv_udp_init: ") + uv_strerror(rc));
-  }
-  handle_.markInitialized();
-  handle_.get()->data = this;
+  handle_.adopt(uv_udp_init(loop, handle_.get()), "uv_udp_init", this);
 }
 
 int UdpSocket::bind(const SocketAddress& local) {

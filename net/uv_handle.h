@@ -2,6 +2,8 @@
 
 #include <uv.h>
 
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 namespace mediapath::net {
@@ -38,6 +40,17 @@ class UvHandle {
 
   /// Call after a successful uv_*_init so that close() knows uv_close() is required.
   void markInitialized() { initialized_ = true; }
+
+  /// For the owner of a handle whose callbacks find it through `data`: takes the result of
+  /// `init_name` (a uv_*_init call), throws on failure, else marks the handle initialized and
+  /// points its `data` at `owner`.
+  void adopt(int init_rc, const char* init_name, void* owner) {
+    if (init_rc != 0) {
+      throw std::runtime_error(std::string(init_name) + ": " + uv_strerror(init_rc));
+    }
+    markInitialized();
+    handle_->data = owner;
+  }
   bool initialized() const { return handle_ != nullptr && initialized_; }
 
   /// Closes the handle (idempotent). Pending callbacks for it will not run after this returns,

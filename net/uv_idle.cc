@@ -1,17 +1,11 @@
 #include "net/uv_idle.h"
 
-#include <stdexcept>
-#include <string>
 #include <utility>
 
 namespace mediapath::net {
 
 UvIdle::UvIdle(uv_loop_t* loop) {
-  if (int rc = uv_idle_init(loop, handle_.get()); rc != 0) {
-    throw std::runtime_error(std::string("uv_idle_init: ") + uv_strerror(rc));
-  }
-  handle_.markInitialized();
-  handle_.get()->data = this;
+  handle_.adopt(uv_idle_init(loop, handle_.get()), "uv_idle_init", this);
 }
 
 void UvIdle::start(std::function<void()> cb) {

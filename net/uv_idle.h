@@ -22,7 +22,6 @@ namespace mediapath::net {
 class UvIdle {
  public:
   explicit UvIdle(uv_loop_t* loop);
-  ~UvIdle() = default;
 
   UvIdle(const UvIdle&) = delete;
   UvIdle& operator=(const UvIdle&) = delete;

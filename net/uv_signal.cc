@@ -1,16 +1,9 @@
 #include "net/uv_signal.h"
 
-#include <stdexcept>
-#include <string>
-
 namespace mediapath::net {
 
 UvSignal::UvSignal(uv_loop_t* loop) {
-  if (int rc = uv_signal_init(loop, handle_.get()); rc != 0) {
-    throw std::runtime_error(std::string("uv_signal_init: ") + uv_strerror(rc));
-  }
-  handle_.markInitialized();
-  handle_.get()->data = this;
+  handle_.adopt(uv_signal_init(loop, handle_.get()), "uv_signal_init", this);
 }
 
 void UvSignal::start(int signum, std::function<void()> callback) {

@@ -1,17 +1,11 @@
 #include "net/uv_timer.h"
 
-#include <stdexcept>
-#include <string>
 #include <utility>
 
 namespace mediapath::net {
 
 UvTimer::UvTimer(uv_loop_t* loop) {
-  if (int rc = uv_timer_init(loop, handle_.get()); rc != 0) {
-    throw std::runtime_error(std::string("uv_timer_init: ") + uv_strerror(rc));
-  }
-  handle_.markInitialized();
-  handle_.get()->data = this;
+  handle_.adopt(uv_timer_init(loop, handle_.get()), "uv_timer_init", this);
 }
 
 void UvTimer::start(std::chrono::milliseconds timeout, std::function<void()> cb,

@@ -16,7 +16,6 @@ namespace mediapath::net {
 class UvTimer {
  public:
   explicit UvTimer(uv_loop_t* loop);
-  ~UvTimer() = default;
 
   UvTimer(const UvTimer&) = delete;
   UvTimer& operator=(const UvTimer&) = delete;

@@ -8,9 +8,16 @@
 
 namespace mediapath::probes {
 
-std::string formatDuration(std::chrono::milliseconds duration) {
-  if (duration.count() % 1000 == 0) return std::to_string(duration.count() / 1000) + "s";
-  return std::to_string(duration.count()) + "ms";
+void armDeadline(net::UvTimer& deadline, std::chrono::milliseconds timeout, std::string start_error,
+                 std::function<void(std::string)> fail) {
+  if (!start_error.empty()) {
+    deadline.start(std::chrono::milliseconds(0),
+                   [fail = std::move(fail), error = std::move(start_error)] { fail(error); });
+    return;
+  }
+  deadline.start(timeout, [fail = std::move(fail), timeout] {
+    fail("timeout after " + formatDuration(timeout));
+  });
 }
 
 double millisecondsBetween(std::chrono::steady_clock::time_point from,
@@ -107,7 +114,7 @@ void AddressProbe::start(const ProbeTarget& target, ProbeCallback callback) {
   callback_ = std::move(callback);
   result_ = newResult(target);
   lookup_.start(target.host, target.port,
-                [this](AddressLookup::Outcome outcome) { onResolved(outcome); });
+                [this](const AddressLookup::Outcome& outcome) { onResolved(outcome); });
 }
 
 void AddressProbe::cancel() {

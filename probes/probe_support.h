@@ -9,15 +9,25 @@
 
 #include "net/clock.h"
 #include "net/socket_address.h"
+#include "net/text.h"
 #include "net/uv_idle.h"
+#include "net/uv_timer.h"
 #include "probes/probe.h"
 
 // Pieces every probe kind shares: finding the address to probe, time, error text.
 
 namespace mediapath::probes {
 
-/// "2s" for whole seconds, else "1500ms" — the unit humans wrote in the config.
-std::string formatDuration(std::chrono::milliseconds duration);
+/// "2s" for whole seconds, else "1500ms": the unit humans wrote in the config (the same text
+/// the config loader prints).
+using net::formatDuration;
+
+/// Arms a probe's deadline once its exchange has started: `fail` gets `start_error` on the next
+/// loop turn when the start failed (non-empty; never inside this call, so the probe's caller sees
+/// the result from the loop as for any other failure), else "timeout after 2s" once `timeout` has
+/// passed. Stopping `deadline` cancels either.
+void armDeadline(net::UvTimer& deadline, std::chrono::milliseconds timeout, std::string start_error,
+                 std::function<void(std::string)> fail);
 
 /// The context's clock (or the steady clock when none was given).
 using net::nowFrom;

@@ -4,15 +4,10 @@
 #include <cctype>
 #include <charconv>
 
+#include "net/text.h"
+
 namespace mediapath::probes {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 bool isSpace(char c) { return c == ' ' || c == '\t'; }
 
@@ -95,7 +90,8 @@ std::string viaBranch(std::string_view via) {
     std::string_view param =
         via.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
     std::size_t eq = param.find('=');
-    if (eq != std::string_view::npos && iequals(trim(param.substr(0, eq)), "branch")) {
+    if (eq != std::string_view::npos &&
+        net::equalsIgnoreCase(trim(param.substr(0, eq)), "branch")) {
       return std::string(trim(param.substr(eq + 1)));
     }
   }
@@ -113,9 +109,9 @@ std::optional<T> parseNumber(std::string_view s) {
 
 std::string_view canonicalName(std::string_view name) {
   // Compact forms (RFC 3261 §7.3.3) of the headers we read.
-  if (iequals(name, "v")) return "via";
-  if (iequals(name, "i")) return "call-id";
-  if (iequals(name, "l")) return "content-length";
+  if (net::equalsIgnoreCase(name, "v")) return "via";
+  if (net::equalsIgnoreCase(name, "i")) return "call-id";
+  if (net::equalsIgnoreCase(name, "l")) return "content-length";
   return name;
 }
 
@@ -126,7 +122,8 @@ bool fail(std::string* error, const char* why) {
 
 bool parseStatusLine(std::string_view line, SipResponse& out, std::string* error) {
   constexpr std::string_view kVersion = "SIP/2.0 ";
-  if (line.size() < kVersion.size() || !iequals(line.substr(0, kVersion.size()), kVersion)) {
+  if (line.size() < kVersion.size() ||
+      !net::equalsIgnoreCase(line.substr(0, kVersion.size()), kVersion)) {
     return fail(error, "not a SIP/2.0 response");
   }
   line.remove_prefix(kVersion.size());
@@ -149,17 +146,17 @@ bool applyHeader(std::string_view line, SipResponse& out, std::string* error) {
   if (colon == std::string_view::npos) return fail(error, "header line without ':'");
   std::string_view name = canonicalName(trim(line.substr(0, colon)));
   std::string_view value = trim(line.substr(colon + 1));
-  if (iequals(name, "via")) {
+  if (net::equalsIgnoreCase(name, "via")) {
     for (auto& via : splitCommas(value)) out.vias.push_back(std::move(via));
-  } else if (iequals(name, "call-id")) {
+  } else if (net::equalsIgnoreCase(name, "call-id")) {
     out.call_id = std::string(value);
-  } else if (iequals(name, "cseq")) {
+  } else if (net::equalsIgnoreCase(name, "cseq")) {
     std::size_t sp = value.find_first_of(" \t");
     if (sp == std::string_view::npos) return fail(error, "bad CSeq");
     out.cseq_number = parseNumber<std::uint32_t>(value.substr(0, sp));
     out.cseq_method = std::string(trim(value.substr(sp)));
     if (!out.cseq_number || out.cseq_method.empty()) return fail(error, "bad CSeq");
-  } else if (iequals(name, "content-length")) {
+  } else if (net::equalsIgnoreCase(name, "content-length")) {
     out.content_length = parseNumber<std::size_t>(value);
     if (!out.content_length) return fail(error, "bad Content-Length");
   }

@@ -150,13 +150,8 @@ class SipProbe final : public AddressProbe {
                                                        context().resources->socketBudget());
     connect_started_ = nowFrom(context().clock);
     int rc = connection_->connect(remote_, [this](int status) { onTcpConnected(status); });
-    if (rc != 0) {
-      std::string error = net::uvErrorText(rc);
-      deadline_.start(std::chrono::milliseconds(0), [this, error] { judgeTcp(error); });
-      return;
-    }
-    deadline_.start(target().timeout,
-                    [this] { judgeTcp("timeout after " + formatDuration(target().timeout)); });
+    armDeadline(deadline_, target().timeout, rc == 0 ? std::string() : net::uvErrorText(rc),
+                [this](std::string error) { judgeTcp(std::move(error)); });
   }
 
   void onTcpConnected(int status) {

@@ -24,13 +24,8 @@ class TcpProbe final : public AddressProbe {
                                                        context().resources->socketBudget());
     started_ = nowFrom(context().clock);
     int rc = connection_->connect(address, [this](int status) { onConnected(status); });
-    if (rc != 0) {
-      std::string error = net::uvErrorText(rc);
-      deadline_.start(std::chrono::milliseconds(0), [this, error] { finish(error); });
-      return;
-    }
-    deadline_.start(target().timeout,
-                    [this] { finish("timeout after " + formatDuration(target().timeout)); });
+    armDeadline(deadline_, target().timeout, rc == 0 ? std::string() : net::uvErrorText(rc),
+                [this](std::string error) { finish(std::move(error)); });
   }
 
   void stopExchange() override {

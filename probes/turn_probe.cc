@@ -72,14 +72,10 @@ class TurnProbe final : public AddressProbe {
             if (from == remote_) onDatagram(data);
           });
     }
-    if (rc != 0) {
-      std::string error = "UDP socket: " + net::uvErrorText(rc);
-      deadline_.start(std::chrono::milliseconds(0), [this, error] { finish(error); });
-      return;
-    }
-    deadline_.start(target().timeout,
-                    [this] { finish("timeout after " + formatDuration(target().timeout)); });
-    sendAllocate();
+    armDeadline(deadline_, target().timeout,
+                rc == 0 ? std::string() : "UDP socket: " + net::uvErrorText(rc),
+                [this](std::string error) { finish(std::move(error)); });
+    if (rc == 0) sendAllocate();
   }
 
   void stopExchange() override {

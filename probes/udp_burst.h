@@ -71,6 +71,7 @@ class SharedStunPorts {
 ///   one packet per round and by two fifths with bursts of 5 (bench/README.md).
 ///
 /// Thread safety: loop thread only. `done` never runs after cancel() or destruction.
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final, so never deleted as a base
 class UdpBurst final : private net::BatchedUdpSocket::Sender {
  public:
   enum class Sharing { kOwnSocket, kStunTransactionId };

@@ -27,6 +27,7 @@
 #include "net/atomic_file.h"
 #include "net/clock.h"
 #include "net/event_loop.h"
+#include "net/text.h"
 #include "probes/probe.h"
 #include "reporter/genesys/genesys_client.h"
 #include "reporter/genesys/genesys_json_patch.h"
@@ -359,12 +360,6 @@ int runAudit(const GenesysOptions& o) {
 
 // ---- location validate ----------------------------------------------------------------------
 
-std::string fixedMs(double ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f ms", ms);
-  return buf;
-}
-
 /// The seed's step 2: the offline checks are the config loader's (CIDRs, SIP port range, target
 /// references); this adds live reachability of the location's STUN and TURN servers, probed the
 /// way the agent probes them (STUN Binding, TURN Allocate with credentials then release).
@@ -404,7 +399,7 @@ int runLocationValidate(const GenesysOptions& o) {
         continue;
       }
       std::cout << "reachable";
-      if (r.rtt) std::cout << ", rtt " << fixedMs(r.rtt->avg_ms);
+      if (r.rtt) std::cout << ", rtt " << net::formatFixed(r.rtt->avg_ms, 1) + " ms";
       if (!r.mapped_address.empty()) std::cout << ", mapped " << r.mapped_address;
       if (!r.relayed_address.empty()) std::cout << ", relayed " << r.relayed_address;
       std::cout << "\n";

@@ -15,6 +15,7 @@
 #include "agent/config/probe_targets.h"
 #include "agent/service/file_limit.h"
 #include "agent/service/probe_once.h"
+#include "net/text.h"
 
 namespace mediapath::agent {
 namespace {
@@ -25,34 +26,15 @@ struct ProbeOptions {
   std::string format = "table";
 };
 
-std::size_t editDistance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string unknownTargetMessage(const Config& config, const std::string& name) {
-  std::string best;
-  std::size_t best_distance = std::max<std::size_t>(2, name.size() / 3) + 1;
+  std::vector<std::string_view> names;
   std::string all;
   for (const auto& t : config.targets) {
+    names.emplace_back(t.name);
     all += (all.empty() ? "" : ", ") + t.name;
-    if (std::size_t d = editDistance(name, t.name); d < best_distance) {
-      best_distance = d;
-      best = t.name;
-    }
   }
   std::string msg = config.source + ": no target named \"" + name + "\"";
-  if (!best.empty()) msg += "; did you mean \"" + best + "\"?";
+  if (auto best = net::closestMatch(name, names)) msg += "; did you mean \"" + *best + "\"?";
   return msg + " (targets: " + all + ")";
 }
 
@@ -100,14 +82,6 @@ nlohmann::ordered_json toJson(const probes::ProbeResult& r) {
   return j;
 }
 
-std::string fixed(double v, int decimals) {
-  std::ostringstream s;
-  s.setf(std::ios::fixed);
-  s.precision(decimals);
-  s << v;
-  return s.str();
-}
-
 std::string detail(const probes::ProbeResult& r) {
   if (!r.ok) return r.error;
   switch (r.kind) {
@@ -120,11 +94,11 @@ std::string detail(const probes::ProbeResult& r) {
     case probes::Kind::kDns: {
       std::string s;
       for (const auto& a : r.addresses) s += (s.empty() ? "" : " ") + a;
-      if (r.lookup_ms) s += " (lookup " + fixed(*r.lookup_ms, 1) + " ms)";
+      if (r.lookup_ms) s += " (lookup " + net::formatFixed(*r.lookup_ms, 1) + " ms)";
       return s;
     }
     case probes::Kind::kTcp:
-      return r.connect_ms ? "connect " + fixed(*r.connect_ms, 1) + " ms" : "";
+      return r.connect_ms ? "connect " + net::formatFixed(*r.connect_ms, 1) + " ms" : "";
   }
   return "";
 }
@@ -134,15 +108,18 @@ void printTable(const std::vector<probes::ProbeResult>& results, std::ostream& o
   rows.push_back({"TARGET", "KIND", "ADDRESS", "RESULT", "RTT MS MIN/AVG/MAX", "JITTER MS", "LOSS",
                   "MOS", "DETAIL"});
   for (const auto& r : results) {
-    std::string rtt = r.rtt ? fixed(r.rtt->min_ms, 1) + "/" + fixed(r.rtt->avg_ms, 1) + "/" +
-                                  fixed(r.rtt->max_ms, 1)
+    std::string rtt = r.rtt ? net::formatFixed(r.rtt->min_ms, 1) + "/" +
+                                  net::formatFixed(r.rtt->avg_ms, 1) + "/" +
+                                  net::formatFixed(r.rtt->max_ms, 1)
                             : "-";
-    std::string loss = r.sent > 0 ? fixed(r.loss * 100.0, 0) + "% (" + std::to_string(r.received) +
-                                        "/" + std::to_string(r.sent) + ")"
-                                  : "-";
+    std::string loss = r.sent > 0
+                           ? net::formatFixed(r.loss * 100.0, 0) + "% (" +
+                                 std::to_string(r.received) + "/" + std::to_string(r.sent) + ")"
+                           : "-";
     rows.push_back({r.target, std::string(probes::kindName(r.kind)), r.address,
-                    r.ok ? "ok" : "FAIL", rtt, r.jitter_ms ? fixed(*r.jitter_ms, 2) : "-", loss,
-                    r.mos ? fixed(*r.mos, 2) : "-", detail(r)});
+                    r.ok ? "ok" : "FAIL", rtt,
+                    r.jitter_ms ? net::formatFixed(*r.jitter_ms, 2) : "-", loss,
+                    r.mos ? net::formatFixed(*r.mos, 2) : "-", detail(r)});
   }
   std::vector<std::size_t> width(rows[0].size(), 0);
   for (const auto& row : rows) {

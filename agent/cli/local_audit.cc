@@ -7,59 +7,50 @@
 
 #include "agent/cli/exit_codes.h"
 #include "net/clock.h"
+#include "net/text.h"
 #include "reporter/audit/audit_trail.h"
+#include "reporter/genesys/genesys_reports.h"
 
 namespace mediapath::agent {
 namespace {
 
 using nlohmann::json;
 
-// Record times are "YYYY-MM-DDTHH:MM:SSZ", so comparing strings compares instants.
-std::string isoCutoff(std::chrono::milliseconds since) {
-  return net::formatUtc(std::chrono::system_clock::now() - since);
-}
-
-std::string text(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+using reporter::stringField;
 
 std::string number(const json& j, int decimals) {
-  if (!j.is_number()) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.*f", decimals, j.get<double>());
-  return buf;
+  return j.is_number() ? net::formatFixed(j.get<double>(), decimals) : "-";
 }
 
-void printRecord(const json& r) {
-  std::cout << text(r, "time") << "  " << text(r, "group") << "  " << text(r, "event");
+void printRecord(const json& r, std::ostream& out) {
+  out << stringField(r, "time") << "  " << stringField(r, "group") << "  "
+      << stringField(r, "event");
   if (r.contains("from") && r.contains("to")) {
-    std::cout << "  " << text(r, "from") << " -> " << text(r, "to");
+    out << "  " << stringField(r, "from") << " -> " << stringField(r, "to");
   } else if (r.contains("active")) {
-    std::cout << "  active " << text(r, "active");
+    out << "  active " << stringField(r, "active");
   }
-  std::cout << "  (" << text(r, "mode") << ")\n";
-  if (!text(r, "reason").empty()) std::cout << "    reason: " << text(r, "reason") << "\n";
-  if (!text(r, "note").empty()) std::cout << "    note: " << text(r, "note") << "\n";
-  if (!text(r, "error").empty()) std::cout << "    error: " << text(r, "error") << "\n";
+  out << "  (" << stringField(r, "mode") << ")\n";
+  if (!stringField(r, "reason").empty()) out << "    reason: " << stringField(r, "reason") << "\n";
+  if (!stringField(r, "note").empty()) out << "    note: " << stringField(r, "note") << "\n";
+  if (!stringField(r, "error").empty()) out << "    error: " << stringField(r, "error") << "\n";
   if (r.contains("evidence") && r["evidence"].is_object()) {
     for (const auto& [target, e] : r["evidence"].items()) {
       if (!e.value("known", true)) {
-        std::cout << "    " << target << ": not measured yet\n";
+        out << "    " << target << ": not measured yet\n";
         continue;
       }
-      std::cout << "    " << target << ": " << (e.value("healthy", false) ? "healthy" : "unhealthy")
-                << ", rtt "
-                << (e.contains("rtt_ms") && e["rtt_ms"].is_object()
-                        ? number(e["rtt_ms"].value("avg", json()), 2)
-                        : std::string("-"))
-                << " ms, jitter " << number(e.value("jitter_ms", json()), 2) << " ms, loss "
-                << (e.value("loss", json()).is_number()
-                        ? number(e["loss"].get<double>() * 100, 1) + "%"
-                        : std::string("-"))
-                << ", MOS " << number(e.value("mos", json()), 2);
-      if (!text(e, "error").empty()) std::cout << ", " << text(e, "error");
-      std::cout << "\n";
+      out << "    " << target << ": " << (e.value("healthy", false) ? "healthy" : "unhealthy")
+          << ", rtt "
+          << (e.contains("rtt_ms") && e["rtt_ms"].is_object()
+                  ? number(e["rtt_ms"].value("avg", json()), 2)
+                  : std::string("-"))
+          << " ms, jitter " << number(e.value("jitter_ms", json()), 2) << " ms, loss "
+          << (e.value("loss", json()).is_number() ? number(e["loss"].get<double>() * 100, 1) + "%"
+                                                  : std::string("-"))
+          << ", MOS " << number(e.value("mos", json()), 2);
+      if (!stringField(e, "error").empty()) out << ", " << stringField(e, "error");
+      out << "\n";
     }
   }
 }
@@ -67,23 +58,30 @@ void printRecord(const json& r) {
 }  // namespace
 
 int printLocalAudit(const std::string& state_dir, std::chrono::milliseconds since, bool verify) {
+  return printLocalAudit(state_dir, since, verify, std::chrono::system_clock::now(), std::cout,
+                         std::cerr);
+}
+
+int printLocalAudit(const std::string& state_dir, std::chrono::milliseconds since, bool verify,
+                    std::chrono::system_clock::time_point now, std::ostream& out,
+                    std::ostream& err) {
   std::string path = state_dir + "/audit.jsonl";
   if (!std::filesystem::exists(path)) {
-    std::cerr << "mediapath-agent: audit: no local audit trail at " << path
-              << " (the agent records one once a failover group decides something)\n";
+    err << "mediapath-agent: audit: no local audit trail at " << path
+        << " (the agent records one once a failover group decides something)\n";
     return kExitFailed;
   }
   int rc = kExitOk;
   if (verify) {
     auto v = reporter::verifyAuditTrail(path);
     for (const auto& p : v.problems) {
-      std::cerr << path << ": line " << p.line << ": " << p.message << "\n";
+      err << path << ": line " << p.line << ": " << p.message << "\n";
     }
     if (v.ok()) {
-      std::cout << path << ": " << v.records << " records, every hash and link verified\n";
+      out << path << ": " << v.records << " records, every hash and link verified\n";
     } else {
-      std::cout << path << ": verification FAILED (" << v.problems.size() << " problems in "
-                << v.records << " records)\n";
+      out << path << ": verification FAILED (" << v.problems.size() << " problems in " << v.records
+          << " records)\n";
       rc = kExitFailed;
     }
   }
@@ -91,17 +89,18 @@ int printLocalAudit(const std::string& state_dir, std::chrono::milliseconds sinc
   try {
     records = reporter::readAuditTrail(path);
   } catch (const std::exception& e) {
-    std::cerr << "mediapath-agent: audit: " << e.what() << "\n";
+    err << "mediapath-agent: audit: " << e.what() << "\n";
     return kExitFailed;
   }
-  std::string cutoff = isoCutoff(since);
+  // Record times are "YYYY-MM-DDTHH:MM:SSZ", so comparing strings compares instants.
+  std::string cutoff = net::formatUtc(now - since);
   size_t shown = 0;
   for (const auto& r : records) {
-    if (text(r, "time") < cutoff) continue;
-    printRecord(r);
+    if (stringField(r, "time") < cutoff) continue;
+    printRecord(r, out);
     ++shown;
   }
-  if (shown == 0) std::cout << "no local decisions in the last period\n";
+  if (shown == 0) out << "no local decisions in the last period\n";
   return rc;
 }
 

@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "net/atomic_file.h"
+#include "net/text.h"
 #include "reporter/genesys/genesys_json_patch.h"
 #include "reporter/genesys/genesys_regions.h"
 
@@ -43,36 +44,10 @@ std::string typeName(const json& v) {
   return "null";
 }
 
-size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1);
-  std::vector<size_t> cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t subst = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, subst});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-// " (did you mean \"host\"?)" for the closest candidate within a small edit distance, else "".
+// " (did you mean \"host\"?)" for the closest candidate, if it is close enough, else "".
 std::string didYouMean(std::string_view word, const std::vector<std::string_view>& candidates) {
-  std::string_view best;
-  size_t best_distance = std::string_view::npos;
-  for (auto c : candidates) {
-    size_t d = editDistance(word, c);
-    if (d < best_distance) {
-      best_distance = d;
-      best = c;
-    }
-  }
-  // Short words get a tight limit: "MX" is not a typo of "A".
-  size_t limit = word.size() <= 3 ? 1 : std::max<size_t>(2, word.size() / 3);
-  if (best.empty() || best_distance > limit) return {};
-  return " (did you mean " + quote(best) + "?)";
+  auto best = net::closestMatch(word, candidates);
+  return best ? " (did you mean " + quote(*best) + "?)" : std::string();
 }
 
 bool isValidHostname(std::string_view host) {
@@ -452,6 +427,27 @@ std::uint16_t defaultPort(probes::Kind kind) {
   return 0;
 }
 
+// The value an enum-like string names in `table`. Anything else is reported at `key` as
+// `unknown <what> "x" (did you mean "y"?); expected "a", "b" or "c"` and gives nullopt.
+template <typename E>
+std::optional<E> pickName(const ObjectReader& r, std::string_view key, std::string_view what,
+                          const std::string& s,
+                          std::initializer_list<std::pair<std::string_view, E>> table) {
+  std::vector<std::string_view> names;
+  for (const auto& [name, value] : table) {
+    if (name == s) return value;
+    names.push_back(name);
+  }
+  std::string expected;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) expected += i + 1 == names.size() ? " or " : ", ";
+    expected += quote(names[i]);
+  }
+  r.error(key, "unknown " + std::string(what) + " " + quote(s) + didYouMean(s, names) +
+                   "; expected " + expected);
+  return std::nullopt;
+}
+
 TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
   TargetConfig t;
   ObjectReader r(v, ptr, d, {kTargetKeys.begin(), kTargetKeys.end()},
@@ -501,15 +497,12 @@ TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
       break;
     case probes::Kind::kSip:
       if (auto s = r.string("transport")) {
-        if (*s == "udp") {
-          t.transport = probes::Transport::kUdp;
-        } else if (*s == "tcp") {
-          t.transport = probes::Transport::kTcp;
-        } else if (*s == "tls") {
+        if (*s == "tls") {
           r.error("transport", "\"tls\" is not supported yet; use \"udp\" or \"tcp\"");
-        } else {
-          r.error("transport", "unknown transport " + quote(*s) + didYouMean(*s, {"udp", "tcp"}) +
-                                   "; expected \"udp\" or \"tcp\"");
+        } else if (auto transport = pickName<probes::Transport>(
+                       r, "transport", "transport", *s,
+                       {{"udp", probes::Transport::kUdp}, {"tcp", probes::Transport::kTcp}})) {
+          t.transport = *transport;
         }
       }
       r.array("success_codes", [&](const json& e, const std::string& p) {
@@ -520,16 +513,11 @@ TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
       break;
     case probes::Kind::kDns:
       if (auto s = r.string("record")) {
-        if (*s == "A") {
-          t.record = probes::DnsRecord::kA;
-        } else if (*s == "AAAA") {
-          t.record = probes::DnsRecord::kAAAA;
-        } else if (*s == "SRV") {
-          t.record = probes::DnsRecord::kSRV;
-        } else {
-          r.error("record", "unknown record type " + quote(*s) +
-                                didYouMean(*s, {"A", "AAAA", "SRV"}) +
-                                "; expected \"A\", \"AAAA\" or \"SRV\"");
+        if (auto record = pickName<probes::DnsRecord>(r, "record", "record type", *s,
+                                                      {{"A", probes::DnsRecord::kA},
+                                                       {"AAAA", probes::DnsRecord::kAAAA},
+                                                       {"SRV", probes::DnsRecord::kSRV}})) {
+          t.record = *record;
         }
       }
       break;
@@ -546,12 +534,12 @@ void checkRoundFitsInterval(Diagnostics& d, const std::string& ptr, Duration int
                             Duration timeout, const BurstConfig& burst) {
   Duration round = timeout + burst.spacing * (burst.packets - 1);
   if (round >= interval) {
-    d.add(ptr, "a round takes up to " + formatDuration(round) + " (timeout " +
-                   formatDuration(timeout) +
+    d.add(ptr, "a round takes up to " + net::formatDuration(round) + " (timeout " +
+                   net::formatDuration(timeout) +
                    (burst.packets > 1 ? " + " + std::to_string(burst.packets - 1) + " x " +
-                                            formatDuration(burst.spacing) + " spacing"
+                                            net::formatDuration(burst.spacing) + " spacing"
                                       : std::string()) +
-                   ") and must be shorter than the interval " + formatDuration(interval));
+                   ") and must be shorter than the interval " + net::formatDuration(interval));
   }
 }
 
@@ -589,6 +577,7 @@ const TargetConfig* findByName(const std::vector<TargetConfig>& targets, const s
 
 std::vector<std::string_view> targetNames(const std::vector<TargetConfig>& targets) {
   std::vector<std::string_view> out;
+  out.reserve(targets.size());
   for (const auto& t : targets) out.push_back(t.name);
   return out;
 }
@@ -693,13 +682,10 @@ std::optional<GenesysConfig> readGenesys(const ObjectReader& root) {
   if (!r.valid()) return g;
   auto region = r.string("region");
   if (auto s = r.string("mode")) {
-    if (*s == "plan") {
-      g.mode = GenesysMode::kPlan;
-    } else if (*s == "apply") {
-      g.mode = GenesysMode::kApply;
-    } else {
-      r.error("mode", "unknown mode " + quote(*s) + didYouMean(*s, {"plan", "apply"}) +
-                          "; expected \"plan\" or \"apply\"");
+    if (auto mode =
+            pickName<GenesysMode>(r, "mode", "mode", *s,
+                                  {{"plan", GenesysMode::kPlan}, {"apply", GenesysMode::kApply}})) {
+      g.mode = *mode;
     }
   }
   g.client_id = r.secret("client_id", true);
@@ -883,14 +869,6 @@ std::optional<Duration> parseDuration(std::string_view text) {
   }
   if (ms > 1e12 || ms != std::floor(ms)) return std::nullopt;
   return Duration(static_cast<std::int64_t>(ms));
-}
-
-std::string formatDuration(Duration d) {
-  auto ms = d.count();
-  if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-  if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
 }
 
 std::string checkCidr(std::string_view cidr) {

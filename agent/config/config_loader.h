@@ -33,8 +33,6 @@ std::string formatDiagnostic(const std::string& source, const Diagnostic& d);
 
 /// Parses "250ms", "5s", "2m", "1h" (also fractional "1.5s"). nullopt when malformed.
 std::optional<Duration> parseDuration(std::string_view text);
-/// "250ms", "5s", "2m": the shortest exact form, for messages and rendered defaults.
-std::string formatDuration(Duration d);
 
 /// Checks an IPv4/IPv6 CIDR. Returns an empty string when valid, else the problem; a CIDR with
 /// host bits set names the network form ("has host bits set; did you mean 10.0.0.0/8?").

@@ -1,9 +1,8 @@
 #include "agent/failover/failover.h"
 
 #include <algorithm>
-#include <cstdio>
 
-#include "agent/config/config_loader.h"
+#include "net/text.h"
 
 namespace mediapath::agent {
 namespace {
@@ -17,9 +16,7 @@ const CandidateView* find(const std::vector<CandidateView>& cs, const std::strin
 
 std::string mosText(std::optional<double> mos) {
   if (!mos) return "n/a";
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "%.2f", *mos);
-  return buf;
+  return net::formatFixed(*mos, 2);
 }
 
 }  // namespace
@@ -113,7 +110,7 @@ FailoverDecision FailoverController::evaluate(const std::vector<CandidateView>& 
     d.to = best;
     d.reason = best + " (MOS " + mosText(c->mos) + ") has beaten " + active_ + " (MOS " +
                mosText(active->mos) + ") by at least " + mosText(group_.min_mos_gain) + " for " +
-               formatDuration(group_.min_hold);
+               net::formatDuration(group_.min_hold);
     setActive(best);
   }
   return d;

@@ -5,12 +5,12 @@
 #include <cstdio>
 #include <ctime>
 
-#include "agent/config/config_loader.h"
 #include "agent/config/location_spec.h"
 #include "agent/failover/state_store.h"
 #include "net/clock.h"
 #include "net/event_loop.h"
 #include "net/resolver.h"
+#include "net/text.h"
 #include "net/uv_timer.h"
 #include "reporter/audit/audit_trail.h"
 #include "reporter/genesys/failover_backend.h"
@@ -351,7 +351,7 @@ void FailoverManager::completeChange(Group& g, const std::string& change_id, boo
   audit(g, "failed", fields);
   hooks_.on_result(g.cfg.name, "failed");
   spdlog::error("failover group {}: change {} ({} -> {}) failed: {}; retrying in {}", g.cfg.name,
-                p.id, p.from, p.to, detail, formatDuration(retry_after_));
+                p.id, p.from, p.to, detail, net::formatDuration(retry_after_));
   hooks_.on_decision(g.cfg.name, "failed " + p.from + " -> " + p.to + ": " + detail);
   scheduleRetry(g);
 }

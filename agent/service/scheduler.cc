@@ -133,10 +133,10 @@ class Scheduler::Session {
     running_ = true;
     std::uint64_t round = ++round_id_;
     round_timer_->start(roundBudget(), [this] { onRoundTimeout(); });
-    probe_->start(target_, [this, round](probes::ProbeResult r) { onResult(round, std::move(r)); });
+    probe_->start(target_, [this, round](const probes::ProbeResult& r) { onResult(round, r); });
   }
 
-  void onResult(std::uint64_t round, probes::ProbeResult r) {
+  void onResult(std::uint64_t round, const probes::ProbeResult& r) {
     if (!running_ || round != round_id_) return;  // a late report of a round already cut off
     running_ = false;
     round_timer_->stop();
@@ -231,7 +231,7 @@ void Scheduler::add(probes::ProbeTarget target, milliseconds interval) {
   if (interval.count() <= 0) {
     throw std::invalid_argument("target " + target.name + ": interval must be positive");
   }
-  if (by_name_.count(target.name) != 0) {
+  if (by_name_.contains(target.name)) {
     throw std::invalid_argument("target " + target.name + " added twice");
   }
   auto session = std::make_unique<Session>(*this, std::move(target), interval);

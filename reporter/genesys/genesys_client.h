@@ -37,6 +37,7 @@ struct GenesysClientOptions {
   std::string ca_file;
   Millis request_timeout{10000};  ///< per attempt
   RetryOptions retry;
+  // NOLINTNEXTLINE(bugprone-implicit-widening-of-multiplication-result): a constant, fits int
   std::size_t max_response_bytes = 16 * 1024 * 1024;
 };
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "net/clock.h"
+#include "net/text.h"
 
 namespace mediapath::reporter {
 
@@ -23,12 +24,6 @@ std::optional<double> num(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_number()) return std::nullopt;
   return it->get<double>();
-}
-
-std::string fixed(double v, int decimals = 2) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
 }
 
 // The platform's intervals carry milliseconds and an explicit Z.
@@ -126,17 +121,19 @@ std::string formatQuality(const QualitySummary& s) {
     out << "MOS: no data\n";
     return out.str();
   }
-  out << "MOS min/avg/p10: " << fixed(*s.mos_min) << " / " << fixed(*s.mos_avg) << " / "
-      << fixed(*s.mos_p10) << "\n";
-  out << "below " << fixed(s.threshold, 1) << ": " << fixed(s.share_below * 100, 1) << "%\n";
+  out << "MOS min/avg/p10: " << net::formatFixed(*s.mos_min, 2) << " / "
+      << net::formatFixed(*s.mos_avg, 2) << " / " << net::formatFixed(*s.mos_p10, 2) << "\n";
+  out << "below " << net::formatFixed(s.threshold, 1) << ": "
+      << net::formatFixed(s.share_below * 100, 1) << "%\n";
   if (!s.worst.empty()) {
     out << "worst sessions:\n";
     for (const auto& w : s.worst) {
-      out << "  " << fixed(w.min_mos) << "  conversation " << w.conversation_id;
+      out << "  " << net::formatFixed(w.min_mos, 2) << "  conversation " << w.conversation_id;
       if (!w.session_id.empty()) out << " session " << w.session_id;
       if (!w.participant.empty()) out << " (" << w.participant << ")";
       if (!w.codec.empty()) out << " codec " << w.codec;
-      if (w.max_latency_ms) out << " max latency " << fixed(*w.max_latency_ms, 0) << " ms";
+      if (w.max_latency_ms)
+        out << " max latency " << net::formatFixed(*w.max_latency_ms, 0) << " ms";
       out << "\n";
     }
   }

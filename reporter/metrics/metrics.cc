@@ -41,91 +41,67 @@ struct GroupSeries {
   std::map<std::string, prometheus::Counter*> failovers;  // by result
 };
 
+// Registers one family: a name and help text on `registry`, whatever the metric type.
+template <typename Builder>
+auto& family(Builder builder, const std::string& name, const std::string& help,
+             prometheus::Registry& registry) {
+  return builder.Name(name).Help(help).Register(registry);
+}
+
 }  // namespace
 
 struct Metrics::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
 
   prometheus::Family<prometheus::Gauge>& success =
-      prometheus::BuildGauge()
-          .Name("mediapath_probe_success")
-          .Help("Whether the last probe round of the target succeeded (1) or failed (0)")
-          .Register(*registry);
-  prometheus::Family<prometheus::Histogram>& rtt = prometheus::BuildHistogram()
-                                                       .Name("mediapath_probe_rtt_seconds")
-                                                       .Help("Round-trip time of each probe reply")
-                                                       .Register(*registry);
+      family(prometheus::BuildGauge(), "mediapath_probe_success",
+             "Whether the last probe round of the target succeeded (1) or failed (0)", *registry);
+  prometheus::Family<prometheus::Histogram>& rtt =
+      family(prometheus::BuildHistogram(), "mediapath_probe_rtt_seconds",
+             "Round-trip time of each probe reply", *registry);
   prometheus::Family<prometheus::Gauge>& jitter =
-      prometheus::BuildGauge()
-          .Name("mediapath_probe_jitter_seconds")
-          .Help("Interarrival jitter (RFC 3550 estimator over consecutive RTT samples)")
-          .Register(*registry);
+      family(prometheus::BuildGauge(), "mediapath_probe_jitter_seconds",
+             "Interarrival jitter (RFC 3550 estimator over consecutive RTT samples)", *registry);
   prometheus::Family<prometheus::Gauge>& loss =
-      prometheus::BuildGauge()
-          .Name("mediapath_probe_loss_ratio")
-          .Help("Share of requests of the last round that got no reply in time (0-1)")
-          .Register(*registry);
+      family(prometheus::BuildGauge(), "mediapath_probe_loss_ratio",
+             "Share of requests of the last round that got no reply in time (0-1)", *registry);
   prometheus::Family<prometheus::Gauge>& mos =
-      prometheus::BuildGauge()
-          .Name("mediapath_probe_mos")
-          .Help("Estimated MOS of the path (simplified E-model from RTT, jitter and loss)")
-          .Register(*registry);
-  prometheus::Family<prometheus::Counter>& skipped =
-      prometheus::BuildCounter()
-          .Name("mediapath_probe_rounds_skipped_total")
-          .Help("Rounds not started because the previous round of the target was still running")
-          .Register(*registry);
+      family(prometheus::BuildGauge(), "mediapath_probe_mos",
+             "Estimated MOS of the path (simplified E-model from RTT, jitter and loss)", *registry);
+  prometheus::Family<prometheus::Counter>& skipped = family(
+      prometheus::BuildCounter(), "mediapath_probe_rounds_skipped_total",
+      "Rounds not started because the previous round of the target was still running", *registry);
   prometheus::Family<prometheus::Counter>& socket_drops =
-      prometheus::BuildCounter()
-          .Name("mediapath_probe_socket_drops_total")
-          .Help(
-              "Probe replies the kernel dropped because the agent's shared STUN socket's "
-              "receive queue was full (each is also loss on its target)")
-          .Register(*registry);
+      family(prometheus::BuildCounter(), "mediapath_probe_socket_drops_total",
+             "Probe replies the kernel dropped because the agent's shared STUN socket's "
+             "receive queue was full (each is also loss on its target)",
+             *registry);
   prometheus::Family<prometheus::Gauge>& dns_lookup =
-      prometheus::BuildGauge()
-          .Name("mediapath_dns_lookup_seconds")
-          .Help("Duration of the last DNS lookup of a dns target")
-          .Register(*registry);
+      family(prometheus::BuildGauge(), "mediapath_dns_lookup_seconds",
+             "Duration of the last DNS lookup of a dns target", *registry);
   prometheus::Family<prometheus::Gauge>& healthy =
-      prometheus::BuildGauge()
-          .Name("mediapath_target_healthy")
-          .Help("Health of the target after hysteresis (1 healthy, 0 unhealthy)")
-          .Register(*registry);
+      family(prometheus::BuildGauge(), "mediapath_target_healthy",
+             "Health of the target after hysteresis (1 healthy, 0 unhealthy)", *registry);
   prometheus::Family<prometheus::Gauge>& failover_active =
-      prometheus::BuildGauge()
-          .Name("mediapath_failover_active")
-          .Help("1 for the active candidate of a failover group, 0 for the others")
-          .Register(*registry);
+      family(prometheus::BuildGauge(), "mediapath_failover_active",
+             "1 for the active candidate of a failover group, 0 for the others", *registry);
   prometheus::Family<prometheus::Counter>& failovers =
-      prometheus::BuildCounter()
-          .Name("mediapath_failovers_total")
-          .Help("Failover decisions by result (planned, applied, failed)")
-          .Register(*registry);
+      family(prometheus::BuildCounter(), "mediapath_failovers_total",
+             "Failover decisions by result (planned, applied, failed)", *registry);
   prometheus::Family<prometheus::Gauge>& panic =
-      prometheus::BuildGauge()
-          .Name("mediapath_failover_panic")
-          .Help("1 while every candidate of the group is unhealthy (nothing is pushed)")
-          .Register(*registry);
+      family(prometheus::BuildGauge(), "mediapath_failover_panic",
+             "1 while every candidate of the group is unhealthy (nothing is pushed)", *registry);
   prometheus::Family<prometheus::Counter>& genesys_requests =
-      prometheus::BuildCounter()
-          .Name("mediapath_genesys_requests_total")
-          .Help("Genesys Cloud API requests by operation and HTTP status (0: no response)")
-          .Register(*registry);
+      family(prometheus::BuildCounter(), "mediapath_genesys_requests_total",
+             "Genesys Cloud API requests by operation and HTTP status (0: no response)", *registry);
   prometheus::Family<prometheus::Gauge>& reload_ok =
-      prometheus::BuildGauge()
-          .Name("mediapath_config_last_reload_successful")
-          .Help("Whether the last configuration (re)load succeeded")
-          .Register(*registry);
-  prometheus::Family<prometheus::Gauge>& build_info = prometheus::BuildGauge()
-                                                          .Name("mediapath_build_info")
-                                                          .Help("Build information")
-                                                          .Register(*registry);
+      family(prometheus::BuildGauge(), "mediapath_config_last_reload_successful",
+             "Whether the last configuration (re)load succeeded", *registry);
+  prometheus::Family<prometheus::Gauge>& build_info =
+      family(prometheus::BuildGauge(), "mediapath_build_info", "Build information", *registry);
   prometheus::Family<prometheus::Gauge>& site_info =
-      prometheus::BuildGauge()
-          .Name("mediapath_site_info")
-          .Help("The site this agent runs at; join on it for fleet views")
-          .Register(*registry);
+      family(prometheus::BuildGauge(), "mediapath_site_info",
+             "The site this agent runs at; join on it for fleet views", *registry);
 
   std::mutex mutex;
   std::map<std::string, TargetSeries> targets;

@@ -1,10 +1,10 @@
 #include "reporter/metrics/status_board.h"
 
-#include <cstdio>
 #include <ctime>
 #include <sstream>
 
 #include "net/clock.h"
+#include "net/text.h"
 
 namespace mediapath::reporter {
 
@@ -104,9 +104,7 @@ std::string escapeHtml(const std::string& s) {
 
 std::string fixed(std::optional<double> v, int decimals, const char* unit = "") {
   if (!v) return "&ndash;";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f%s", decimals, *v, unit);
-  return buf;
+  return net::formatFixed(*v, decimals) + unit;
 }
 
 std::string isoTime(std::chrono::system_clock::time_point t) {

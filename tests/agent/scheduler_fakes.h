@@ -1,8 +1,8 @@
 #pragma once
 
-// Fakes that let scheduler tests control time exactly: a clock that moves only when told, timers
-// that fire in deadline order as the clock is advanced, scripted randomness and probes that
-// report when the test says so.
+// Fakes that let scheduler tests control time exactly: timers that fire in deadline order as the
+// shared FakeClock (tests/support/fakes.h) is advanced, and probes that report when the test says
+// so.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -15,27 +15,16 @@
 #include <vector>
 
 #include "agent/service/scheduler.h"
-#include "net/clock.h"
 #include "probes/probe.h"
+#include "tests/support/fakes.h"
 
 namespace mediapath::agent::testing {
 
 using std::chrono::milliseconds;
 using TimePoint = std::chrono::steady_clock::time_point;
 
-class FakeClock final : public net::Clock {
- public:
-  TimePoint now() const override { return now_; }
-  std::chrono::system_clock::time_point wallNow() const override {
-    return std::chrono::system_clock::time_point(now_.time_since_epoch());
-  }
-  void set(TimePoint t) { now_ = t; }
-  /// A round start value far from zero so that "time 0" bugs show up.
-  static TimePoint epoch() { return TimePoint(std::chrono::hours(1000)); }
-
- private:
-  TimePoint now_ = epoch();
-};
+using mediapath::testing::FakeClock;
+using mediapath::testing::ScriptedRandom;
 
 class FakeTimerFactory;
 
@@ -118,22 +107,6 @@ inline void FakeTimer::start(milliseconds delay, std::function<void()> callback)
   sequence_ = factory_.nextSequence();
   callback_ = std::move(callback);
 }
-
-/// Returns the scripted uniform() values in order (then repeats the last one).
-class ScriptedRandom final : public net::Random {
- public:
-  explicit ScriptedRandom(std::vector<double> uniforms) : values_(std::move(uniforms)) {}
-  std::uint64_t next() override {
-    double u = values_.empty() ? 0.0 : values_[std::min(index_, values_.size() - 1)];
-    ++index_;
-    // uniform() takes the top 53 bits: put u there exactly.
-    return static_cast<std::uint64_t>(u * static_cast<double>(1ULL << 53)) << 11;
-  }
-
- private:
-  std::vector<double> values_;
-  std::size_t index_ = 0;
-};
 
 /// A probe whose rounds the test controls. With `reply_after` set it reports success that long
 /// after start (through a fake timer, so on the fake loop); otherwise it reports only when the

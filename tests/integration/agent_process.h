@@ -17,18 +17,9 @@
 #include <vector>
 
 #include "tests/support/process.h"
+#include "tests/support/run_until.h"
 
 namespace mediapath::testing {
-
-/// Polls `pred` every 50 ms until it is true or `timeout` passes; returns the last value.
-inline bool waitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    if (pred()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-}
 
 /// GET with curl; {HTTP status (0 when nothing answered), body}.
 inline std::pair<int, std::string> httpGet(const std::string& url) {

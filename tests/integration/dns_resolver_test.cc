@@ -15,6 +15,7 @@
 #include "net/uv_timer.h"
 #include "probes/probe.h"
 #include "probes/probe_resources.h"
+#include "tests/net/loop_check.h"
 #include "tests/support/peers.h"
 #include "tests/support/process.h"
 
@@ -64,14 +65,15 @@ class DnsResolverTest : public ::testing::Test {
     return std::make_unique<net::AresResolver>(loop_, o, clock_);
   }
 
-  /// Resolves and runs the loop until the callback ran (or the loop ran dry).
+  /// Resolves and runs the loop until the callback ran (or 10 s passed).
   net::ResolveResult resolve(net::AresResolver& r, const std::string& name, net::RecordType type,
                              net::ResolveOptions options = {}) {
     std::optional<net::ResolveResult> out;
     r.resolveWithOptions(name, type, options, [&](const net::ResolveResult& rr) { out = rr; });
-    while (!out && uv_run(loop_.get(), UV_RUN_ONCE) != 0) {
-    }
-    EXPECT_TRUE(out.has_value()) << "callback never ran; dnsmasq log:\n" << dns_->log();
+    EXPECT_TRUE(testing::runLoopUntil(
+        loop_, [&] { return out.has_value(); }, 10s, "the resolve callback for " + name))
+        << "dnsmasq log:\n"
+        << dns_->log();
     return out.value_or(net::ResolveResult{});
   }
 

@@ -19,6 +19,8 @@
 #include "net/event_loop.h"
 #include "net/uv_handle.h"
 #include "net/uv_timer.h"
+#include "tests/net/loop_check.h"
+#include "tests/support/fakes.h"
 
 namespace mediapath::net {
 namespace {
@@ -26,17 +28,7 @@ namespace {
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 
-class FakeClock final : public Clock {
- public:
-  std::chrono::steady_clock::time_point now() const override { return now_; }
-  std::chrono::system_clock::time_point wallNow() const override {
-    return std::chrono::system_clock::time_point(now_.time_since_epoch());
-  }
-  void advance(std::chrono::steady_clock::duration d) { now_ += d; }
-
- private:
-  std::chrono::steady_clock::time_point now_{std::chrono::hours(1000)};
-};
+using mediapath::testing::FakeClock;
 
 ResolveResult answer(std::vector<std::string> addresses, std::chrono::seconds ttl) {
   ResolveResult r;
@@ -276,9 +268,8 @@ class AresResolverTest : public ::testing::Test {
                         ResolveOptions options = {}) {
     std::optional<ResolveResult> out;
     r.resolveWithOptions(name, type, options, [&](const ResolveResult& rr) { out = rr; });
-    while (!out && uv_run(loop_.get(), UV_RUN_ONCE) != 0) {
-    }
-    EXPECT_TRUE(out.has_value());
+    EXPECT_TRUE(testing::runLoopUntil(
+        loop_, [&] { return out.has_value(); }, 10s, "the resolve callback for " + name));
     return out.value_or(ResolveResult{});
   }
 

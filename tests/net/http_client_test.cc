@@ -5,12 +5,15 @@
 
 #include <chrono>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "net/event_loop.h"
 #include "net/uv_timer.h"
 #include "tests/net/loop_check.h"
 #include "tests/support/process.h"
+#include "tests/support/run_until.h"
 
 namespace mediapath::net {
 namespace {
@@ -49,7 +52,12 @@ class TestServer {
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(1ms);
+    // A server that never starts fails here rather than hanging the test.
+    if (!testing::waitUntil([this] { return server_.is_running(); }, 5s, 1ms)) {
+      server_.stop();
+      thread_.join();
+      throw std::runtime_error("the test HTTP server did not start within 5 s");
+    }
   }
   ~TestServer() {
     server_.stop();
@@ -66,13 +74,17 @@ class TestServer {
 };
 
 HttpResponse runOne(EventLoop& loop, HttpClient& client, HttpRequest req) {
+  std::string req_url = req.url;
   HttpResponse out;
   bool done = false;
   client.send(std::move(req), [&](HttpResponse r) {
     out = std::move(r);
     done = true;
   });
-  while (!done) loop.runOnce(), std::this_thread::sleep_for(1ms);
+  EXPECT_TRUE(testing::runLoopUntil(
+      loop, [&] { return done; }, 10s, req_url + "'s response"));
+  // On a timeout the callback still points at this frame: drop it before returning.
+  if (!done) client.cancelAll();
   return out;
 }
 
@@ -194,7 +206,8 @@ TEST(HttpClientTest, UnsupportedSchemeFailsThroughTheCallback) {
     done = true;
   });
   called_inside_send = done;
-  while (!done) loop.runOnce();
+  ASSERT_TRUE(testing::runLoopUntil(
+      loop, [&] { return done; }, 5s, "the failure callback"));
   EXPECT_FALSE(called_inside_send);
   EXPECT_EQ(out.failure, HttpFailure::kInvalidRequest);
 }
@@ -248,7 +261,8 @@ TEST(HttpClientTest, ACallbackMayDestroyTheClient) {
       client.reset();
     });
   }
-  while (client) loop.runOnce(), std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(testing::runLoopUntil(
+      loop, [&] { return !client; }, 10s, "a callback destroying the client"));
   EXPECT_EQ(called, 1);
   EXPECT_EQ(testing::openHandleCount(loop), 0);
   EXPECT_EQ(loop.close(), 0);

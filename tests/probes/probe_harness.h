@@ -5,13 +5,30 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
+#include <utility>
 
 #include "net/clock.h"
 #include "net/event_loop.h"
+#include "net/socket_address.h"
 #include "net/uv_timer.h"
 #include "probes/probe.h"
 
 namespace mediapath::testing {
+
+/// A target at `address` with the unit tests' timing: a 300 ms timeout, `packets` sent 5 ms apart.
+inline probes::ProbeTarget burstTarget(std::string name, probes::Kind kind,
+                                       const net::SocketAddress& address, int packets) {
+  probes::ProbeTarget t;
+  t.name = std::move(name);
+  t.kind = kind;
+  t.host = address.ipString();
+  t.port = address.port();
+  t.timeout = std::chrono::milliseconds(300);
+  t.burst.packets = packets;
+  t.burst.spacing = std::chrono::milliseconds(5);
+  return t;
+}
 
 /// Runs one round of `probe` on `loop` (which may hold other live handles, e.g. responders) and
 /// returns its result, or nullopt if no result came within `limit`.

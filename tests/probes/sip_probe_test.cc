@@ -16,26 +16,14 @@ using namespace std::chrono_literals;
 using testing::sipHeader;
 using testing::sipResponseFor;
 
-class SipProbeTest : public ::testing::Test {
+class SipProbeTest : public testing::LoopTest {
  protected:
   ProbeTarget target(const net::SocketAddress& address, Transport transport, int packets = 3) {
-    ProbeTarget t;
-    t.name = "proxy-test";
-    t.kind = Kind::kSip;
-    t.host = address.ipString();
-    t.port = address.port();
+    ProbeTarget t = testing::burstTarget("proxy-test", Kind::kSip, address, packets);
     t.transport = transport;
-    t.timeout = 300ms;
-    t.burst.packets = packets;
-    t.burst.spacing = 5ms;
     return t;
   }
-  void TearDown() override {
-    EXPECT_EQ(testing::openHandleCount(loop_), 0);
-    EXPECT_EQ(loop_.close(), 0);
-  }
 
-  net::EventLoop loop_;
   net::SeededRandom random_{42};
   ProbeResources resources_;  // after the loop, before the probes: outlives them
   ProbeContext context_{&loop_, nullptr, nullptr, &random_, &resources_};

@@ -24,25 +24,12 @@ namespace {
 using namespace std::chrono_literals;
 using testing::StunResponder;
 
-class StunProbeTest : public ::testing::Test {
+class StunProbeTest : public testing::LoopTest {
  protected:
   ProbeTarget target(const StunResponder& responder, int packets = 5) {
-    ProbeTarget t;
-    t.name = "stun-test";
-    t.kind = Kind::kStun;
-    t.host = responder.address().ipString();
-    t.port = responder.address().port();
-    t.timeout = 300ms;
-    t.burst.packets = packets;
-    t.burst.spacing = 5ms;
-    return t;
-  }
-  void TearDown() override {
-    EXPECT_EQ(testing::openHandleCount(loop_), 0);
-    EXPECT_EQ(loop_.close(), 0);
+    return testing::burstTarget("stun-test", Kind::kStun, responder.address(), packets);
   }
 
-  net::EventLoop loop_;
   ProbeResources resources_;  // after the loop, before the probes: outlives them
   ProbeContext context_{&loop_, nullptr, nullptr, nullptr, &resources_};
 };

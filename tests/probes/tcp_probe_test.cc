@@ -14,12 +14,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class TcpProbeTest : public ::testing::Test {
+class TcpProbeTest : public testing::LoopTest {
  protected:
-  void TearDown() override {
-    EXPECT_EQ(testing::openHandleCount(loop_), 0);
-    EXPECT_EQ(loop_.close(), 0);
-  }
   ProbeTarget target(std::string host, std::uint16_t port) {
     ProbeTarget t;
     t.name = "tcp-test";
@@ -29,7 +25,6 @@ class TcpProbeTest : public ::testing::Test {
     t.timeout = 500ms;
     return t;
   }
-  net::EventLoop loop_;
   testing::FakeResolver resolver_;
   ProbeResources resources_;  // after the loop, before the probes: outlives them
   ProbeContext context_{&loop_, &resolver_, nullptr, nullptr, &resources_};
@@ -101,7 +96,8 @@ TEST_F(TcpProbeTest, NameWithoutResolverFailsClearly) {
     result = std::move(r);
   });
   inside_start = false;
-  while (!result) uv_run(loop_.get(), UV_RUN_ONCE);
+  ASSERT_TRUE(testing::runLoopUntil(
+      loop_, [&] { return result.has_value(); }, 5s, "the probe's result"));
   EXPECT_FALSE(called_inside_start);  // the callback always comes from the loop
   EXPECT_FALSE(result->ok);
   EXPECT_EQ(result->error, "cannot resolve \"proxy.example.test\": no resolver configured");

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/reporter/fake_random.h"
+#include "tests/support/fakes.h"
 
 namespace mediapath::reporter {
 namespace {

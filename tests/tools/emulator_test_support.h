@@ -8,26 +8,12 @@
 #include <string>
 
 #include "net/clock.h"
+#include "tests/support/fakes.h"
 #include "tools/genesys_emulator/emulator.h"
 
 namespace mediapath::tools::emulator::testing {
 
-/// A clock the test moves by hand.
-class FakeClock final : public net::Clock {
- public:
-  std::chrono::steady_clock::time_point now() const override { return now_; }
-  std::chrono::system_clock::time_point wallNow() const override { return wall_; }
-  void advance(std::chrono::milliseconds d) {
-    now_ += d;
-    wall_ += d;
-  }
-  void setWall(std::chrono::system_clock::time_point t) { wall_ = t; }
-
- private:
-  std::chrono::steady_clock::time_point now_{std::chrono::hours(1000)};
-  std::chrono::system_clock::time_point wall_{
-      std::chrono::sys_days{std::chrono::year(2026) / 11 / 27} + std::chrono::hours(10)};
-};
+using mediapath::testing::FakeClock;
 
 inline constexpr const char* kClientId = "client-1";
 inline constexpr const char* kSecret = "very-secret-value-42";

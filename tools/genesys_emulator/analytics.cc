@@ -248,8 +248,7 @@ json syntheticConversations(std::uint64_t seed, const Interval& interval, int co
   return conversations;
 }
 
-std::variant<json, ApiError> queryConversationDetails(const json& body, std::uint64_t seed,
-                                                      int count) {
+std::variant<Interval, ApiError> queryInterval(const json& body) {
   if (!body.is_object()) return ApiError{400, "bad.request", "The body must be an object", {}};
   if (!body.contains("interval") || !body["interval"].is_string()) {
     return ApiError{400, "bad.request", "interval is required", {"interval"}};
@@ -261,6 +260,14 @@ std::variant<json, ApiError> queryConversationDetails(const json& body, std::uin
                     "interval must be two ISO-8601 instants start/end with start before end",
                     {"interval"}};
   }
+  return *interval;
+}
+
+std::variant<json, ApiError> queryConversationDetails(const json& body, std::uint64_t seed,
+                                                      int count) {
+  auto parsed = queryInterval(body);
+  if (auto* error = std::get_if<ApiError>(&parsed)) return std::move(*error);
+  const Interval& interval = std::get<Interval>(parsed);
   long long page_size = 25, page_number = 1;
   if (body.contains("paging")) {
     const json& paging = body["paging"];
@@ -305,7 +312,7 @@ std::variant<json, ApiError> queryConversationDetails(const json& body, std::uin
     }
   }
 
-  json all = syntheticConversations(seed, *interval, count);
+  json all = syntheticConversations(seed, interval, count);
   std::vector<json> matching;
   for (auto& conversation : all) {
     Dimensions dims = dimensionsOf(conversation);

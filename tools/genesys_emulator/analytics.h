@@ -13,6 +13,10 @@ namespace mediapath::tools::emulator {
 /// A pure function of (seed, interval, count): the same query always gets the same answer, so a
 /// client can page through it and tests can compare runs.
 
+/// The `interval` of a query body (the analytics and audit queries both require one): a JSON
+/// object whose "interval" is "start/end", two ISO-8601 instants with start before end; else 400.
+std::variant<Interval, ApiError> queryInterval(const nlohmann::json& body);
+
 /// The `count` conversations of `interval`, ordered by conversationStart.
 nlohmann::json syntheticConversations(std::uint64_t seed, const Interval& interval, int count);
 

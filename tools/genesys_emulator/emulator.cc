@@ -710,17 +710,9 @@ void Emulator::recordAudit(const Context& ctx, const std::string& service,
 
 std::variant<std::vector<nlohmann::json>, ApiError> Emulator::selectAudit(
     const nlohmann::json& body) const {
-  if (!body.is_object()) return ApiError{400, "bad.request", "The body must be an object", {}};
-  if (!body.contains("interval") || !body["interval"].is_string()) {
-    return ApiError{400, "bad.request", "interval is required", {"interval"}};
-  }
-  auto interval = parseInterval(body["interval"].get<std::string>());
-  if (!interval) {
-    return ApiError{400,
-                    "bad.request",
-                    "interval must be two ISO-8601 instants start/end with start before end",
-                    {"interval"}};
-  }
+  auto parsed = queryInterval(body);
+  if (auto* error = std::get_if<ApiError>(&parsed)) return std::move(*error);
+  const Interval& interval = std::get<Interval>(parsed);
   if (!body.contains("serviceName") || !body["serviceName"].is_string()) {
     return ApiError{400, "bad.request", "serviceName is required", {"serviceName"}};
   }
@@ -759,7 +751,7 @@ std::variant<std::vector<nlohmann::json>, ApiError> Emulator::selectAudit(
   }
   std::vector<nlohmann::json> out;
   for (const auto& entry : audit_) {
-    if (entry.time < interval->start || entry.time >= interval->end) continue;
+    if (entry.time < interval.start || entry.time >= interval.end) continue;
     if (toLower(entry.message["serviceName"].get<std::string>()) != toLower(service)) continue;
     bool keep = true;
     for (const auto& f : filters) {

@@ -2,7 +2,7 @@
 // Thin main: parse options, build the Emulator, serve it over cpp-httplib until SIGTERM/SIGINT.
 #include <httplib.h>
 #include <netinet/in.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigwait, not <csignal>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,9 +24,11 @@ namespace mediapath::tools::emulator {
 namespace {
 
 // Stalls wait on this so SIGTERM does not have to wait out a 30 s stall fault.
+// NOLINTBEGIN(cppcoreguidelines-avoid-non-const-global-variables): shared with the signal thread.
 std::mutex g_stop_mutex;
 std::condition_variable g_stop_cv;
 bool g_stopping = false;
+// NOLINTEND(cppcoreguidelines-avoid-non-const-global-variables)
 
 void stallFor(std::chrono::milliseconds duration) {
   std::unique_lock lock(g_stop_mutex);

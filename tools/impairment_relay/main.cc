@@ -32,6 +32,7 @@ struct DirectionFlags {
 
 }  // namespace
 
+// NOLINTNEXTLINE(bugprone-exception-escape): a test tool; a bad flag may end it with terminate
 int main(int argc, char** argv) {
   CLI::App app{"UDP relay adding seeded delay, jitter and loss per direction (test tool)"};
   std::string listen = "127.0.0.1:0";

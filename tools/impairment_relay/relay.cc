@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "net/event_loop.h"
+#include "net/text.h"
 #include "net/uv_handle.h"
 
 namespace mediapath::tools::relay {
@@ -112,12 +113,6 @@ std::string stunTransactionId(const char* data, std::size_t len) {
     out += kHex[b[i] & 15];
   }
   return out;
-}
-
-std::string fixed3(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
 }
 
 void check(int rc, const std::string& what) {
@@ -442,9 +437,11 @@ void Relay::Impl::writeLog(const Held& packet, bool dropped, double applied_ms) 
       "\",\"seq\":" + std::to_string(packet.decision.seq) +
       ",\"bytes\":" + std::to_string(packet.data.size()) +
       ",\"dropped\":" + (dropped ? "true" : "false") +
-      ",\"delay_ms\":" + (dropped ? std::string("null") : fixed3(applied_ms)) +
-      ",\"planned_ms\":" + fixed3(static_cast<double>(packet.decision.delay.count()) / 1000.0) +
-      ",\"rx_ms\":" + fixed3(static_cast<double>(packet.received_ns - start_ns_) / kNsPerMs) +
+      ",\"delay_ms\":" + (dropped ? std::string("null") : net::formatFixed(applied_ms, 3)) +
+      ",\"planned_ms\":" +
+      net::formatFixed(static_cast<double>(packet.decision.delay.count()) / 1000.0, 3) +
+      ",\"rx_ms\":" +
+      net::formatFixed(static_cast<double>(packet.received_ns - start_ns_) / kNsPerMs, 3) +
       ",\"client\":\"" + packet.session->client_text + "\"";
   if (!packet.stun_tid.empty()) line += ",\"stun_tid\":\"" + packet.stun_tid + "\"";
   line += "}\n";

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// Text every library prints the same way: numbers, durations, "did you mean" suggestions. Here,
+// in the base library, so that the config loader, the probes, the CLI and the tools agree.
+
+namespace mediapath::net {
+
+/// The candidate closest to `word` by edit distance, if it is close enough to be a typo of it:
+/// within 1 edit for words of up to three letters ("MX" is not a typo of "A"), else within a
+/// third of the word's length (at least 2). Ties go to the earlier candidate.
+std::optional<std::string> closestMatch(std::string_view word,
+                                        const std::vector<std::string_view>& candidates);
+
+/// ASCII case-insensitive equality, for protocol tokens (HTTP and SIP header names).
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+
+/// `value` with exactly `decimals` digits after the point ("12.35" for 12.345, 2).
+std::string formatFixed(double value, int decimals);
+
+/// The largest unit that divides the duration, as humans write it in the config: "2h", "5m",
+/// "2s", "1500ms" ("0ms" for zero).
+std::string formatDuration(std::chrono::milliseconds duration);
+
+}  // namespace mediapath::net

@@ -1,0 +1,61 @@
+#include "net/text.h"
+
+#include <gtest/gtest.h>
+
+namespace mediapath::net {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(FormatDuration, ShortestExactUnit) {
+  EXPECT_EQ(formatDuration(milliseconds(250)), "250ms");
+  EXPECT_EQ(formatDuration(milliseconds(5000)), "5s");
+  EXPECT_EQ(formatDuration(milliseconds(2000)), "2s");
+  EXPECT_EQ(formatDuration(milliseconds(1500)), "1500ms");
+  EXPECT_EQ(formatDuration(milliseconds(120000)), "2m");
+  EXPECT_EQ(formatDuration(milliseconds(90000)), "90s");
+  EXPECT_EQ(formatDuration(milliseconds(7200000)), "2h");
+  EXPECT_EQ(formatDuration(milliseconds(0)), "0ms");
+}
+
+TEST(FormatFixed, RoundsToTheGivenDecimals) {
+  EXPECT_EQ(formatFixed(12.345678, 3), "12.346");
+  EXPECT_EQ(formatFixed(4.25, 1), "4.2");  // printf rounds half to even on an exact .25
+  EXPECT_EQ(formatFixed(0.5, 0), "0");
+  EXPECT_EQ(formatFixed(99.6, 0), "100");
+  EXPECT_EQ(formatFixed(3, 2), "3.00");
+  EXPECT_EQ(formatFixed(-1.05, 1), "-1.1");
+}
+
+TEST(EqualsIgnoreCase, ComparesAsciiLetters) {
+  EXPECT_TRUE(equalsIgnoreCase("Content-Length", "content-length"));
+  EXPECT_TRUE(equalsIgnoreCase("", ""));
+  EXPECT_FALSE(equalsIgnoreCase("via", "vias"));
+  EXPECT_FALSE(equalsIgnoreCase("call-id", "call_id"));
+}
+
+TEST(ClosestMatch, SuggestsATypo) {
+  EXPECT_EQ(closestMatch("hots", {"host", "port"}), "host");
+  EXPECT_EQ(closestMatch("sip-dnss", {"stun-a", "sip-dns"}), "sip-dns");
+  EXPECT_EQ(closestMatch("AAA", {"A", "AAAA", "SRV"}), "AAAA");
+}
+
+TEST(ClosestMatch, ShortWordsGetOneEdit) {
+  // "MX" is two edits from "A": not a typo of it.
+  EXPECT_EQ(closestMatch("MX", {"A", "AAAA", "SRV"}), std::nullopt);
+  EXPECT_EQ(closestMatch("udb", {"udp", "tcp"}), "udp");
+}
+
+TEST(ClosestMatch, LongerWordsGetAThirdOfTheirLength) {
+  // 9 letters: up to 3 edits.
+  EXPECT_EQ(closestMatch("intervaxx", {"interval"}), "interval");
+  EXPECT_EQ(closestMatch("something", {"interval"}), std::nullopt);
+}
+
+TEST(ClosestMatch, TiesGoToTheFirstCandidate) {
+  EXPECT_EQ(closestMatch("tcx", {"tcp", "tcq"}), "tcp");
+  EXPECT_EQ(closestMatch("anything", {}), std::nullopt);
+}
+
+}  // namespace
+}  // namespace mediapath::net
