@@ -146,8 +146,9 @@ void FailoverManager::finishReconcile(Group& g, const std::string& remote_active
   if (g.state.pending) applyPending(g);
 }
 
-void FailoverManager::onRound(const std::string& target,
-                              const std::map<std::string, TargetView>& targets) {
+void FailoverManager::onRound(const TargetView& view) {
+  const std::string& target = view.last.target;
+  views_[target] = view;
   for (auto& [name, g] : groups_) {
     bool member = false;
     for (const auto& c : g->cfg.candidates) member = member || c == target;
@@ -156,7 +157,7 @@ void FailoverManager::onRound(const std::string& target,
     for (const auto& c : g->cfg.candidates) {
       CandidateView v;
       v.name = c;
-      if (auto it = targets.find(c); it != targets.end()) {
+      if (auto it = views_.find(c); it != views_.end()) {
         v.known = it->second.known;
         v.healthy = it->second.healthy;
         v.mos = it->second.last.mos;
@@ -164,15 +165,15 @@ void FailoverManager::onRound(const std::string& target,
       views.push_back(v);
     }
     FailoverDecision d = g->controller->evaluate(views, clock_.now());
-    if (d.kind != FailoverDecision::Kind::kNone) decide(*g, d, targets);
+    if (d.kind != FailoverDecision::Kind::kNone) decide(*g, d);
   }
 }
 
-json FailoverManager::evidence(const Group& g, const std::map<std::string, TargetView>& t) const {
+json FailoverManager::evidence(const Group& g) const {
   json out = json::object();
   for (const auto& c : g.cfg.candidates) {
-    auto it = t.find(c);
-    if (it == t.end() || !it->second.known) {
+    auto it = views_.find(c);
+    if (it == views_.end() || !it->second.known) {
       out[c] = {{"known", false}};
       continue;
     }
@@ -215,9 +216,8 @@ std::string FailoverManager::newChangeId() {
   return buf;
 }
 
-void FailoverManager::decide(Group& g, const FailoverDecision& d,
-                             const std::map<std::string, TargetView>& t) {
-  g.last_evidence = evidence(g, t);
+void FailoverManager::decide(Group& g, const FailoverDecision& d) {
+  g.last_evidence = evidence(g);
   using Kind = FailoverDecision::Kind;
   if (d.kind == Kind::kPanicEntered) {
     spdlog::warn("failover group {}: PANIC: {}", g.cfg.name, d.reason);

@@ -87,21 +87,22 @@ class FailoverManager {
   /// Starts reconciliation of every group (asynchronous). Decisions wait until it is done.
   void start();
 
-  /// After each round of any target: re-evaluates the groups that list it.
-  void onRound(const std::string& target, const std::map<std::string, TargetView>& targets);
+  /// After each round of any target (`view.last.target`): keeps the view and re-evaluates the
+  /// groups that list the target.
+  void onRound(const TargetView& view);
 
  private:
   struct Group;
   void reconcile(Group& g);
   void finishReconcile(Group& g, const std::string& remote_active, const std::string& note);
-  void decide(Group& g, const FailoverDecision& d, const std::map<std::string, TargetView>& t);
+  void decide(Group& g, const FailoverDecision& d);
   void applyPending(Group& g);
   void sendChange(Group& g, const std::string& change_id);
   void completeChange(Group& g, const std::string& change_id, bool ok, const std::string& detail,
                       const nlohmann::json& request, bool changed);
   void scheduleRetry(Group& g);
   void saveState();
-  nlohmann::json evidence(const Group& g, const std::map<std::string, TargetView>& t) const;
+  nlohmann::json evidence(const Group& g) const;
   void audit(const Group& g, const std::string& event, nlohmann::json fields);
   std::string newChangeId();
   std::string remoteCandidate(const Group& g, const std::string& host,
@@ -118,7 +119,7 @@ class FailoverManager {
   Hooks hooks_;
   std::chrono::milliseconds retry_after_;
   std::map<std::string, std::unique_ptr<Group>> groups_;
-  std::map<std::string, TargetView> last_views_;
+  std::map<std::string, TargetView> views_;  // each target's last round, by name
   // Guards callbacks that may arrive after destruction (a backend's, the resolver's).
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

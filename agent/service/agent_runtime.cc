@@ -5,7 +5,6 @@
 #include <atomic>
 #include <csignal>
 #include <map>
-#include <set>
 
 #include "agent/config/config_loader.h"
 #include "agent/config/genesys_options.h"
@@ -100,8 +99,13 @@ struct AgentRuntime::Impl {
   std::unique_ptr<reporter::MetricsServer> server;
   std::atomic<std::int64_t> heartbeat_ms{steadyMs()};
 
-  std::map<std::string, HealthTracker> health;
-  std::set<std::string> awaiting_first_round;
+  // What the agent keeps of each target between rounds, by name.
+  struct TargetState {
+    HealthTracker health{HealthPolicy{}};
+    bool first_round_done = false;  // /-/ready and READY=1 wait for every target's first round
+  };
+  std::map<std::string, TargetState> targets;
+  std::size_t awaiting_first_round = 0;
 
   // Replies dropped in the shared STUN sockets' receive queue (ProbeResources::sharedSocketDrops):
   // the total last seen, and the total and time of the last warning.
@@ -115,7 +119,6 @@ struct AgentRuntime::Impl {
   std::unique_ptr<reporter::AuditTrail> audit;
   std::unique_ptr<reporter::GenesysClient> genesys;
   std::unique_ptr<FailoverManager> failover;
-  std::map<std::string, TargetView> views;
 
   // Loop handles owned here; shutdown() releases them so that the loop runs out of work and
   // run() returns with nothing left open.
@@ -148,8 +151,7 @@ struct AgentRuntime::Impl {
     probe_context = {&loop, resolver.get(), &clock, &random, probe_resources.get()};
 
     std::vector<TargetStatus> statuses;
-    std::map<std::string, HealthTracker> new_health;
-    awaiting_first_round.clear();
+    std::map<std::string, TargetState> new_targets;
     for (const auto& t : config.targets) {
       TargetStatus s;
       s.name = t.name;
@@ -157,14 +159,15 @@ struct AgentRuntime::Impl {
       s.address = t.kind == probes::Kind::kDns ? t.host : t.host + ":" + std::to_string(t.port);
       statuses.push_back(s);
       metrics.addTarget(t.name, s.kind);
-      // Health history survives a reload when the target stays the same kind.
-      auto old = health.find(t.name);
-      HealthTracker tracker = old != health.end() ? old->second : HealthTracker({});
-      tracker.setPolicy(healthPolicyFor(config, t.name));
-      new_health.emplace(t.name, tracker);
-      awaiting_first_round.insert(t.name);
+      // Health history survives a reload when the target stays the same kind; readiness waits
+      // for a first round under the new config.
+      TargetState state;
+      if (auto old = targets.find(t.name); old != targets.end()) state.health = old->second.health;
+      state.health.setPolicy(healthPolicyFor(config, t.name));
+      new_targets.emplace(t.name, state);
     }
-    health = std::move(new_health);
+    targets = std::move(new_targets);
+    awaiting_first_round = targets.size();
 
     std::vector<GroupStatus> groups;
     for (const auto& g : config.failover) {
@@ -193,7 +196,6 @@ struct AgentRuntime::Impl {
   // The failover layer for the current config. Throws GenesysSetupError when apply mode cannot
   // reach Genesys as configured (missing secret, bad endpoint): start-up fails with exit 2.
   void startFailover() {
-    views.clear();
     if (config.failover.empty()) return;
     if (!store) {
       store = std::make_unique<StateStore>(options.state_dir);
@@ -276,9 +278,10 @@ struct AgentRuntime::Impl {
   void onResult(const probes::ProbeResult& r) {
     metrics.recordProbe(toSample(r));
     if (r.kind == probes::Kind::kStun) noteSocketDrops();
-    auto it = health.find(r.target);
-    if (it == health.end()) return;
-    HealthTracker& h = it->second;
+    auto it = targets.find(r.target);
+    if (it == targets.end()) return;
+    TargetState& target = it->second;
+    HealthTracker& h = target.health;
     bool was_known = h.known();
     bool changed = h.record(r.ok, r.mos) == HealthTracker::Transition::kChanged;
     if (changed) {
@@ -308,15 +311,15 @@ struct AgentRuntime::Impl {
     board.recordRound(std::move(s));
     if (changed) notifyStatus();  // the STATUS= line only moves when some health does
 
-    if (failover) {
-      views[r.target] = TargetView{true, h.healthy(), r};
-      failover->onRound(r.target, views);
-    }
+    if (failover) failover->onRound(TargetView{true, h.healthy(), r});
 
-    if (awaiting_first_round.erase(r.target) == 1 && awaiting_first_round.empty()) {
-      board.setReady();
-      notifier.ready();  // systemd: start-up (or a reload) is complete
-      spdlog::info("first round complete for every target: ready");
+    if (!target.first_round_done) {
+      target.first_round_done = true;
+      if (--awaiting_first_round == 0) {
+        board.setReady();
+        notifier.ready();  // systemd: start-up (or a reload) is complete
+        spdlog::info("first round complete for every target: ready");
+      }
     }
   }
 
@@ -324,10 +327,10 @@ struct AgentRuntime::Impl {
   void notifyStatus() {
     if (!notifier.enabled()) return;
     int healthy = 0;
-    for (const auto& [name, h] : health) healthy += h.known() && h.healthy() ? 1 : 0;
+    for (const auto& [name, t] : targets) healthy += t.health.known() && t.health.healthy() ? 1 : 0;
     std::vector<std::pair<std::string, std::string>> active;
     for (const auto& g : board.groups()) active.emplace_back(g.name, g.active);
-    notifier.status(serviceStatusLine(healthy, static_cast<int>(health.size()), active));
+    notifier.status(serviceStatusLine(healthy, static_cast<int>(targets.size()), active));
   }
 
   void reload() {
@@ -364,7 +367,7 @@ struct AgentRuntime::Impl {
       const TargetConfig* now = r.config->findTarget(old.name);
       if (now == nullptr || now->kind != old.kind) {
         metrics.removeTarget(old.name);
-        health.erase(old.name);
+        targets.erase(old.name);
       }
     }
     for (const auto& old : config.failover) metrics.removeFailoverGroup(old.name);

@@ -103,8 +103,9 @@ reporter::BackendResult refused() {
   return {false, json::array(), nullptr, 1, e};
 }
 
-TargetView view(bool healthy) {
+TargetView view(const std::string& target, bool healthy) {
   TargetView v;
+  v.last.target = target;
   v.known = true;
   v.healthy = healthy;
   v.last.ok = healthy;
@@ -153,8 +154,8 @@ class FailoverManagerTest : public ::testing::Test {
 
   /// proxy-a (the active one) went down, proxy-b is fine: the controller switches at once.
   void failActive(FailoverManager& m) {
-    std::map<std::string, TargetView> views{{"proxy-a", view(false)}, {"proxy-b", view(true)}};
-    m.onRound("proxy-a", views);
+    m.onRound(view("proxy-a", false));
+    m.onRound(view("proxy-b", true));
   }
 
   /// A manager switches proxy-a -> proxy-b and is destroyed (the agent stops) before the
@@ -217,8 +218,8 @@ TEST_F(FailoverManagerTest, AdoptsWhatTheRemoteAlreadyPointsAtWithoutWriting) {
   EXPECT_EQ(active_, "proxy-b");
   EXPECT_EQ(stateFile()["groups"]["media-proxy"]["active"], "proxy-b") << stateFile().dump();
   // proxy-b is healthy and active: nothing to decide, nothing to write.
-  std::map<std::string, TargetView> views{{"proxy-a", view(true)}, {"proxy-b", view(true)}};
-  m->onRound("proxy-b", views);
+  m->onRound(view("proxy-a", true));
+  m->onRound(view("proxy-b", true));
   EXPECT_TRUE(remote_.applies.empty());
   EXPECT_TRUE(auditEvents().empty());
 }
@@ -291,8 +292,8 @@ TEST_F(FailoverManagerTest, PanicAppliesNothing) {
   remote_.read_answer = remoteOn("proxy-a.example.net", 5060);
   auto m = makeManager();
   m->start();
-  std::map<std::string, TargetView> views{{"proxy-a", view(false)}, {"proxy-b", view(false)}};
-  m->onRound("proxy-b", views);
+  m->onRound(view("proxy-a", false));
+  m->onRound(view("proxy-b", false));
   EXPECT_TRUE(panic_);
   EXPECT_EQ(active_, "proxy-a");
   ASSERT_EQ(decisions_.size(), 1u);
