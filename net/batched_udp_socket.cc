@@ -187,6 +187,7 @@ void BatchedUdpSocket::flush() {
 
   std::weak_ptr<int> alive = alive_;
   // Index, not iterator: a callback may forget() (clears entries) or close() (clears the vector).
+  // NOLINTNEXTLINE(modernize-loop-convert): see above; a range-for would dangle
   for (std::size_t i = 0; i < sending_.size(); ++i) {
     Sender* sender = std::exchange(sending_[i].sender, nullptr);
     if (sender == nullptr) continue;

@@ -66,8 +66,7 @@ struct HttpClientOptions {
   std::string ca_file;
   /// Bodies beyond this are refused (the transfer fails with an error) so a misbehaving server
   /// cannot make the agent grow without bound.
-  // NOLINTNEXTLINE(bugprone-implicit-widening-of-multiplication-result): a constant, fits int
-  std::size_t max_response_bytes = 16 * 1024 * 1024;
+  std::size_t max_response_bytes = std::size_t{16} * 1024 * 1024;
   std::string user_agent = "mediapath-agent";
 };
 

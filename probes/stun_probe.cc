@@ -37,9 +37,8 @@ class StunProbe final : public AddressProbe {
     UdpBurst::Hooks hooks;
     hooks.make_request = [this](int index) { return makeRequest(index); };
     hooks.match_reply = [this](std::span<const std::uint8_t> data) { return matchReply(data); };
-    // NOLINTNEXTLINE(performance-unnecessary-value-param): left to this file's owner (in flux)
     burst_.start(net::anyAddressLike(address), address, target().burst, target().timeout,
-                 std::move(hooks), [this](UdpBurst::Outcome burst) { onBurstDone(burst); });
+                 std::move(hooks), [this](const UdpBurst::Outcome& burst) { onBurstDone(burst); });
   }
 
   void stopExchange() override {

@@ -213,7 +213,7 @@ int withLocationPatch(const GenesysOptions& o, const char* command,
     std::string id = locationIdFor(config, o);
     json desired = reporter::renderLocationPayload(locationSpecFromConfig(config));
     GenesysCommandRun s(config, command);
-    getLocation(s, id, [&s, &then, desired, id](json remote) {
+    getLocation(s, id, [&s, &then, desired, id](const json& remote) {
       then(s, id, reporter::buildJsonPatch(remote, desired));
     });
     return s.run();
@@ -222,7 +222,7 @@ int withLocationPatch(const GenesysOptions& o, const char* command,
 
 int runPlan(const GenesysOptions& o) {
   return withLocationPatch(
-      o, "location plan", [](GenesysCommandRun& s, const std::string& id, json patch) {
+      o, "location plan", [](GenesysCommandRun& s, const std::string& id, const json& patch) {
         if (patch.empty()) {
           std::cerr << "no changes: location " << id << " matches the config\n";
         } else {
@@ -234,7 +234,7 @@ int runPlan(const GenesysOptions& o) {
 
 int runApply(const GenesysOptions& o) {
   return withLocationPatch(
-      o, "location apply", [](GenesysCommandRun& s, const std::string& id, json patch) {
+      o, "location apply", [](GenesysCommandRun& s, const std::string& id, const json& patch) {
         if (patch.empty()) {
           std::cout << "no changes: location " << id << " matches the config\n";
           return s.finish(kExitOk);
@@ -257,7 +257,7 @@ int runExport(const GenesysOptions& o) {
   return withConfig(o, [&o](const Config& config) {
     std::string id = locationIdFor(config, o);
     GenesysCommandRun s(config, "location export");
-    getLocation(s, id, [&s, &o, id](json remote) {
+    getLocation(s, id, [&s, &o, id](const json& remote) {
       std::string body = remote.dump(2) + "\n";
       if (o.output.empty()) {
         std::cout << body;
@@ -293,7 +293,7 @@ int runQuality(const GenesysOptions& o) {
         s.clock().wallNow(), std::chrono::duration_cast<std::chrono::seconds>(since));
     reporter::queryConversationDetails(
         s.client(), interval, filters,
-        [&s, interval](std::vector<json> conversations, const std::string& error) {
+        [&s, interval](const std::vector<json>& conversations, const std::string& error) {
           if (!error.empty()) return s.fail(error);
           std::cout << "interval: " << interval << "\n";
           std::cout << reporter::formatQuality(reporter::summarizeQuality(conversations));
@@ -347,7 +347,7 @@ int runAudit(const GenesysOptions& o) {
         s.clock().wallNow(), std::chrono::duration_cast<std::chrono::seconds>(since));
     reporter::AuditQuery query(s.client(), s.loop(), s.clock());
     query.start(interval, std::move(targets), std::chrono::seconds(120),
-                [&s, interval](std::vector<json> entries, const std::string& error) {
+                [&s, interval](const std::vector<json>& entries, const std::string& error) {
                   if (!error.empty()) return s.fail(error);
                   std::cout << "interval: " << interval << "\n";
                   if (entries.empty()) std::cout << "no audit entries\n";

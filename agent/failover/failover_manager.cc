@@ -219,18 +219,14 @@ std::string FailoverManager::newChangeId() {
 void FailoverManager::decide(Group& g, const FailoverDecision& d) {
   g.last_evidence = evidence(g);
   using Kind = FailoverDecision::Kind;
-  if (d.kind == Kind::kPanicEntered) {
-    spdlog::warn("failover group {}: PANIC: {}", g.cfg.name, d.reason);
-    audit(g, "panic", {{"active", d.from}, {"reason", d.reason}});
-    hooks_.on_decision(g.cfg.name, "panic: " + d.reason);
-    hooks_.on_group_change(g.cfg.name, g.controller->active(), true);
-    return;
-  }
-  if (d.kind == Kind::kPanicCleared) {
-    spdlog::info("failover group {}: panic over: {}", g.cfg.name, d.reason);
-    audit(g, "panic_cleared", {{"active", d.from}, {"reason", d.reason}});
-    hooks_.on_decision(g.cfg.name, "panic over: " + d.reason);
-    hooks_.on_group_change(g.cfg.name, g.controller->active(), false);
+  if (d.kind == Kind::kPanicEntered || d.kind == Kind::kPanicCleared) {
+    // Panic only records: the active candidate stays, nothing is sent.
+    bool panic = d.kind == Kind::kPanicEntered;
+    spdlog::log(panic ? spdlog::level::warn : spdlog::level::info, "failover group {}: {}: {}",
+                g.cfg.name, panic ? "PANIC" : "panic over", d.reason);
+    audit(g, panic ? "panic" : "panic_cleared", {{"active", d.from}, {"reason", d.reason}});
+    hooks_.on_decision(g.cfg.name, (panic ? "panic: " : "panic over: ") + d.reason);
+    hooks_.on_group_change(g.cfg.name, g.controller->active(), panic);
     return;
   }
   // kSwitch: persist the intent before anything leaves the agent.

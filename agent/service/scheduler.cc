@@ -177,7 +177,7 @@ Scheduler::Scheduler(TimerFactory& timers, const net::Clock& clock, net::Random&
       random_(random),
       probe_factory_(std::move(probe_factory)),
       on_result_(std::move(on_result)),
-      options_(options),
+      options_(std::move(options)),
       agenda_timer_(timers_.create()) {}
 
 Scheduler::~Scheduler() { stop(); }

@@ -153,6 +153,7 @@ void TrunkBackend::readActiveOrder(ActiveOrderCallback callback) {
 void TrunkBackend::applyRanked(std::vector<Endpoint> ranked, BackendCallback callback) {
   // The list holds hosts only, as it always has (issue 15 changes the list's semantics).
   std::vector<std::string> hosts;
+  hosts.reserve(ranked.size());
   for (auto& e : ranked) hosts.push_back(std::move(e.host));
   apply(std::move(hosts), std::move(callback));
 }

@@ -193,14 +193,13 @@ struct GenesysClient::Impl {
                    {"Accept", "application/json"}};
     req.body = "grant_type=" + formEscape("client_credentials");
     std::weak_ptr<bool> guard = alive;
-    http.send(std::move(req), [this, guard](net::HttpResponse resp) {
+    http.send(std::move(req), [this, guard](const net::HttpResponse& resp) {
       if (guard.expired()) return;
-      onTokenResponse(std::move(resp));
+      onTokenResponse(resp);
     });
   }
 
-  // NOLINTNEXTLINE(performance-unnecessary-value-param): left to this file's owner (in flux)
-  void onTokenResponse(net::HttpResponse resp) {
+  void onTokenResponse(const net::HttpResponse& resp) {
     observe("oauth_token", resp.status);
     nlohmann::json body = parseBody(resp.body);
     if (resp.ok() && resp.status == 200) {

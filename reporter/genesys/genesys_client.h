@@ -37,8 +37,7 @@ struct GenesysClientOptions {
   std::string ca_file;
   Millis request_timeout{10000};  ///< per attempt
   RetryOptions retry;
-  // NOLINTNEXTLINE(bugprone-implicit-widening-of-multiplication-result): a constant, fits int
-  std::size_t max_response_bytes = 16 * 1024 * 1024;
+  std::size_t max_response_bytes = std::size_t{16} * 1024 * 1024;
 };
 
 /// A refused or failed call, with what the platform said (its error body) so a human can act on

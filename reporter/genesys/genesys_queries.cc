@@ -23,7 +23,7 @@ struct QualityRun {
   std::vector<json> conversations;
 };
 
-void queryQualityPage(std::shared_ptr<QualityRun> run, int page) {
+void queryQualityPage(const std::shared_ptr<QualityRun>& run, int page) {
   run->client.call(
       {"query_conversation_details", "POST", "/api/v2/analytics/conversations/details/query",
        qualityQuery(run->interval, page, kQualityPageSize, run->filters), "application/json"},

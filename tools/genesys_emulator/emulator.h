@@ -57,6 +57,7 @@ class Emulator {
     nlohmann::json message;
     std::chrono::system_clock::time_point time;
   };
+  // NOLINTNEXTLINE(bugprone-exception-escape): json members; an allocation failure ends the tool
   struct AuditQuery {
     int state = 0;  // 0 Queued, 1 Running, 2 Succeeded
     nlohmann::json request;

@@ -187,7 +187,7 @@ int run(int argc, char** argv) {
     server = std::make_unique<httplib::Server>();
   }
   // Bodies up to 8 MB reach the Emulator so it answers 413 with the platform's body above 512000.
-  server->set_payload_max_length(8 * 1024 * 1024);
+  server->set_payload_max_length(std::size_t{8} * 1024 * 1024);
   server->set_keep_alive_timeout(2);
   auto handler = [&emulator](const httplib::Request& req, httplib::Response& res) {
     HttpResponse out = emulator->handle(toRequest(req));
@@ -243,4 +243,11 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace mediapath::tools::emulator
 
-int main(int argc, char** argv) { return mediapath::tools::emulator::run(argc, argv); }
+int main(int argc, char** argv) {
+  try {
+    return mediapath::tools::emulator::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "genesys-emulator: " << e.what() << "\n";
+    return 1;
+  }
+}

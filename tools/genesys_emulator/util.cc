@@ -98,7 +98,7 @@ std::optional<std::chrono::system_clock::time_point> parseIsoTime(std::string_vi
     std::size_t start = pos;
     int scale = 100;
     while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      millis += (text[pos] - '0') * scale;
+      millis += static_cast<std::int64_t>(text[pos] - '0') * scale;
       scale /= 10;
       ++pos;
     }

@@ -17,10 +17,10 @@ std::uint64_t mixSeed(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-double parseNumber(std::string_view text, std::string_view whole) {
+double parseNumber(std::string_view number, std::string_view whole) {
   double value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || !std::isfinite(value)) {
+  auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+  if (ec != std::errc() || ptr != number.data() + number.size() || !std::isfinite(value)) {
     throw std::invalid_argument("not a number: '" + std::string(whole) + "'");
   }
   return value;
@@ -67,7 +67,7 @@ std::chrono::microseconds parseDuration(std::string_view text) {
     number.remove_suffix(1);
     scale_us = 1e6;
   }
-  double value = parseNumber(number, text);
+  double value = parseNumber(number, /*whole=*/text);
   if (value < 0) throw std::invalid_argument("negative duration: '" + std::string(text) + "'");
   return std::chrono::microseconds(std::llround(value * scale_us));
 }
@@ -79,7 +79,7 @@ double parseLoss(std::string_view text) {
     number.remove_suffix(1);
     scale = 0.01;
   }
-  double value = parseNumber(number, text) * scale;
+  double value = parseNumber(number, /*whole=*/text) * scale;
   if (value < 0 || value > 1) {
     throw std::invalid_argument("loss must be within 0..1 (or 0%..100%): '" + std::string(text) +
                                 "'");

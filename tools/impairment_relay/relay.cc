@@ -199,7 +199,7 @@ class Relay::Impl {
   std::int64_t armed_ns_ = 0;
   RelayStats stats_;
   bool stopped_ = false;
-  char buffer_[65536];
+  char buffer_[65536]{};
 };
 
 Relay::Impl::Impl(net::EventLoop& loop, RelayOptions options)
