@@ -29,6 +29,7 @@ extern "C" {
 #include "net/event_loop.h"
 #include "probes/probe_resources.h"
 #include "probes/stun_probe.h"
+#include "tests/support/probe_kit.h"
 
 namespace bench = mediapath::bench;
 namespace net = mediapath::net;
@@ -139,12 +140,8 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  net::EventLoop loop;
-  net::SystemClock clock;
-  net::SeededRandom random(1);
-  probes::ProbeResources resources;
-  probes::ProbeContext context{&loop, nullptr, &clock, &random, &resources};
-  auto probe = probes::makeStunProbe(context);
+  mediapath::testing::ProbeKit kit;
+  auto probe = probes::makeStunProbe(kit.context());
   probes::ProbeTarget target;
   target.name = "bench";
   target.host = "127.0.0.1";
@@ -177,7 +174,7 @@ int main(int argc, char** argv) {
       agent_failures += r.sent - r.received;
       done = true;
     });
-    while (!done) uv_run(loop.get(), UV_RUN_ONCE);
+    while (!done) uv_run(kit.loop.get(), UV_RUN_ONCE);
   }
   probe.reset();
 

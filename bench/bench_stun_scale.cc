@@ -26,6 +26,7 @@
 #include "net/uv_timer.h"
 #include "probes/probe_resources.h"
 #include "probes/stun_probe.h"
+#include "tests/support/probe_kit.h"
 
 namespace bench = mediapath::bench;
 namespace net = mediapath::net;
@@ -156,11 +157,9 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  net::EventLoop loop;
-  net::SystemClock clock;
-  net::SeededRandom random(7);
-  probes::ProbeResources resources;
-  probes::ProbeContext context{&loop, nullptr, &clock, &random, &resources};
+  mediapath::testing::ProbeKit kit(7);
+  net::EventLoop& loop = kit.loop;
+  probes::ProbeContext context = kit.context();
   agent::UvTimerFactory timers(loop);
   std::vector<Grid> grids(static_cast<std::size_t>(targets));
   Lateness lateness;
@@ -183,7 +182,7 @@ int main(int argc, char** argv) {
       received += r.received;
     }
   };
-  agent::Scheduler scheduler(timers, clock, random, factory, on_result);
+  agent::Scheduler scheduler(timers, kit.clock, kit.random, factory, on_result);
   for (int i = 0; i < targets; ++i) {
     probes::ProbeTarget t;
     t.name = "t-" + std::to_string(i);

@@ -5,6 +5,8 @@
 #include "net/clock.h"
 #include "net/event_loop.h"
 #include "net/resolver.h"
+#include "net/udp_socket.h"
+#include "probes/probe_resources.h"
 
 namespace mediapath::probes {
 
@@ -139,6 +141,19 @@ void AddressProbe::report(std::string error) {
   auto cb = std::move(callback_);
   callback_ = nullptr;
   if (cb) cb(std::move(result_));
+}
+
+std::unique_ptr<net::TcpConnection> AddressProbe::connectTcp(
+    const net::SocketAddress& address, net::UvTimer& deadline,
+    std::chrono::steady_clock::time_point& started, std::function<void(int)> connected,
+    std::function<void(std::string)> fail) {
+  auto connection = std::make_unique<net::TcpConnection>(context_.loop->get(),
+                                                         context_.resources->socketBudget());
+  started = nowFrom(context_.clock);
+  int rc = connection->connect(address, std::move(connected));
+  armDeadline(deadline, target_.timeout, rc == 0 ? std::string() : net::uvErrorText(rc),
+              std::move(fail));
+  return connection;
 }
 
 }  // namespace mediapath::probes

@@ -9,6 +9,7 @@
 
 #include "net/clock.h"
 #include "net/socket_address.h"
+#include "net/tcp_connection.h"
 #include "net/text.h"
 #include "net/uv_idle.h"
 #include "net/uv_timer.h"
@@ -118,6 +119,16 @@ class AddressProbe : public Probe {
   /// Does nothing when the round was cancelled. The callback may destroy this probe, so callers
   /// return right after.
   void report(std::string error);
+
+  /// Opens a TCP connection to `address`, counted against the loop's socket budget, notes when
+  /// the connect began in `started`, and arms `deadline` for it (armDeadline): `connected` gets
+  /// the connect status, `fail` a failed start or the timeout. The sip-over-TCP and tcp kinds
+  /// start their rounds this way.
+  std::unique_ptr<net::TcpConnection> connectTcp(const net::SocketAddress& address,
+                                                 net::UvTimer& deadline,
+                                                 std::chrono::steady_clock::time_point& started,
+                                                 std::function<void(int)> connected,
+                                                 std::function<void(std::string)> fail);
 
   const ProbeContext& context() const { return context_; }
   const ProbeTarget& target() const { return target_; }

@@ -146,12 +146,9 @@ class SipProbe final : public AddressProbe {
 
   void startTcp() {
     result().sent = 1;
-    connection_ = std::make_unique<net::TcpConnection>(context().loop->get(),
-                                                       context().resources->socketBudget());
-    connect_started_ = nowFrom(context().clock);
-    int rc = connection_->connect(remote_, [this](int status) { onTcpConnected(status); });
-    armDeadline(deadline_, target().timeout, rc == 0 ? std::string() : net::uvErrorText(rc),
-                [this](std::string error) { judgeTcp(std::move(error)); });
+    connection_ = connectTcp(
+        remote_, deadline_, connect_started_, [this](int status) { onTcpConnected(status); },
+        [this](std::string error) { judgeTcp(std::move(error)); });
   }
 
   void onTcpConnected(int status) {

@@ -20,12 +20,9 @@ class TcpProbe final : public AddressProbe {
  private:
   void exchange(const net::SocketAddress& address) override {
     result().sent = 1;
-    connection_ = std::make_unique<net::TcpConnection>(context().loop->get(),
-                                                       context().resources->socketBudget());
-    started_ = nowFrom(context().clock);
-    int rc = connection_->connect(address, [this](int status) { onConnected(status); });
-    armDeadline(deadline_, target().timeout, rc == 0 ? std::string() : net::uvErrorText(rc),
-                [this](std::string error) { finish(std::move(error)); });
+    connection_ = connectTcp(
+        address, deadline_, started_, [this](int status) { onConnected(status); },
+        [this](std::string error) { finish(std::move(error)); });
   }
 
   void stopExchange() override {

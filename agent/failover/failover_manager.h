@@ -11,14 +11,10 @@
 
 #include "agent/config/config.h"
 #include "agent/failover/failover.h"
+#include "net/clock.h"
+#include "net/event_loop.h"
+#include "net/resolver.h"
 #include "probes/probe.h"
-
-namespace mediapath::net {
-class EventLoop;
-class Resolver;
-class Clock;
-class Random;
-}  // namespace mediapath::net
 
 namespace mediapath::reporter {
 class AuditTrail;

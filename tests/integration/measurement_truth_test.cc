@@ -16,6 +16,7 @@
 #include "probes/probe_resources.h"
 #include "probes/stun_probe.h"
 #include "tests/support/peers.h"
+#include "tests/support/probe_kit.h"
 #include "tests/support/process.h"
 #include "tests/tools/relay_log.h"
 #include "tools/impairment_relay/impairment_model.h"
@@ -71,12 +72,8 @@ TEST(MeasurementTruth, StunProbeThroughRelayMatchesAppliedImpairment) {
   std::uint16_t relay_port = readPort(tmp.file("port"), 10s);
   ASSERT_NE(relay_port, 0) << relay.log();
 
-  net::EventLoop loop;
-  net::SystemClock clock;
-  net::SeededRandom random(1);
-  probes::ProbeResources resources;
-  probes::ProbeContext context{&loop, nullptr, &clock, &random, &resources};
-  auto probe = probes::makeStunProbe(context);
+  testing::ProbeKit kit;
+  auto probe = probes::makeStunProbe(kit.context());
   probes::ProbeTarget target;
   target.name = "stun-through-relay";
   target.kind = probes::Kind::kStun;
@@ -96,13 +93,13 @@ TEST(MeasurementTruth, StunProbeThroughRelayMatchesAppliedImpairment) {
       done = true;
     });
     auto deadline = Steady::now() + 5s;
-    while (!done && Steady::now() < deadline) uv_run(loop.get(), UV_RUN_ONCE);
+    while (!done && Steady::now() < deadline) uv_run(kit.loop.get(), UV_RUN_ONCE);
     ASSERT_TRUE(done) << "round " << round << " did not finish";
   }
   probe.reset();
   relay.signal(SIGTERM);
   ASSERT_EQ(relay.wait(5s), 0) << relay.log();
-  EXPECT_EQ(loop.close(), 0);
+  EXPECT_EQ(kit.loop.close(), 0);
 
   // What the probe reported.
   int sent = 0;
