@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,9 +61,13 @@ struct TargetConfig {
   probes::DnsRecord record = probes::DnsRecord::kA;
 };
 
+/// Where a failover group writes (DESIGN.md "Genesys backends"); exactly one is set.
 struct ApplyTo {
-  std::string location_path;  ///< e.g. "/media/proxy" (the seed's location backend)
-  std::string trunk_base_id;  ///< BYOC trunk base settings id (the real platform)
+  std::string location_path;  ///< e.g. "/media/proxy": the seed's Location (schema "seed" only)
+  std::string trunk_base_id;  ///< BYOC trunk base settings id: the trunk's SIP server list
+  std::string site_id;        ///< a Site's media regions, with `media_regions`
+  /// Candidate target name -> AWS media region ("eu-central-1"), for `site_id`.
+  std::map<std::string, std::string> media_regions;
 };
 
 struct FailoverGroup {
@@ -78,9 +83,14 @@ struct FailoverGroup {
 
 enum class GenesysMode { kPlan, kApply };
 
+/// Which API shapes the agent speaks: the real platform's (default), or the seed tutorial's
+/// idealised Location with media fields and JSON Patch (against `genesys-emulator --schema seed`).
+enum class GenesysSchema { kPlatform, kSeed };
+
 struct GenesysConfig {
   std::string region;
   GenesysMode mode = GenesysMode::kPlan;
+  GenesysSchema schema = GenesysSchema::kPlatform;
   SecretRef client_id;
   SecretRef client_secret;
   std::string location_id;
