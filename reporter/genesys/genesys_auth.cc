@@ -1,5 +1,10 @@
 #include "reporter/genesys/genesys_auth.h"
 
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <string_view>
+
 namespace mediapath::reporter {
 
 void TokenCache::store(std::string token, std::chrono::seconds expires_in, TimePoint now) {
@@ -67,6 +72,31 @@ std::optional<TokenResponse> parseTokenResponse(const nlohmann::json& body) {
   }
   return TokenResponse{token->get<std::string>(),
                        std::chrono::seconds(static_cast<long long>(expires->get<double>()))};
+}
+
+namespace {
+
+bool containsIgnoreCase(std::string_view text, std::string_view needle) {
+  auto it = std::search(text.begin(), text.end(), needle.begin(), needle.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
+  });
+  return it != text.end();
+}
+
+}  // namespace
+
+bool isTokenRateLimited(int status, const nlohmann::json& body) {
+  if (status != 400 || !body.is_object()) return false;
+  auto error = body.find("error");
+  if (error == body.end() || !error->is_string() || *error != "invalid_request") return false;
+  // The platform words it in "description"; OAuth's own member is "error_description".
+  return std::ranges::any_of(
+      std::array{"description", "error_description"}, [&body](const char* key) {
+        auto it = body.find(key);
+        return it != body.end() && it->is_string() &&
+               containsIgnoreCase(it->get<std::string>(), "rate limit exceeded");
+      });
 }
 
 }  // namespace mediapath::reporter

@@ -49,4 +49,9 @@ struct TokenResponse {
 /// nullopt when the body lacks access_token or a positive expires_in.
 std::optional<TokenResponse> parseTokenResponse(const nlohmann::json& body);
 
+/// Whether a token endpoint answer is its rate limit: `400 {"error": "invalid_request",
+/// "description": "...rate limit exceeded..."}` (the Terraform provider retries it with backoff).
+/// Any other 400 (invalid_client, a bad grant) is final: retrying would only repeat it.
+bool isTokenRateLimited(int status, const nlohmann::json& body);
+
 }  // namespace mediapath::reporter

@@ -44,19 +44,34 @@ nlohmann::json parseBody(const std::string& body) {
   return nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
 }
 
-std::string formEscape(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
+// How many bytes a valid UTF-8 sequence starting at `i` has (0: not valid there). Follows RFC
+// 3629's table (no overlongs, no surrogates, nothing above U+10FFFF), as the JSON writer does.
+std::size_t utf8Length(std::string_view s, std::size_t i) {
+  auto at = [&s](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = at(i);
+  if (c < 0x80) return 1;
+  std::size_t n = 0;
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
   }
-  return out;
+  if (i + n > s.size()) return 0;
+  if (at(i + 1) < lo || at(i + 1) > hi) return 0;
+  for (std::size_t k = 2; k < n; ++k) {
+    if (at(i + k) < 0x80 || at(i + k) > 0xBF) return 0;
+  }
+  return n;
 }
 
 }  // namespace
@@ -81,25 +96,94 @@ GenesysEndpoints resolveEndpoints(const std::string& region, const std::string& 
   return e;
 }
 
+std::string peerText(std::string_view text, std::size_t max_bytes) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    std::size_t n = utf8Length(text, i);
+    std::string unit;
+    if (n == 0 || c < 0x20 || c == 0x7F) {
+      unit = {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+      n = 1;
+    } else {
+      unit.assign(text.substr(i, n));
+    }
+    if (out.size() + unit.size() > max_bytes) return out + "...";
+    out += unit;
+    i += n;
+  }
+  return out;
+}
+
+std::string urlEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    // Spelled out rather than isalnum(): the unreserved set must not follow the C locale.
+    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 void fillErrorFromBody(const nlohmann::json& body, ApiError& error) {
   if (!body.is_object()) return;
-  auto str = [&body](const char* key) { return stringField(body, key); };
-  error.code = str("code");
-  error.message = str("message");
-  error.context_id = str("contextId");
-  if (error.code.empty()) error.code = str("error");  // OAuth error shape
-  if (error.message.empty()) error.message = str("error_description");
-  if (error.message.empty()) error.message = str("description");
+  // Bounds: enough for any real message, small enough that a hostile or broken peer cannot
+  // flood a log line or the audit trail.
+  constexpr std::size_t kMessageBytes = 1024;
+  constexpr std::size_t kTokenBytes = 128;
+  constexpr std::size_t kMaxFields = 10;
+  auto str = [&body](const char* key, std::size_t max) {
+    return peerText(stringField(body, key), max);
+  };
+  error.code = str("code", kTokenBytes);
+  error.message = str("message", kMessageBytes);
+  error.context_id = str("contextId", kTokenBytes);
+  if (error.code.empty()) error.code = str("error", kTokenBytes);  // OAuth error shape
+  if (error.message.empty()) error.message = str("error_description", kMessageBytes);
+  if (error.message.empty()) error.message = str("description", kMessageBytes);
+  error.fields.clear();
+  auto details = body.find("details");
+  if (details == body.end() || !details->is_array()) return;
+  std::size_t named = 0;
+  for (const auto& d : *details) {
+    std::string field = peerText(stringField(d, "fieldName"), kTokenBytes);
+    if (field.empty()) continue;
+    if (++named > kMaxFields) continue;  // counted, not kept
+    error.fields.push_back(std::move(field));
+  }
+  if (named > kMaxFields) {
+    error.fields.push_back("and " + std::to_string(named - kMaxFields) + " more");
+  }
 }
 
 std::string ApiError::describe() const {
   std::string s = request + ": ";
   if (status == 0) {
-    s += transport.empty() ? std::string("no response") : transport;
+    if (!transport.empty()) {
+      s += transport;
+    } else {
+      s += message.empty() ? std::string("no response") : message;
+    }
   } else {
     s += "HTTP " + std::to_string(status);
     if (!code.empty()) s += " " + code;
     if (!message.empty()) s += ": " + message;
+    if (!fields.empty()) {
+      s += " (fields: ";
+      for (std::size_t i = 0; i < fields.size(); ++i) s += (i == 0 ? "" : ", ") + fields[i];
+      s += ")";
+    }
     if (!context_id.empty()) s += " (contextId " + context_id + ")";
     if (!transport.empty()) s += " [" + transport + "]";
   }
@@ -191,7 +275,7 @@ struct GenesysClient::Impl {
     req.headers = {{"Authorization", basicAuthorization(options.client_id, options.client_secret)},
                    {"Content-Type", "application/x-www-form-urlencoded"},
                    {"Accept", "application/json"}};
-    req.body = "grant_type=" + formEscape("client_credentials");
+    req.body = "grant_type=" + urlEncode("client_credentials");
     std::weak_ptr<bool> guard = alive;
     http.send(std::move(req), [this, guard](const net::HttpResponse& resp) {
       if (guard.expired()) return;
@@ -215,7 +299,9 @@ struct GenesysClient::Impl {
         return;
       }
     }
-    if (auto delay = retryDelay(resp, token_attempt, token_started)) {
+    // The token endpoint says "rate limited" with a 400, not a 429: retried like a 503.
+    bool throttled = resp.ok() && isTokenRateLimited(resp.status, body);
+    if (auto delay = retryDelay(resp, token_attempt, token_started, throttled)) {
       token_timer = std::make_unique<net::UvTimer>(loop.get());
       token_timer->start(*delay, [this] { requestToken(); });
       return;
@@ -244,10 +330,12 @@ struct GenesysClient::Impl {
   // The budget counts everything since the operation began (requests and waits), so no retry
   // starts after it is spent: an operation ends within budget + one request timeout.
   std::optional<Millis> retryDelay(const net::HttpResponse& resp, int attempt,
-                                   std::chrono::steady_clock::time_point started) {
+                                   std::chrono::steady_clock::time_point started,
+                                   bool throttled = false) {
     auto spent = std::chrono::duration_cast<Millis>(clock.now() - started);
     AttemptOutcome outcome;
     outcome.status = resp.status;
+    outcome.throttled = throttled;
     outcome.transport_error =
         resp.failure == net::HttpFailure::kConnection || resp.failure == net::HttpFailure::kTimeout;
     if (resp.ok() || outcome.transport_error) {

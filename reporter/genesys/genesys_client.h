@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "net/http_client.h"
 #include "reporter/genesys/retry_policy.h"
@@ -49,8 +51,12 @@ struct ApiError {
   std::string message;
   std::string context_id;
   std::string transport;  ///< "connection failed: ...", "TLS: ...", "timeout after 10000 ms"
+  /// The platform's details[].fieldName: which fields it refused ("mediaRegions[2]").
+  std::vector<std::string> fields;
   int attempts = 0;
-  /// "GET /api/v2/locations/1: HTTP 404 not.found: Location not found (contextId c-1)".
+  /// "GET /api/v2/locations/1: HTTP 404 not.found: Location not found (contextId c-1)";
+  /// "PUT /x: HTTP 400 invalid.value: ... (fields: mediaRegions[2], name) (contextId c-1)".
+  /// With no status and no transport error, the agent refused before sending: "PUT /x: <message>".
   std::string describe() const;
 };
 
@@ -108,8 +114,19 @@ class GenesysClient {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Reads an error body ({message, code, status, contextId} or the OAuth {error,
-/// error_description}) into `error`. Tolerates any body.
+/// Reads an error body ({message, code, status, contextId, details[].fieldName} or the OAuth
+/// {error, error_description}) into `error`. Tolerates any body; every string read is passed
+/// through peerText (bounded, escaped): it comes from the peer and ends up in logs and the audit
+/// trail.
 void fillErrorFromBody(const nlohmann::json& body, ApiError& error);
+
+/// Text from the platform made fit for a log line, an error or a JSON record: control bytes and
+/// bytes that are not valid UTF-8 become `\xNN`, and the result is cut to at most `max_bytes`
+/// (plus "...") without splitting a character or an escape.
+std::string peerText(std::string_view text, std::size_t max_bytes = 512);
+
+/// Percent-encodes everything but RFC 3986's unreserved characters (ALPHA DIGIT - . _ ~): safe as
+/// a query value, a form value or a path segment (an opaque cursor, an id).
+std::string urlEncode(std::string_view text);
 
 }  // namespace mediapath::reporter

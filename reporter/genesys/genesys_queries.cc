@@ -51,6 +51,13 @@ void queryConversationDetails(GenesysClient& client, const std::string& interval
       std::make_shared<QualityRun>(QualityRun{client, interval, filters, std::move(done), {}}), 1);
 }
 
+std::string auditResultsPath(const std::string& query_id, const std::string& cursor) {
+  std::string path =
+      "/api/v2/audits/query/" + urlEncode(query_id) + "/results?pageSize=500&expand=user";
+  if (!cursor.empty()) path += "&cursor=" + urlEncode(cursor);
+  return path;
+}
+
 AuditTarget locationAuditTarget(const std::string& location_id) {
   return {"Directory", "Location", location_id};
 }
@@ -94,26 +101,24 @@ void AuditQuery::next() {
 }
 
 void AuditQuery::poll(const std::string& query_id) {
-  client_.call({"get_audit_query", "GET", "/api/v2/audits/query/" + query_id, std::nullopt, {}},
-               [this, query_id](ApiResponse r) {
-                 if (!r.ok()) return done_({}, r.error->describe());
-                 std::string state = stringField(r.body, "state");
-                 if (state == "Succeeded") return fetch(query_id, "");
-                 if (state == "Failed" || state == "Cancelled") {
-                   return done_({}, "audit query " + query_id + " ended " + state);
-                 }
-                 if (poller_.pastDeadline()) {
-                   return done_(
-                       {}, "audit query " + query_id + " still " + state + " after the wait limit");
-                 }
-                 poller_.after([this, query_id] { poll(query_id); });
-               });
+  client_.call(
+      {"get_audit_query", "GET", "/api/v2/audits/query/" + urlEncode(query_id), std::nullopt, {}},
+      [this, query_id](ApiResponse r) {
+        if (!r.ok()) return done_({}, r.error->describe());
+        std::string state = stringField(r.body, "state");
+        if (state == "Succeeded") return fetch(query_id, "");
+        if (state == "Failed" || state == "Cancelled") {
+          return done_({}, "audit query " + query_id + " ended " + state);
+        }
+        if (poller_.pastDeadline()) {
+          return done_({}, "audit query " + query_id + " still " + state + " after the wait limit");
+        }
+        poller_.after([this, query_id] { poll(query_id); });
+      });
 }
 
 void AuditQuery::fetch(const std::string& query_id, const std::string& cursor) {
-  std::string path = "/api/v2/audits/query/" + query_id + "/results?pageSize=500";
-  if (!cursor.empty()) path += "&cursor=" + cursor;
-  client_.call({"get_audit_results", "GET", path, std::nullopt, {}},
+  client_.call({"get_audit_results", "GET", auditResultsPath(query_id, cursor), std::nullopt, {}},
                [this, query_id](ApiResponse r) {
                  if (!r.ok()) return done_({}, r.error->describe());
                  const AuditTarget& t = targets_[next_];

@@ -30,6 +30,11 @@ struct AuditTarget {
   std::string entity_id;
 };
 
+/// The results page of an audit query: 500 entries (the platform's maximum), users expanded (so
+/// entries name who made a change, not only an id), the cursor of the previous page (empty for
+/// the first) percent-encoded — it is opaque and may hold '+', '/', '=' or '&'.
+std::string auditResultsPath(const std::string& query_id, const std::string& cursor);
+
 AuditTarget locationAuditTarget(const std::string& location_id);
 AuditTarget trunkAuditTarget(const std::string& trunk_base_id);
 

@@ -32,7 +32,7 @@ std::optional<Millis> RetryPolicy::nextDelay(const AttemptOutcome& outcome, int 
     if (outcome.retry_after) after = parseRetryAfter(*outcome.retry_after);
     delay = after.value_or(options_.default_retry_after);
     if (delay > options_.max_retry_after) return std::nullopt;
-  } else if (outcome.transport_error || isRetryableStatus(outcome.status)) {
+  } else if (outcome.transport_error || outcome.throttled || isRetryableStatus(outcome.status)) {
     double base = static_cast<double>(options_.initial_backoff.count()) *
                   std::pow(options_.multiplier, attempt - 1);
     base = std::min(base, static_cast<double>(options_.max_backoff.count()));

@@ -26,15 +26,20 @@ struct RetryOptions {
 struct AttemptOutcome {
   int status = 0;                ///< HTTP status; 0 when the transport failed
   bool transport_error = false;  ///< connection refused/reset, timeout, DNS (not TLS trust)
+  /// The caller recognised a rate limit the status does not say (the token endpoint answers
+  /// `400 invalid_request` "rate limit exceeded"): backed off like a 503.
+  bool throttled = false;
   std::optional<std::string> retry_after;  ///< raw Retry-After header value
 };
 
 /// Decides whether and when to retry a Genesys Cloud API call
 /// (reference/genesys-cloud-api.md "Rate limits and retries"):
 /// - 429: wait Retry-After seconds (default 3 s when absent; more than 180 s gives up);
-/// - 502/503/504 and transport errors: exponential backoff with equal jitter, i.e. a delay
-///   uniform in [b/2, b] where b = initial·multiplier^(retry) capped at max_backoff;
-/// - anything else: no retry (401 and 409 are handled by the caller, not by the policy).
+/// - 5xx except 501 (as the Go SDK: 500/502/503/504 are transient, 501 "not implemented" is
+///   not), transport errors and throttled outcomes: exponential backoff with equal jitter, i.e.
+///   a delay uniform in [b/2, b] where b = initial·multiplier^(retry) capped at max_backoff;
+/// - anything else: no retry (401 and version conflicts are handled by the caller, not by the
+///   policy).
 /// Every retry must start within the budget (time spent since the call began, requests and
 /// waits included); a wait that would overrun it gives up.
 ///
@@ -53,7 +58,7 @@ class RetryPolicy {
   static std::optional<Millis> parseRetryAfter(const std::string& value);
 
   static bool isRetryableStatus(int status) {
-    return status == 502 || status == 503 || status == 504;
+    return status >= 500 && status <= 599 && status != 501;
   }
 
   const RetryOptions& options() const { return options_; }

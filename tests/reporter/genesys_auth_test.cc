@@ -65,5 +65,24 @@ TEST(GenesysAuthTest, ParsesTokenResponse) {
   EXPECT_FALSE(parseTokenResponse(nlohmann::json::array()));
 }
 
+TEST(GenesysAuthTest, TokenRateLimitIsTheOnlyRetryable400) {
+  using nlohmann::json;
+  json limited{{"error", "invalid_request"},
+               {"description", "Rate limit exceeded the maximum of 300 requests per minute"}};
+  EXPECT_TRUE(isTokenRateLimited(400, limited));
+  EXPECT_TRUE(isTokenRateLimited(
+      400, json{{"error", "invalid_request"}, {"error_description", "rate limit exceeded"}}));
+  // The same words with another status, or another error, are not the token rate limit.
+  EXPECT_FALSE(isTokenRateLimited(401, limited));
+  EXPECT_FALSE(isTokenRateLimited(
+      400, json{{"error", "invalid_client"}, {"description", "authentication failed"}}));
+  EXPECT_FALSE(isTokenRateLimited(
+      400, json{{"error", "invalid_client"}, {"description", "rate limit exceeded"}}));
+  EXPECT_FALSE(isTokenRateLimited(
+      400, json{{"error", "invalid_request"}, {"description", "grant_type is missing"}}));
+  EXPECT_FALSE(isTokenRateLimited(400, json("rate limit exceeded")));
+  EXPECT_FALSE(isTokenRateLimited(400, nullptr));
+}
+
 }  // namespace
 }  // namespace mediapath::reporter

@@ -5,6 +5,7 @@
 #include "net/clock.h"
 #include "net/event_loop.h"
 #include "reporter/genesys/genesys_client.h"
+#include "reporter/genesys/genesys_queries.h"
 
 namespace mediapath::reporter {
 namespace {
@@ -126,6 +127,76 @@ TEST(ApiErrorTest, DescribeCarriesStatusCodeMessageAndContextId) {
   fillErrorFromBody(
       json{{"error", "invalid_client"}, {"error_description", "authentication failed"}}, t);
   EXPECT_EQ(t.describe(), "POST /oauth/token: HTTP 401 invalid_client: authentication failed");
+}
+
+TEST(ApiErrorTest, DescribeNamesTheFieldsThePlatformRefused) {
+  ApiError e;
+  e.request = "PUT /api/v2/telephony/providers/edges/sites/s1";
+  e.status = 400;
+  fillErrorFromBody(json::parse(R"({"message": "Invalid media region", "code": "invalid.value",
+    "status": 400, "contextId": "ctx-9", "details": [
+      {"errorCode": "invalid.value", "fieldName": "mediaRegions[2]"},
+      {"errorCode": "invalid.value"}, {"fieldName": 7},
+      {"errorCode": "invalid.value", "fieldName": "name"}]})"),
+                    e);
+  EXPECT_EQ(e.fields, (std::vector<std::string>{"mediaRegions[2]", "name"}));
+  EXPECT_EQ(e.describe(),
+            "PUT /api/v2/telephony/providers/edges/sites/s1: HTTP 400 invalid.value: Invalid media "
+            "region (fields: mediaRegions[2], name) (contextId ctx-9)");
+}
+
+TEST(ApiErrorTest, PeerTextIsEscapedAndBounded) {
+  json details = json::array();
+  for (int i = 0; i < 50; ++i) details.push_back({{"fieldName", "f" + std::to_string(i)}});
+  ApiError e;
+  e.request = "GET /x";
+  e.status = 400;
+  fillErrorFromBody(
+      json{{"message", std::string("line\r\nforged: yes \x1b[2J") + std::string(5000, 'm')},
+           {"code", "bad\x7f"},
+           {"details", details}},
+      e);
+  EXPECT_EQ(e.message.find('\n'), std::string::npos);
+  EXPECT_EQ(e.message.rfind("line\\x0D\\x0Aforged: yes \\x1B[2J", 0), 0u) << e.message;
+  EXPECT_LE(e.message.size(), 1024u + 3);
+  EXPECT_EQ(e.message.substr(e.message.size() - 3), "...");
+  EXPECT_EQ(e.code, "bad\\x7F");
+  ASSERT_EQ(e.fields.size(), 11u);
+  EXPECT_EQ(e.fields.back(), "and 40 more");
+  // Valid UTF-8 passes; a broken sequence is escaped, so the audit trail's JSON stays valid.
+  EXPECT_EQ(peerText("B\xC3\xBCro"), "B\xC3\xBCro");
+  EXPECT_EQ(peerText("B\xC3(ro"), "B\\xC3(ro");
+  EXPECT_EQ(peerText("\xED\xA0\x80"), "\\xED\\xA0\\x80");  // a UTF-16 surrogate is not UTF-8
+  EXPECT_EQ(peerText("abcdef", 4), "abcd...");
+  EXPECT_EQ(peerText("ab\ncd", 4), "ab...");  // an escape is never cut in half
+  EXPECT_NO_THROW((void)json(e.describe()).dump());
+}
+
+TEST(ApiErrorTest, AnAgentRefusalReadsAsItsReason) {
+  ApiError e;
+  e.request = "PUT /api/v2/telephony/providers/edges/trunkbasesettings/t-7";
+  e.message = "trunk \"BYOC\" (t-7) is managed by Genesys Cloud";
+  EXPECT_EQ(e.describe(),
+            "PUT /api/v2/telephony/providers/edges/trunkbasesettings/t-7: trunk \"BYOC\" (t-7) is "
+            "managed by Genesys Cloud");
+  ApiError none;
+  none.request = "GET /x";
+  EXPECT_EQ(none.describe(), "GET /x: no response");
+}
+
+TEST(UrlEncodeTest, KeepsUnreservedCharactersOnly) {
+  EXPECT_EQ(urlEncode("AZaz09-._~"), "AZaz09-._~");
+  EXPECT_EQ(urlEncode("a+b/c=d e&f?g#h%"), "a%2Bb%2Fc%3Dd%20e%26f%3Fg%23h%25");
+  EXPECT_EQ(urlEncode("\xC3\xBC"), "%C3%BC");
+  EXPECT_EQ(urlEncode(""), "");
+}
+
+TEST(AuditResultsPathTest, CursorIsEncodedAndUsersExpanded) {
+  EXPECT_EQ(auditResultsPath("q-1", ""),
+            "/api/v2/audits/query/q-1/results?pageSize=500&expand=user");
+  EXPECT_EQ(auditResultsPath("q-1", "eyJvZmZzZXQiOjUwMH0=+/&x"),
+            "/api/v2/audits/query/q-1/results?pageSize=500&expand=user&cursor="
+            "eyJvZmZzZXQiOjUwMH0%3D%2B%2F%26x");
 }
 
 }  // namespace

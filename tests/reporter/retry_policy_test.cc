@@ -71,9 +71,38 @@ TEST(RetryPolicyTest, TransportErrorsAreRetried) {
 TEST(RetryPolicyTest, ClientErrorsAndSuccessAreNotRetried) {
   RetryPolicy p;
   testing::ScriptedRandom r({0.5});
-  for (int s : {200, 201, 400, 401, 403, 404, 409, 415, 422, 500, 501}) {
+  for (int s : {200, 201, 400, 401, 403, 404, 408, 409, 415, 422}) {
     EXPECT_EQ(p.nextDelay(status(s), 1, 0ms, r), std::nullopt) << s;
   }
+}
+
+TEST(RetryPolicyTest, ServerErrorsExceptNotImplementedAreRetried) {
+  // As the Go SDK: a 500 is as transient as a 503; 501 says the call will never work.
+  RetryOptions o;
+  o.initial_backoff = 100ms;
+  RetryPolicy p(o);
+  testing::ScriptedRandom r({0.0});
+  for (int s : {500, 502, 503, 504}) {
+    EXPECT_EQ(p.nextDelay(status(s), 1, 0ms, r), Millis(50)) << s;
+  }
+  EXPECT_EQ(p.nextDelay(status(501), 1, 0ms, r), std::nullopt);
+  EXPECT_TRUE(RetryPolicy::isRetryableStatus(500));
+  EXPECT_FALSE(RetryPolicy::isRetryableStatus(501));
+  EXPECT_FALSE(RetryPolicy::isRetryableStatus(499));
+}
+
+TEST(RetryPolicyTest, ThrottledOutcomeBacksOffLikeAServerError) {
+  // The token endpoint's rate limit arrives as a 400: the caller marks it throttled.
+  RetryOptions o;
+  o.initial_backoff = 100ms;
+  RetryPolicy p(o);
+  testing::ScriptedRandom r({0.0});
+  AttemptOutcome out = status(400);
+  EXPECT_EQ(p.nextDelay(out, 1, 0ms, r), std::nullopt);
+  out.throttled = true;
+  EXPECT_EQ(p.nextDelay(out, 1, 0ms, r), Millis(50));
+  EXPECT_EQ(p.nextDelay(out, 2, 0ms, r), Millis(100));
+  EXPECT_EQ(p.nextDelay(out, 1, o.budget, r), std::nullopt);  // still within the budget only
 }
 
 TEST(RetryPolicyTest, BudgetBoundsTheTotalWait) {
