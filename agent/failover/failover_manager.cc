@@ -75,15 +75,6 @@ void FailoverManager::start() {
   }
 }
 
-std::string FailoverManager::remoteCandidate(const Group& g, const std::string& host,
-                                             std::optional<std::uint16_t> port) const {
-  for (const auto& c : g.cfg.candidates) {
-    const TargetConfig* t = config_.findTarget(c);
-    if (t != nullptr && t->host == host && (!port || t->port == *port)) return c;
-  }
-  return {};
-}
-
 // Reads the remote configuration once, before the group takes any decision, so that the agent
 // neither repeats a change that a crash interrupted after it reached the platform nor loses one
 // that never did.
@@ -104,10 +95,11 @@ void FailoverManager::reconcile(Group& g) {
                           "); using the saved state");
       return;
     }
-    // The group is on what the remote tries first.
+    // The group is on what the remote tries first (when that is one of its candidates: the
+    // backend maps the remote's entries to candidate names).
     std::string remote;
-    if (!order.entries.empty()) {
-      remote = remoteCandidate(grp, order.entries.front().host, order.entries.front().port);
+    for (const auto& c : grp.cfg.candidates) {
+      if (c == order.active) remote = c;
     }
     finishReconcile(grp, remote, order.summary);
   });
@@ -281,8 +273,11 @@ void FailoverManager::applyPending(Group& g) {
     }
   }
   if (!problems.empty()) {
-    std::string detail = "validation failed: " + problems.front();
-    completeChange(g, p.id, false, detail, nullptr, false);
+    // The configuration decides these: retrying the same change cannot pass them.
+    ChangeOutcome failed;
+    failed.permanent = true;
+    failed.detail = "validation failed: " + problems.front();
+    completeChange(g, p.id, failed);
     return;
   }
 
@@ -298,9 +293,10 @@ void FailoverManager::applyPending(Group& g) {
         Group& grp = *groups_.at(group);
         if (!r.ok) {
           grp.sending = false;
-          completeChange(grp, id, false,
-                         "validation failed: " + host + " does not resolve: " + r.error, nullptr,
-                         false);
+          // A lookup can fail for a while (the resolver, the network): retried.
+          ChangeOutcome failed;
+          failed.detail = "validation failed: " + host + " does not resolve: " + r.error;
+          completeChange(grp, id, failed);
           return;
         }
         sendChange(grp, id);
@@ -309,46 +305,68 @@ void FailoverManager::applyPending(Group& g) {
 
 void FailoverManager::sendChange(Group& g, const std::string& change_id) {
   const PendingChange p = *g.state.pending;
-  const TargetConfig* to = config_.findTarget(p.to);
   std::weak_ptr<bool> alive = alive_;
   std::string group = g.cfg.name;
   auto done = [this, alive, group, change_id](reporter::BackendResult r) {
     if (alive.expired()) return;
     Group& grp = *groups_.at(group);
     grp.sending = false;
-    completeChange(grp, change_id, r.ok(), r.ok() ? "" : r.error->describe(), r.request, r.changed);
+    ChangeOutcome outcome;
+    outcome.ok = r.ok();
+    outcome.changed = r.changed;
+    outcome.permanent = r.permanent;
+    outcome.detail = r.ok() ? "" : r.error->describe();
+    outcome.summary = std::move(r.summary);
+    outcome.request = std::move(r.request);
+    completeChange(grp, change_id, outcome);
   };
-  // The new active first, then the others in preference order.
-  std::vector<reporter::Endpoint> ranked{{to->host, to->port}};
+  // Every candidate, by name: the new active first, then the others in preference order.
+  std::vector<std::string> ranked{p.to};
   for (const auto& c : g.cfg.candidates) {
-    const TargetConfig* t = config_.findTarget(c);
-    if (t != nullptr && c != p.to) ranked.push_back({t->host, t->port});
+    if (c != p.to) ranked.push_back(c);
   }
   g.backend->applyRanked(std::move(ranked), done);
 }
 
-void FailoverManager::completeChange(Group& g, const std::string& change_id, bool ok,
-                                     const std::string& detail, const json& request, bool changed) {
+void FailoverManager::completeChange(Group& g, const std::string& change_id,
+                                     const ChangeOutcome& outcome) {
   if (!g.state.pending || g.state.pending->id != change_id) return;  // superseded meanwhile
   const PendingChange p = *g.state.pending;
   json fields{{"change_id", p.id}, {"from", p.from}, {"to", p.to}, {"reason", p.reason}};
-  if (!request.is_null()) fields["request"] = request;
-  if (ok) {
-    if (!changed) fields["note"] = "the platform already held this value; nothing was sent";
+  if (!outcome.request.is_null()) fields["request"] = outcome.request;
+  if (!outcome.summary.empty()) fields["remote"] = outcome.summary;
+  if (outcome.ok) {
+    if (!outcome.changed) fields["note"] = "the platform already held this value; nothing was sent";
     audit(g, "applied", fields);
     hooks_.on_result(g.cfg.name, "applied");
-    spdlog::info("failover group {}: change {} applied ({} -> {})", g.cfg.name, p.id, p.from, p.to);
+    spdlog::info("failover group {}: change {} applied ({} -> {}){}", g.cfg.name, p.id, p.from,
+                 p.to, outcome.summary.empty() ? "" : ": " + outcome.summary);
     g.state.pending.reset();
     saveState();
     hooks_.on_decision(g.cfg.name, "applied " + p.from + " -> " + p.to);
     return;
   }
-  fields["error"] = detail;
+  fields["error"] = outcome.detail;
+  if (outcome.permanent) {
+    fields["permanent"] = true;
+    fields["note"] =
+        "not retried: retrying cannot help; the configuration or the remote object "
+        "must change";
+  }
   audit(g, "failed", fields);
   hooks_.on_result(g.cfg.name, "failed");
+  hooks_.on_decision(g.cfg.name, "failed " + p.from + " -> " + p.to + ": " + outcome.detail);
+  if (outcome.permanent) {
+    spdlog::error(
+        "failover group {}: change {} ({} -> {}) failed and is not retried: {}; fix the "
+        "configuration or the remote object (a reload or restart reconciles with it)",
+        g.cfg.name, p.id, p.from, p.to, outcome.detail);
+    g.state.pending.reset();
+    saveState();
+    return;
+  }
   spdlog::error("failover group {}: change {} ({} -> {}) failed: {}; retrying in {}", g.cfg.name,
-                p.id, p.from, p.to, detail, net::formatDuration(retry_after_));
-  hooks_.on_decision(g.cfg.name, "failed " + p.from + " -> " + p.to + ": " + detail);
+                p.id, p.from, p.to, outcome.detail, net::formatDuration(retry_after_));
   scheduleRetry(g);
 }
 

@@ -39,11 +39,16 @@ struct TargetView {
 ///  3. persist: the decision is saved as *pending* in the state directory before anything is sent;
 ///  4. validate: the new host resolves (c-ares), its port is allowed, the resulting Location
 ///     passes the platform's checks;
-///  5. apply through the group's backend (location JSON Patch with a `test` op, or trunk PUT with
-///     version) — or, in plan mode, only record it;
+///  5. apply through the group's backend, in candidate names only (the backend maps them to the
+///     remote's entries: a location's endpoint, a trunk's server list, a site's regions) — or,
+///     in plan mode, only record it;
 ///  6. record: every planned / applied / failed / panic event goes to the audit trail, with the
 ///     evidence (RTT, jitter, loss, MOS of each candidate). A failed apply stays pending and is
-///     retried.
+///     retried — unless the failure is permanent (the backend says retrying cannot help: a
+///     managed trunk, a region the org lacks; or the change fails the agent's own validation):
+///     that is recorded `failed` once, with the reason, and dropped. The group stays on its
+///     decision, so it does not decide the same switch again every round; the remote keeps what
+///     it had, and the next start (or reload) reconciles with it.
 ///
 /// Thread safety: loop thread only. Everything passed in must outlive the manager.
 class FailoverManager {
@@ -94,15 +99,22 @@ class FailoverManager {
   void decide(Group& g, const FailoverDecision& d);
   void applyPending(Group& g);
   void sendChange(Group& g, const std::string& change_id);
-  void completeChange(Group& g, const std::string& change_id, bool ok, const std::string& detail,
-                      const nlohmann::json& request, bool changed);
+  /// How a change ended, whoever ended it (the backend, or the validation before it).
+  // NOLINTNEXTLINE(bugprone-exception-escape): a json member (as BackendResult)
+  struct ChangeOutcome {
+    bool ok = false;
+    bool changed = false;    ///< with ok: false when the remote already held it
+    bool permanent = false;  ///< with !ok: retrying cannot help; recorded once, not retried
+    std::string detail;      ///< with !ok: why
+    std::string summary;     ///< what the backend did or found (for the log and the audit trail)
+    nlohmann::json request;  ///< what was (or would have been) sent
+  };
+  void completeChange(Group& g, const std::string& change_id, const ChangeOutcome& outcome);
   void scheduleRetry(Group& g);
   void saveState();
   nlohmann::json evidence(const Group& g) const;
   void audit(const Group& g, const std::string& event, nlohmann::json fields);
   std::string newChangeId();
-  std::string remoteCandidate(const Group& g, const std::string& host,
-                              std::optional<std::uint16_t> port) const;
 
   const Config& config_;
   bool plan_only_;

@@ -72,6 +72,30 @@ reporter::ProbeSample toSample(const probes::ProbeResult& r) {
   return s;
 }
 
+// The group's remote object and its candidates in plain values: the backend maps candidate
+// names to what the remote holds (host[:port] in a trunk's server list, a site's region), so the
+// failover manager speaks names only.
+reporter::BackendTarget backendTarget(const Config& config, const FailoverGroup& g) {
+  reporter::BackendTarget t;
+  if (config.genesys) t.location_id = config.genesys->location_id;
+  t.location_path = g.apply_to.location_path;
+  t.trunk_base_id = g.apply_to.trunk_base_id;
+  t.site_id = g.apply_to.site_id;
+  for (const auto& name : g.candidates) {
+    reporter::BackendCandidate c;
+    c.name = name;
+    if (const TargetConfig* target = config.findTarget(name)) {
+      c.host = target->host;
+      c.port = target->port;
+    }
+    if (auto it = g.apply_to.media_regions.find(name); it != g.apply_to.media_regions.end()) {
+      c.region = it->second;
+    }
+    t.candidates.push_back(std::move(c));
+  }
+  return t;
+}
+
 std::string versionLabel() {
   return std::string(kVersion) + (kGitRevision[0] != '\0' ? std::string("+") + kGitRevision : "");
 }
@@ -232,9 +256,7 @@ struct AgentRuntime::Impl {
     FailoverManager::BackendFactory backends;
     if (genesys) {
       backends = [this](const FailoverGroup& g) {
-        return reporter::makeFailoverBackend(
-            *genesys,
-            {config.genesys->location_id, g.apply_to.location_path, g.apply_to.trunk_base_id});
+        return reporter::makeFailoverBackend(*genesys, backendTarget(config, g));
       };
     }
     failover = std::make_unique<FailoverManager>(config, planOnly(), loop, *resolver, clock, random,

@@ -8,6 +8,7 @@
 
 #include "reporter/genesys/failover_backend.h"
 #include "reporter/genesys/genesys_client.h"
+#include "reporter/genesys/genesys_edits.h"
 #include "reporter/genesys/location_payload.h"
 
 namespace mediapath::reporter {
@@ -19,13 +20,17 @@ namespace mediapath::reporter {
 /// Thread safety: loop thread only; the client must outlive the backend's pending operations.
 class LocationBackend final : public FailoverBackend {
  public:
-  LocationBackend(GenesysClient& client, std::string location_id, std::string path);
+  LocationBackend(GenesysClient& client, std::string location_id, std::string path,
+                  std::vector<BackendCandidate> candidates = {});
 
   std::string kind() const override { return "location"; }
-  /// One entry: the endpoint at `path` (none when the location has no such {host, port}).
+  /// The candidate whose host and port are the endpoint at `path` (none when the location has no
+  /// such {host, port} or another one).
   void readActiveOrder(ActiveOrderCallback callback) override;
-  /// Moves the endpoint to `ranked.front()`, testing the value read just before.
-  void applyRanked(std::vector<Endpoint> ranked, BackendCallback callback) override;
+  /// Moves the endpoint to the first candidate's host and port, testing the value read just
+  /// before.
+  void applyRanked(std::vector<std::string> ranked_candidate_names,
+                   BackendCallback callback) override;
 
   /// With `expected`, the patch tests the remote still holds it (no read); without, the
   /// location is read first and its current value is tested.
@@ -37,42 +42,74 @@ class LocationBackend final : public FailoverBackend {
   GenesysClient& client_;
   std::string location_id_;
   std::string path_;
+  std::vector<BackendCandidate> candidates_;
 };
 
-/// The real platform's backend: a BYOC trunk's SIP server list. Reads
-/// `trunkbasesettings/{id}`, sets `properties.trunk_transport_serverProxyList.value.instance`
-/// to the ordered host list (best first), PUTs the whole object with the version just read, and
-/// on 409 (someone else changed it) reads again and retries, at most `max_conflicts` times.
+/// The real platform's SIP backend: a BYOC Cloud trunk's server list. Reads
+/// `trunkbasesettings/{id}?ignoreHidden=true`; refuses (nothing sent, permanent) a managed trunk
+/// or one that is not EXTERNAL; reorders `trunk_transport_serverProxyList` (the candidates ranked
+/// first, as the admin wrote them when an entry names them; every other entry kept, in its old
+/// order); adds candidate addresses the ACL allowlist does not cover; PUTs the whole object with
+/// the version just read, every other property as read; re-reads and retries on a version
+/// conflict (409, 408, 400 "does not match the current version"), at most `max_conflicts` times.
 ///
 /// Thread safety: loop thread only.
 class TrunkBackend final : public FailoverBackend {
  public:
-  TrunkBackend(GenesysClient& client, std::string trunk_base_id, int max_conflicts = 3);
+  TrunkBackend(GenesysClient& client, std::string trunk_base_id,
+               std::vector<BackendCandidate> candidates, int max_conflicts = 3);
 
   std::string kind() const override { return "trunk"; }
-  /// The server list as it stands; each entry a host (as written, no port split).
+  /// The candidate the server list's first entry names.
   void readActiveOrder(ActiveOrderCallback callback) override;
-  /// Writes the hosts of `ranked` as the whole server list, in this order.
-  void applyRanked(std::vector<Endpoint> ranked, BackendCallback callback) override;
-
-  void apply(std::vector<std::string> hosts, BackendCallback callback);
-
-  /// Sets the server list in a trunk base settings object; returns false if it already held
-  /// exactly `hosts`.
-  static bool setServerProxyList(nlohmann::json& trunk, const std::vector<std::string>& hosts);
+  void applyRanked(std::vector<std::string> ranked_candidate_names,
+                   BackendCallback callback) override;
 
  private:
-  void attempt(std::vector<std::string> hosts, int conflicts, BackendCallback callback);
   std::string path() const;
 
   GenesysClient& client_;
   std::string trunk_base_id_;
+  std::vector<BackendCandidate> candidates_;
   int max_conflicts_;
 };
 
-/// The trunk's server list (`properties.trunk_transport_serverProxyList.value.instance`) as
-/// strings; entries that are not strings are skipped, a missing list is empty.
-std::vector<std::string> serverProxyList(const nlohmann::json& trunk);
+/// The real platform's media backend: the media regions of a Site. Reads the org's regions once
+/// (`GET /api/v2/telephony/mediaregions`, cached after the first success) and refuses (nothing
+/// sent, permanent) candidates mapped to a region the org does not have; reads the site; sets
+/// `mediaRegions` to the candidates' regions ranked best first, then the site's other regions
+/// in their old order, and `mediaRegionsUseLatencyBased` to false; PUTs the whole site with the
+/// version read; version conflicts as for trunks.
+///
+/// Thread safety: loop thread only.
+class SiteBackend final : public FailoverBackend {
+ public:
+  SiteBackend(GenesysClient& client, std::string site_id, std::vector<BackendCandidate> candidates,
+              int max_conflicts = 3);
+
+  std::string kind() const override { return "site"; }
+  /// The candidate whose region is the site's first media region (none while the site picks by
+  /// latency: its order is then not what the platform uses).
+  void readActiveOrder(ActiveOrderCallback callback) override;
+  void applyRanked(std::vector<std::string> ranked_candidate_names,
+                   BackendCallback callback) override;
+
+ private:
+  /// Runs `then` with the org's regions, reading them the first time; an error otherwise.
+  void withOrgRegions(std::function<void(const OrgMediaRegions*, std::optional<ApiError>)> then);
+  std::string path() const;
+
+  GenesysClient& client_;
+  std::string site_id_;
+  std::vector<BackendCandidate> candidates_;
+  int max_conflicts_;
+  std::optional<OrgMediaRegions> org_regions_;  // cached after the first successful read
+};
+
+/// Whether a write's failure means someone changed the object since it was read, so reading it
+/// again and retrying may succeed (the Terraform provider's rule): 409, 408, or 400 whose message
+/// says the version "does not match the current version".
+bool isVersionConflict(int status, const std::string& message);
 
 /// The value under a JSON pointer ("/media/proxy") of a location as an Endpoint; nullopt when
 /// absent or malformed.

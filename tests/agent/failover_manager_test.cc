@@ -39,7 +39,7 @@ struct FakeRemote {
   std::deque<reporter::BackendResult> apply_answers;
 
   int reads = 0;
-  std::vector<std::vector<reporter::Endpoint>> applies;
+  std::vector<std::vector<std::string>> applies;  ///< the ranked candidate names of each apply
   std::vector<reporter::BackendCallback> unanswered;
   /// Runs at each apply before it is answered (to look at the state file at that moment).
   std::function<void()> on_apply;
@@ -53,8 +53,7 @@ class FakeBackend final : public reporter::FailoverBackend {
     ++remote_.reads;
     if (remote_.read_answer) callback(*remote_.read_answer);
   }
-  void applyRanked(std::vector<reporter::Endpoint> ranked,
-                   reporter::BackendCallback callback) override {
+  void applyRanked(std::vector<std::string> ranked, reporter::BackendCallback callback) override {
     remote_.applies.push_back(std::move(ranked));
     if (remote_.on_apply) remote_.on_apply();
     if (remote_.apply_answers.empty()) {
@@ -84,15 +83,24 @@ class FakeResolver final : public net::Resolver {
   std::vector<std::string> names;
 };
 
-reporter::ActiveOrder remoteOn(const std::string& host, std::uint16_t port) {
+/// The remote tries `candidate` first (the backend has mapped its entry to the name; "" when the
+/// entry is none of the group's candidates).
+reporter::ActiveOrder remoteOn(const std::string& candidate) {
   reporter::ActiveOrder order;
-  order.entries.push_back({host, port});
-  order.summary = "remote /media/proxy is " + host + ":" + std::to_string(port);
+  order.active = candidate;
+  order.summary =
+      "remote server list starts with " + (candidate.empty() ? "a stranger" : candidate);
   return order;
 }
 
 reporter::BackendResult applied() {
-  return {true, json::array({{{"op", "replace"}}}), json::object(), 1, std::nullopt};
+  reporter::BackendResult r;
+  r.changed = true;
+  r.request = json::array({{{"op", "replace"}}});
+  r.response = json::object();
+  r.attempts = 1;
+  r.summary = "server list: proxy-b, proxy-a";
+  return r;
 }
 
 reporter::BackendResult refused() {
@@ -100,7 +108,21 @@ reporter::BackendResult refused() {
   e.request = "PATCH /location";
   e.status = 503;
   e.message = "unavailable";
-  return {false, json::array(), nullptr, 1, e};
+  reporter::BackendResult r;
+  r.attempts = 1;
+  r.error = e;
+  return r;
+}
+
+/// What a backend answers when retrying cannot help (a managed trunk): nothing was sent.
+reporter::BackendResult refusedForGood() {
+  reporter::ApiError e;
+  e.request = "PUT /trunk";
+  e.message = "trunk \"BYOC\" (trunk-1) is managed by Genesys Cloud";
+  reporter::BackendResult r;
+  r.error = e;
+  r.permanent = true;
+  return r;
 }
 
 TargetView view(const std::string& target, bool healthy) {
@@ -161,7 +183,7 @@ class FailoverManagerTest : public ::testing::Test {
   /// A manager switches proxy-a -> proxy-b and is destroyed (the agent stops) before the
   /// platform answers the write.
   void switchThenStopBeforeTheAnswer() {
-    remote_.read_answer = remoteOn("proxy-a.example.net", 5060);
+    remote_.read_answer = remoteOn("proxy-a");
     {
       auto m = makeManager();
       m->start();
@@ -211,7 +233,7 @@ class FailoverManagerTest : public ::testing::Test {
 };
 
 TEST_F(FailoverManagerTest, AdoptsWhatTheRemoteAlreadyPointsAtWithoutWriting) {
-  remote_.read_answer = remoteOn("proxy-b.example.net", 5060);
+  remote_.read_answer = remoteOn("proxy-b");
   auto m = makeManager();
   m->start();
   EXPECT_EQ(remote_.reads, 1);
@@ -224,11 +246,18 @@ TEST_F(FailoverManagerTest, AdoptsWhatTheRemoteAlreadyPointsAtWithoutWriting) {
   EXPECT_TRUE(auditEvents().empty());
 }
 
-TEST_F(FailoverManagerTest, RemoteOnTheSameHostButAnotherPortIsNotAdopted) {
-  remote_.read_answer = remoteOn("proxy-b.example.net", 5070);
-  auto m = makeManager();
-  m->start();
-  EXPECT_EQ(active_, "proxy-a");
+TEST_F(FailoverManagerTest, RemoteOnNoneOfTheCandidatesIsNotAdopted) {
+  // The saved state says proxy-b; the remote's first entry is none of the group's candidates
+  // (an admin's server, or proxy-b on another port): the saved state stands.
+  for (const char* remote_active : {"", "proxy-z"}) {
+    store_.save({{"media-proxy", GroupState{"proxy-b", std::nullopt}}});
+    remote_.read_answer = remoteOn(remote_active);
+    auto m = makeManager();
+    m->start();
+    EXPECT_EQ(active_, "proxy-b") << remote_active;
+    EXPECT_EQ(stateFile()["groups"]["media-proxy"]["active"], "proxy-b") << stateFile().dump();
+  }
+  EXPECT_TRUE(remote_.applies.empty());
 }
 
 TEST_F(FailoverManagerTest, PendingChangeIsSavedBeforeTheWriteAndFinishedAfterARestart) {
@@ -241,22 +270,21 @@ TEST_F(FailoverManagerTest, PendingChangeIsSavedBeforeTheWriteAndFinishedAfterAR
   EXPECT_EQ(pending["from"], "proxy-a");
   EXPECT_EQ(pending["to"], "proxy-b");
   EXPECT_EQ(resolver_.names, std::vector<std::string>{"proxy-b.example.net"});
-  ASSERT_EQ(remote_.applies[0].size(), 2u);
-  EXPECT_EQ(remote_.applies[0][0].host, "proxy-b.example.net");  // the new active first
-  EXPECT_EQ(remote_.applies[0][1].host, "proxy-a.example.net");
+  // Every candidate by name, the new active first.
+  EXPECT_EQ(remote_.applies[0], (std::vector<std::string>{"proxy-b", "proxy-a"}));
 
   remote_.apply_answers.push_back(applied());
   auto restarted = makeManager();
   restarted->start();  // the remote still shows proxy-a: the change is sent again, once
   EXPECT_EQ(remote_.applies.size(), 2u);
-  EXPECT_EQ(remote_.applies[1][0].host, "proxy-b.example.net");
+  EXPECT_EQ(remote_.applies[1], (std::vector<std::string>{"proxy-b", "proxy-a"}));
   expectAppliedAndNothingPending();
 }
 
 TEST_F(FailoverManagerTest, RestartFindsThePendingChangeAlreadyApplied) {
   switchThenStopBeforeTheAnswer();
   // The write reached the platform before the agent stopped.
-  remote_.read_answer = remoteOn("proxy-b.example.net", 5060);
+  remote_.read_answer = remoteOn("proxy-b");
   auto restarted = makeManager();
   restarted->start();
   EXPECT_EQ(remote_.applies.size(), 1u);  // nothing sent again
@@ -264,7 +292,7 @@ TEST_F(FailoverManagerTest, RestartFindsThePendingChangeAlreadyApplied) {
 }
 
 TEST_F(FailoverManagerTest, RetriesAFailedApplyWhenTheRetryTimerFires) {
-  remote_.read_answer = remoteOn("proxy-a.example.net", 5060);
+  remote_.read_answer = remoteOn("proxy-a");
   remote_.apply_answers = {refused(), applied()};
   auto m = makeManager();
   m->start();
@@ -288,8 +316,41 @@ TEST_F(FailoverManagerTest, RetriesAFailedApplyWhenTheRetryTimerFires) {
   EXPECT_TRUE(stateFile()["groups"]["media-proxy"]["pending"].is_null()) << stateFile().dump();
 }
 
+TEST_F(FailoverManagerTest, PermanentFailureIsRecordedOnceAndNotRetried) {
+  remote_.read_answer = remoteOn("proxy-a");
+  remote_.apply_answers = {refusedForGood(), applied()};
+  auto m = makeManager();
+  m->start();
+  failActive(*m);
+  ASSERT_EQ(remote_.applies.size(), 1u);
+  EXPECT_EQ(results_, std::vector<std::string>{"failed"});
+  EXPECT_TRUE(stateFile()["groups"]["media-proxy"]["pending"].is_null()) << stateFile().dump();
+
+  // The retry timer (1 ms here) would have fired many times over: nothing is sent again.
+  net::UvTimer wait(loop_.get());
+  wait.start(std::chrono::milliseconds(200), [this] { loop_.stop(); });
+  loop_.run();
+  // Nor does the next round decide the same switch again: the group stays on its decision.
+  m->onRound(view("proxy-a", false));
+  m->onRound(view("proxy-b", true));
+  EXPECT_EQ(remote_.applies.size(), 1u);
+  EXPECT_EQ(results_, std::vector<std::string>{"failed"});
+  EXPECT_EQ(active_, "proxy-b");
+
+  std::ifstream in(store_.auditPath());
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  json record = json::parse(line);
+  EXPECT_EQ(record["event"], "failed");
+  EXPECT_EQ(record["permanent"], true);
+  EXPECT_NE(record["error"].get<std::string>().find("is managed by Genesys Cloud"),
+            std::string::npos)
+      << record.dump();
+  EXPECT_FALSE(std::getline(in, line)) << "a second record: " << line;
+}
+
 TEST_F(FailoverManagerTest, PanicAppliesNothing) {
-  remote_.read_answer = remoteOn("proxy-a.example.net", 5060);
+  remote_.read_answer = remoteOn("proxy-a");
   auto m = makeManager();
   m->start();
   m->onRound(view("proxy-a", false));
@@ -304,7 +365,7 @@ TEST_F(FailoverManagerTest, PanicAppliesNothing) {
 }
 
 TEST_F(FailoverManagerTest, PlanModeRecordsTheDecisionAndWritesNothing) {
-  remote_.read_answer = remoteOn("proxy-a.example.net", 5060);
+  remote_.read_answer = remoteOn("proxy-a");
   auto m = makeManager(/*plan_only=*/true);
   m->start();
   failActive(*m);

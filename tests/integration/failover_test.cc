@@ -357,27 +357,31 @@ TEST_F(FailoverTest, TrunkBackendReordersTheServerList) {
   startProxies();
   port_a_ = proxy_a_->port();
   port_b_ = proxy_b_->port();
-  auto [status, trunk] =
-      emulator_.admin("POST", "/_emulator/trunks",
-                      {{"id", "trunk-1"}, {"name", "BYOC"}, {"hosts", {"127.0.0.1", "127.0.0.2"}}});
+  // The proxies listen on ports other than 5060: their entries carry the port.
+  const std::string entry_a = "127.0.0.1:" + std::to_string(port_a_);
+  const std::string entry_b = "127.0.0.2:" + std::to_string(port_b_);
+  auto [status, trunk] = emulator_.admin(
+      "POST", "/_emulator/trunks",
+      {{"id", "trunk-1"}, {"name", "BYOC"}, {"hosts", {entry_a, entry_b, "sbc.carrier.net"}}});
   ASSERT_EQ(status, 201) << trunk.dump();
   auto agent = startAgent(writeConfig({{"trunk_base_id", "trunk-1"}}));
   proxy_a_->stop();
-  auto list = [&] {
+  auto property = [&](const char* name) {
     json state = emulator_.admin("GET", "/_emulator/state").second;
     for (const auto& t : state["trunks"]) {
-      if (t["id"] == "trunk-1") {
-        return t["properties"]["trunk_transport_serverProxyList"]["value"]["instance"];
-      }
+      if (t["id"] == "trunk-1") return t["properties"][name]["value"]["instance"];
     }
     return json(nullptr);
   };
+  // B first; the admin's entry kept after the candidates.
   ASSERT_TRUE(waitUntil(
       [&] {
-        return list() == json({"127.0.0.2", "127.0.0.1"});
+        return property("trunk_transport_serverProxyList") ==
+               json({entry_b, entry_a, "sbc.carrier.net"});
       },
       seconds(15)))
       << agent->log();
+  EXPECT_EQ(property("trunk_access_acl_allowList"), json({"127.0.0.1/32", "127.0.0.2/32"}));
   auto puts =
       emulator_.requestsTo("/api/v2/telephony/providers/edges/trunkbasesettings/trunk-1", "PUT");
   ASSERT_EQ(puts.size(), 1u);

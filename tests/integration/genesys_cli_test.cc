@@ -162,13 +162,14 @@ TEST_F(GenesysCliIT, AuditCoversTheFailoverTrunk) {
   ASSERT_EQ(status, 201) << trunk.dump();
   {
     ClientHarness h(emu_, pki_.ca);
-    reporter::TrunkBackend backend(h.client(), "trunk-7");
+    reporter::TrunkBackend backend(h.client(), "trunk-7",
+                                   {{"proxy-a", "proxy-a.example.net", 5060, ""},
+                                    {"proxy-b", "proxy-b.example.net", 5070, ""}});
     bool ok = false;
-    backend.apply({"proxy-b.example.net:5070", "proxy-a.example.net:5060"},
-                  [&](reporter::BackendResult r) {
-                    ok = r.ok();
-                    h.loop().stop();
-                  });
+    backend.applyRanked({"proxy-b", "proxy-a"}, [&](reporter::BackendResult r) {
+      ok = r.ok();
+      h.loop().stop();
+    });
     h.loop().run();
     ASSERT_TRUE(ok);
   }

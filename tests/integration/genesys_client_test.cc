@@ -292,26 +292,152 @@ TEST_F(GenesysClientIT, LocationBackendPatchesWithTestThenReplace) {
   EXPECT_EQ(get.body["media"]["proxy"]["host"], "proxy-b.example.net");
 }
 
-TEST_F(GenesysClientIT, TrunkBackendRereadsAndRetriesOnConflict) {
-  auto [status, trunk] = emu_.admin(
-      "POST", "/_emulator/trunks",
-      {{"id", "trunk-1"}, {"name", "BYOC"}, {"hosts", {"proxy-a:5060", "proxy-b:5060"}}});
-  ASSERT_EQ(status, 201) << trunk.dump();
-  ClientHarness h(emu_, pki_.ca);
-  reporter::TrunkBackend backend(h.client(), "trunk-1");
-  emu_.fault({{"path_prefix", "/api/v2/telephony/providers/edges/trunkbasesettings/trunk-1"},
-              {"method", "PUT"},
-              {"count", 1},
-              {"status", 409}});
+const std::string kTrunkPath = "/api/v2/telephony/providers/edges/trunkbasesettings/";
+
+std::vector<reporter::BackendCandidate> trunkCandidates() {
+  return {{"proxy-a", "proxy-a.example.net", 5060, ""},
+          {"proxy-b", "proxy-b.example.net", 5070, ""},
+          {"proxy-c", "192.0.2.10", 5060, ""}};
+}
+
+/// A BYOC trunk as the platform returns it, with properties the agent must not touch.
+json byocTrunk(const std::string& id) {
+  return json::parse(R"({"id": ")" + id + R"(", "name": "BYOC EU", "state": "active",
+    "trunkType": "EXTERNAL", "managed": false, "version": 7,
+    "trunkMetabase": {"id": "external_sip_pcv_byoc_carrier.json", "name": "Generic BYOC Carrier"},
+    "properties": {
+      "trunk_transport_serverProxyList": {"type": "array", "items": {"type": "string"},
+        "uniqueItems": true,
+        "value": {"default": null,
+                  "instance": ["sbc.carrier.net", "proxy-a.example.net", "proxy-b.example.net:5070"]}},
+      "trunk_transport_protocolVariant": {"type": "string", "enum": ["udp", "tcp", "tls"],
+        "value": {"default": "udp", "instance": "udp"}},
+      "trunk_access_acl_allowList": {"type": "array", "items": {"type": "string"},
+        "value": {"default": [], "instance": ["203.0.113.0/24"]}},
+      "trunk_transport_sipTimeout": {"type": "integer", "value": {"default": 32, "instance": 45}},
+      "trunk_media_codec": {"type": "array", "value": {"default": ["audio/opus"],
+        "instance": ["audio/pcmu", "audio/pcma", "audio/g722"]}},
+      "trunk_language": {"type": "string", "value": {"default": "en-US", "instance": "de-DE"}}}})");
+}
+
+/// Runs applyRanked to completion.
+reporter::BackendResult applyAndWait(ClientHarness& h, reporter::FailoverBackend& backend,
+                                     std::vector<std::string> ranked) {
   reporter::BackendResult result;
-  backend.apply({"proxy-b:5060", "proxy-a:5060"}, [&](reporter::BackendResult r) {
+  backend.applyRanked(std::move(ranked), [&](reporter::BackendResult r) {
     result = std::move(r);
     h.loop().stop();
   });
   h.loop().run();
+  return result;
+}
+
+reporter::ActiveOrder readAndWait(ClientHarness& h, reporter::FailoverBackend& backend) {
+  reporter::ActiveOrder order;
+  backend.readActiveOrder([&](reporter::ActiveOrder o) {
+    order = std::move(o);
+    h.loop().stop();
+  });
+  h.loop().run();
+  return order;
+}
+
+TEST_F(GenesysClientIT, TrunkBackendReordersKeepingAdminEntriesPortsAndEveryOtherProperty) {
+  auto [status, created] = emu_.admin("POST", "/_emulator/trunks", byocTrunk("trunk-1"));
+  ASSERT_EQ(status, 201) << created.dump();
+  const std::string path = kTrunkPath + "trunk-1";
+  ClientHarness h(emu_, pki_.ca);
+  auto read = h.call({"get_trunk", "GET", path + "?ignoreHidden=true", std::nullopt, {}});
+  ASSERT_TRUE(read.ok()) << read.error->describe();
+  const json before = read.body;
+
+  reporter::TrunkBackend backend(h.client(), "trunk-1", trunkCandidates());
+  reporter::ActiveOrder order = readAndWait(h, backend);
+  ASSERT_TRUE(order.ok()) << order.error->describe();
+  EXPECT_EQ(order.active, "");  // the admin's sbc.carrier.net is first: none of ours
+  EXPECT_NE(order.summary.find("sbc.carrier.net, proxy-a.example.net"), std::string::npos)
+      << order.summary;
+
+  reporter::BackendResult result = applyAndWait(h, backend, {"proxy-b", "proxy-c", "proxy-a"});
+  ASSERT_TRUE(result.ok()) << result.error->describe();
+  EXPECT_TRUE(result.changed);
+  EXPECT_EQ(result.attempts, 1);
+  std::cout << result.summary << "\n";
+
+  // Read with ignoreHidden, as the platform wants for a read-modify-write.
+  auto gets = emu_.requestsTo(path, "GET");
+  ASSERT_FALSE(gets.empty());
+  EXPECT_EQ(gets.back()["query"]["ignoreHidden"], "true");
+  auto puts = emu_.requestsTo(path, "PUT");
+  ASSERT_EQ(puts.size(), 1u);
+  EXPECT_EQ(puts[0]["status"], 200);
+  const json& sent = puts[0]["body"];
+  // The candidates first, as the admin wrote them (proxy-a without its port, proxy-b with it),
+  // the new proxy-c added without the trunk's own port, the admin's server kept last.
+  EXPECT_EQ(
+      sent["properties"]["trunk_transport_serverProxyList"]["value"]["instance"],
+      (json{"proxy-b.example.net:5070", "192.0.2.10", "proxy-a.example.net", "sbc.carrier.net"}));
+  // The new address joined the allowlist; the names did not.
+  EXPECT_EQ(sent["properties"]["trunk_access_acl_allowList"]["value"]["instance"],
+            (json{"203.0.113.0/24", "192.0.2.10/32"}));
+  // Everything else is exactly what was read, the version included.
+  json expected = before;
+  expected["properties"]["trunk_transport_serverProxyList"]["value"]["instance"] =
+      sent["properties"]["trunk_transport_serverProxyList"]["value"]["instance"];
+  expected["properties"]["trunk_access_acl_allowList"]["value"]["instance"] =
+      sent["properties"]["trunk_access_acl_allowList"]["value"]["instance"];
+  EXPECT_EQ(sent, expected) << "sent:     " << sent.dump() << "\nexpected: " << expected.dump();
+  EXPECT_EQ(sent["version"], 7);
+
+  order = readAndWait(h, backend);
+  ASSERT_TRUE(order.ok()) << order.error->describe();
+  EXPECT_EQ(order.active, "proxy-b");
+
+  // The same order again: the platform already holds it, nothing is sent.
+  result = applyAndWait(h, backend, {"proxy-b", "proxy-c", "proxy-a"});
+  ASSERT_TRUE(result.ok()) << result.error->describe();
+  EXPECT_FALSE(result.changed);
+  EXPECT_NE(result.summary.find("(no change)"), std::string::npos) << result.summary;
+  EXPECT_EQ(emu_.requestsTo(path, "PUT").size(), 1u);
+}
+
+TEST_F(GenesysClientIT, TrunkBackendRefusesManagedAndNonExternalTrunksSendingNothing) {
+  json managed = byocTrunk("trunk-m");
+  managed["managed"] = true;
+  json phone = byocTrunk("trunk-p");
+  phone["trunkType"] = "PHONE";
+  ASSERT_EQ(emu_.admin("POST", "/_emulator/trunks", managed).first, 201);
+  ASSERT_EQ(emu_.admin("POST", "/_emulator/trunks", phone).first, 201);
+  ClientHarness h(emu_, pki_.ca);
+  for (auto [id, why] : {std::pair{"trunk-m", "is managed by Genesys Cloud"},
+                         std::pair{"trunk-p", "has trunkType \"PHONE\", not EXTERNAL"}}) {
+    reporter::TrunkBackend backend(h.client(), id, trunkCandidates());
+    reporter::BackendResult result = applyAndWait(h, backend, {"proxy-b", "proxy-a", "proxy-c"});
+    ASSERT_FALSE(result.ok()) << id;
+    EXPECT_TRUE(result.permanent) << id;
+    std::string text = result.error->describe();
+    EXPECT_NE(text.find("trunk \"BYOC EU\" (" + std::string(id) + ") " + why), std::string::npos)
+        << text;
+    EXPECT_EQ(emu_.requestsTo(kTrunkPath + id, "GET").size(), 1u) << id;  // read once, no loop
+  }
+  // Nothing was written to either trunk.
+  EXPECT_TRUE(emu_.requestsTo(kTrunkPath, "PUT").empty());
+}
+
+TEST_F(GenesysClientIT, TrunkBackendRereadsAndRetriesOnConflict) {
+  auto [status, trunk] =
+      emu_.admin("POST", "/_emulator/trunks",
+                 {{"id", "trunk-1"},
+                  {"name", "BYOC"},
+                  {"hosts", {"proxy-a.example.net", "proxy-b.example.net:5070"}}});
+  ASSERT_EQ(status, 201) << trunk.dump();
+  ClientHarness h(emu_, pki_.ca);
+  reporter::TrunkBackend backend(h.client(), "trunk-1", trunkCandidates());
+  const std::string path = kTrunkPath + "trunk-1";
+  emu_.fault({{"path_prefix", path}, {"method", "PUT"}, {"count", 1}, {"status", 409}});
+  reporter::BackendResult result = applyAndWait(h, backend, {"proxy-b", "proxy-a", "proxy-c"});
   ASSERT_TRUE(result.ok()) << result.error->describe();
   EXPECT_EQ(result.attempts, 2);
-  const std::string path = "/api/v2/telephony/providers/edges/trunkbasesettings/trunk-1";
   EXPECT_EQ(emu_.requestsTo(path, "GET").size(), 2u);  // read, re-read after the 409
   auto puts = emu_.requestsTo(path, "PUT");
   ASSERT_EQ(puts.size(), 2u);
@@ -319,17 +445,14 @@ TEST_F(GenesysClientIT, TrunkBackendRereadsAndRetriesOnConflict) {
   EXPECT_EQ(puts[1]["status"], 200);
   auto get = h.call({"get_trunk", "GET", path, std::nullopt, {}});
   EXPECT_EQ(get.body["properties"]["trunk_transport_serverProxyList"]["value"]["instance"],
-            (json{"proxy-b:5060", "proxy-a:5060"}));
+            (json{"proxy-b.example.net:5070", "proxy-a.example.net", "192.0.2.10"}));
   EXPECT_EQ(get.body["version"], trunk["version"].get<int>() + 1);
 
   // Conflicts that never end are bounded.
   emu_.fault({{"path_prefix", path}, {"method", "PUT"}, {"count", 50}, {"status", 409}});
-  backend.apply({"proxy-a:5060"}, [&](reporter::BackendResult r) {
-    result = std::move(r);
-    h.loop().stop();
-  });
-  h.loop().run();
+  result = applyAndWait(h, backend, {"proxy-a", "proxy-b", "proxy-c"});
   ASSERT_FALSE(result.ok());
+  EXPECT_FALSE(result.permanent);
   EXPECT_EQ(result.error->status, 409);
   EXPECT_EQ(result.attempts, 4);  // 1 + 3 re-reads
 }
