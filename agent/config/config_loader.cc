@@ -796,9 +796,45 @@ std::optional<LocationConfig> readLocation(const ObjectReader& root,
   if (v == nullptr) return std::nullopt;
   LocationConfig loc;
   ObjectReader r(*v, root.at("location"), root.diags(),
-                 {"name", "region", "sip_ports", "allowed_sip_ports", "ip_allowlist", "media"});
+                 {"name", "region", "sip_ports", "allowed_sip_ports", "ip_allowlist", "media",
+                  "notes", "address", "emergency_number"});
   if (!r.valid()) return loc;
   if (auto s = r.string("name", true)) loc.name = *s;
+  if (auto s = r.string("notes")) loc.notes = *s;
+  if (const json* a = r.get("address")) {
+    ObjectReader ar(*a, r.at("address"), root.diags(),
+                    {"street1", "street2", "city", "state", "zipcode", "country"});
+    LocationAddress address;
+    for (auto [key, field] :
+         {std::pair{"street1", &address.street1}, std::pair{"street2", &address.street2},
+          std::pair{"city", &address.city}, std::pair{"state", &address.state},
+          std::pair{"zipcode", &address.zipcode}, std::pair{"country", &address.country}}) {
+      if (auto s = ar.string(key)) *field = *s;
+    }
+    if (ar.valid()) loc.address = address;
+  }
+  if (const json* e = r.get("emergency_number")) {
+    ObjectReader er(*e, r.at("emergency_number"), root.diags(), {"number", "type"});
+    if (auto s = er.string("number", true)) {
+      // E.164: '+' and 2 to 15 digits.
+      bool e164 =
+          s->size() >= 3 && s->size() <= 16 && (*s)[0] == '+' &&
+          std::all_of(s->begin() + 1, s->end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+      if (!e164) {
+        er.error("number", quote(*s) + " is not an E.164 number such as \"+4969123456\"");
+      } else {
+        loc.emergency_number = *s;
+      }
+    }
+    loc.emergency_number_type = "default";
+    if (auto s = er.string("type")) {
+      if (*s != "default" && *s != "elin") {
+        er.error("type", "unknown type " + quote(*s) + "; expected \"default\" or \"elin\"");
+      } else {
+        loc.emergency_number_type = *s;
+      }
+    }
+  }
   if (auto s = r.string("region", true)) {
     loc.region = *s;
     if (!reporter::regionHosts(*s)) {

@@ -209,5 +209,31 @@ TEST(ParseConfig, SiteGroupsMapEveryCandidateToARegion) {
   }
 }
 
+TEST(LocationSpec, ThePlatformDefinitionCarriesAddressAndEmergencyNumber) {
+  std::string text = R"({"site": {"name": "s"},
+    "targets": [{"name": "p", "kind": "sip", "host": "proxy.example.net"},
+                {"name": "tu", "kind": "turn", "host": "turn.example.net", "username": "u",
+                 "password_env": "X"}],
+    "location": {"name": "Office", "region": "eu-central-1", "notes": "3rd floor",
+                 "address": {"street1": "Main St 1", "city": "Frankfurt", "country": "DE"},
+                 "emergency_number": {"number": NUMBER},
+                 "media": {"proxy": "p", "stun": "tu", "turn": "tu"}}})";
+  auto with = [&text](const std::string& number) {
+    std::string t = text;
+    t.replace(t.find("NUMBER"), 6, number);
+    return parseConfig(t, "x.json");
+  };
+  LoadResult r = with("\"+4969123456\"");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().message;
+  nlohmann::json body = reporter::renderLocationDefinition(locationDefinitionFromConfig(*r.config));
+  EXPECT_EQ(body, nlohmann::json::parse(R"({"name": "Office", "notes": "3rd floor",
+    "address": {"street1": "Main St 1", "city": "Frankfurt", "country": "DE"},
+    "emergencyNumber": {"e164": "+4969123456", "number": "+4969123456", "type": "default"}})"));
+
+  LoadResult bad = with("\"069 123456\"");
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_EQ(bad.errors[0].pointer, "/location/emergency_number/number");
+}
+
 }  // namespace
 }  // namespace mediapath::agent
