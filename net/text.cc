@@ -63,4 +63,23 @@ std::string formatDuration(std::chrono::milliseconds duration) {
   return std::to_string(ms) + "ms";
 }
 
+std::string printable(std::string_view text, std::size_t max_bytes) {
+  std::string out;
+  std::string_view kept = text.substr(0, max_bytes);
+  out.reserve(kept.size() + 3);
+  for (char ch : kept) {
+    auto byte = static_cast<unsigned char>(ch);
+    if (byte < 0x20 || byte == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  if (text.size() > max_bytes) out += "...";
+  return out;
+}
+
 }  // namespace mediapath::net

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,5 +27,10 @@ std::string formatFixed(double value, int decimals);
 /// The largest unit that divides the duration, as humans write it in the config: "2h", "5m",
 /// "2s", "1500ms" ("0ms" for zero).
 std::string formatDuration(std::chrono::milliseconds duration);
+
+/// Text from a peer made safe for a log line or a terminal: control bytes (CR, LF, ESC, NUL,
+/// DEL...) become "\\xNN", and more than `max_bytes` bytes are cut with "..." so a peer cannot
+/// forge log lines, drive the terminal or flood the log.
+std::string printable(std::string_view text, std::size_t max_bytes = 256);
 
 }  // namespace mediapath::net

@@ -32,8 +32,13 @@ int runRender(const ConfigOptions& o) {
     std::cerr << o.config << ": /location: missing: `location render` needs a location section\n";
     return kExitUsage;
   }
-  std::string body = reporter::renderLocationPayload(locationSpecFromConfig(*config)).dump(2);
-  body += "\n";
+  // The seed's Location carries the media settings itself; on the platform they live on the
+  // trunk and the site, shown beside the Location as the agent would write them.
+  nlohmann::json rendered = locationCreateBody(*config);
+  if (!usesSeedSchema(*config)) {
+    rendered = {{"location", rendered}, {"elsewhere", platformPlacement(*config)}};
+  }
+  std::string body = rendered.dump(2) + "\n";
   if (o.output.empty()) {
     std::cout << body;
     return kExitOk;
@@ -60,7 +65,9 @@ void addConfigCommands(CommandTree& tree, CommandAction& action) {
   validate->callback([&action, opts] { action.run = [opts] { return runValidate(*opts); }; });
 
   CLI::App* render = tree.location->add_subcommand(
-      "render", "Print the Genesys Location payload built from the config");
+      "render",
+      "Print the Genesys Location payload built from the config (and, on the platform schema, "
+      "the trunk and site values its SIP and media settings become)");
   render->add_option("--config", opts->config, "Config file")->required();
   render->add_option("--output", opts->output, "Write to FILE atomically instead of stdout");
   render->callback([&action, opts] { action.run = [opts] { return runRender(*opts); }; });

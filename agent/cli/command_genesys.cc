@@ -175,13 +175,17 @@ int runCreate(const GenesysOptions& o) {
     requireLocation(config);
     auto wait = parseSince(o.wait);
     if (!wait) throw UsageError{"--wait: \"" + o.wait + "\" is not a duration (e.g. 120s)"};
-    json payload = reporter::renderLocationPayload(locationSpecFromConfig(config));
+    json payload = locationCreateBody(config);
     GenesysCommandRun s(config, "location create");
-    reporter::LocationCreation creation(s.client(), s.loop(), s.clock());
+    bool seed = usesSeedSchema(config);
+    reporter::LocationCreation creation(
+        s.client(), s.loop(), s.clock(),
+        seed ? reporter::LocationReadyField::kStatus : reporter::LocationReadyField::kState);
     reporter::LocationCreation::Events events;
     events.created = [](const std::string& id) { std::cerr << "created location " << id << "\n"; };
-    events.waiting = [](const std::string& id, const std::string& status) {
-      std::cerr << "location " << id << ": status " << status << ", waiting for active...\n";
+    events.waiting = [seed](const std::string& id, const std::string& status) {
+      std::cerr << "location " << id << ": " << (seed ? "status " : "state ")
+                << net::printable(status) << ", waiting for active...\n";
     };
     events.done = [&s](const std::string& id, bool polled, const std::string& error) {
       if (!error.empty()) return s.fail(error);
@@ -204,72 +208,174 @@ void getLocation(GenesysCommandRun& s, const std::string& id, std::function<void
   });
 }
 
-// plan and apply: read the remote location, diff it against the config's payload, then hand the
-// JSON Patch (empty when they match) to `then` on the session's loop.
-int withLocationPatch(const GenesysOptions& o, const char* command,
-                      std::function<void(GenesysCommandRun&, const std::string&, json)> then) {
+// plan and apply: read the remote location and compute what makes it match the config: the
+// seed's JSON Patch, or the platform's LocationUpdateDefinition (changed fields + version). The
+// change (null or an empty patch when they match) goes to `then` on the session's loop.
+struct LocationChange {
+  std::string id;
+  json change;  ///< JSON Patch array (seed) or update object (platform); empty/null: none
+  bool seed = false;
+  bool empty() const { return change.is_null() || change.empty(); }
+};
+
+void computeLocationChange(GenesysCommandRun& s, const Config& config, const std::string& id,
+                           std::function<void(LocationChange)> then) {
+  bool seed = usesSeedSchema(config);
+  json desired = locationCreateBody(config);
+  getLocation(s, id, [&s, then = std::move(then), desired, id, seed](const json& remote) {
+    LocationChange change{id, nullptr, seed};
+    if (seed) {
+      change.change = reporter::buildJsonPatch(remote, desired);
+    } else {
+      try {
+        change.change = reporter::buildLocationUpdate(remote, desired);
+      } catch (const std::invalid_argument& e) {
+        return s.fail("location " + id + ": malformed answer: " + e.what());
+      }
+    }
+    then(std::move(change));
+  });
+}
+
+int withLocationChange(
+    const GenesysOptions& o, const char* command,
+    std::function<void(GenesysCommandRun&, const Config&, LocationChange)> then) {
   return withConfig(o, [&o, command, &then](const Config& config) {
     requireLocation(config);
     std::string id = locationIdFor(config, o);
-    json desired = reporter::renderLocationPayload(locationSpecFromConfig(config));
     GenesysCommandRun s(config, command);
-    getLocation(s, id, [&s, &then, desired, id](const json& remote) {
-      then(s, id, reporter::buildJsonPatch(remote, desired));
+    computeLocationChange(s, config, id, [&s, &config, &then](LocationChange change) {
+      then(s, config, std::move(change));
     });
     return s.run();
   });
 }
 
 int runPlan(const GenesysOptions& o) {
-  return withLocationPatch(
-      o, "location plan", [](GenesysCommandRun& s, const std::string& id, const json& patch) {
-        if (patch.empty()) {
-          std::cerr << "no changes: location " << id << " matches the config\n";
+  return withLocationChange(
+      o, "location plan", [](GenesysCommandRun& s, const Config&, const LocationChange& change) {
+        if (change.empty()) {
+          std::cerr << "no changes: location " << change.id << " matches the config\n";
         } else {
-          std::cout << patch.dump(2) << "\n";
+          std::cout << change.change.dump(2) << "\n";
         }
         s.finish(kExitOk);
       });
 }
 
+void printApplied(const LocationChange& change, const json& answer) {
+  if (change.seed) {
+    std::cout << "applied " << change.change.size() << " operations to location " << change.id;
+  } else {
+    std::cout << "updated " << (change.change.size() - 1) << " fields of location " << change.id;
+  }
+  if (answer.contains("version")) std::cout << " (version " << answer["version"].dump() << ")";
+  std::cout << "\n";
+}
+
+// Sends the change; on the platform a version conflict (someone saved the location between our
+// read and our write) reads again and recomputes, at most kMaxConflicts times.
+constexpr int kMaxConflicts = 3;
+
+void sendLocationChange(GenesysCommandRun& s, const Config& config, const LocationChange& change,
+                        int conflicts) {
+  if (change.empty()) {
+    std::cout << "no changes: location " << change.id << " matches the config\n";
+    return s.finish(kExitOk);
+  }
+  std::cerr << change.change.dump(2) << "\n";
+  auto done = [&s, &config, change, conflicts](reporter::ApiResponse r) {
+    if (!r.ok()) {
+      if (!change.seed && r.error->status == 409 && conflicts < kMaxConflicts) {
+        std::cerr << "location " << change.id << " changed meanwhile (409); reading it again\n";
+        return computeLocationChange(s, config, change.id,
+                                     [&s, &config, conflicts](const LocationChange& again) {
+                                       sendLocationChange(s, config, again, conflicts + 1);
+                                     });
+      }
+      return s.fail(*r.error);
+    }
+    printApplied(change, r.body);
+    s.finish(kExitOk);
+  };
+  if (change.seed) {
+    reporter::patchLocation(s.client(), change.id, change.change, done);
+  } else {
+    reporter::updateLocation(s.client(), change.id, change.change, done);
+  }
+}
+
 int runApply(const GenesysOptions& o) {
-  return withLocationPatch(
-      o, "location apply", [](GenesysCommandRun& s, const std::string& id, const json& patch) {
-        if (patch.empty()) {
-          std::cout << "no changes: location " << id << " matches the config\n";
-          return s.finish(kExitOk);
-        }
-        std::cerr << patch.dump(2) << "\n";
-        reporter::patchLocation(s.client(), id, patch,
-                                [&s, id, n = patch.size()](reporter::ApiResponse r) {
-                                  if (!r.ok()) return s.fail(*r.error);
-                                  std::cout << "applied " << n << " operations to location " << id;
-                                  if (r.body.contains("version")) {
-                                    std::cout << " (version " << r.body["version"].dump() << ")";
-                                  }
-                                  std::cout << "\n";
-                                  s.finish(kExitOk);
-                                });
+  return withLocationChange(
+      o, "location apply",
+      [](GenesysCommandRun& s, const Config& config, const LocationChange& change) {
+        sendLocationChange(s, config, change, 0);
       });
 }
+
+// The seed exports the Location alone (it holds the media settings); the platform's export adds
+// the trunks and sites the failover groups write, where those settings live.
+struct ExportRun {
+  GenesysCommandRun& s;
+  const GenesysOptions& o;
+  json out;
+  std::vector<std::pair<std::string, std::string>> pending;  ///< ("trunkbasesettings"|"sites", id)
+
+  void next() {
+    if (pending.empty()) return write();
+    std::string kind = pending.front().first;
+    std::string id = pending.front().second;
+    pending.erase(pending.begin());
+    auto got = [this, kind](reporter::ApiResponse r) {
+      if (!r.ok()) return s.fail(*r.error);
+      out[kind].push_back(std::move(r.body));
+      next();
+    };
+    if (kind == "sites") {
+      reporter::getSite(s.client(), id, got);
+    } else {
+      reporter::getTrunkBaseSettings(s.client(), id, got);
+    }
+  }
+
+  void write() {
+    std::string body = out.dump(2) + "\n";
+    if (o.output.empty()) {
+      std::cout << body;
+      return s.finish(kExitOk);
+    }
+    try {
+      net::writeFileAtomically(o.output, body);
+    } catch (const std::system_error& e) {
+      return s.fail(e.what());
+    }
+    std::cerr << "wrote " << o.output << "\n";
+    s.finish(kExitOk);
+  }
+};
 
 int runExport(const GenesysOptions& o) {
   return withConfig(o, [&o](const Config& config) {
     std::string id = locationIdFor(config, o);
     GenesysCommandRun s(config, "location export");
-    getLocation(s, id, [&s, &o, id](const json& remote) {
-      std::string body = remote.dump(2) + "\n";
-      if (o.output.empty()) {
-        std::cout << body;
-        return s.finish(kExitOk);
+    ExportRun run{s, o, nullptr, {}};
+    bool seed = usesSeedSchema(config);
+    if (!seed) {
+      run.out = {{"trunkbasesettings", json::array()}, {"sites", json::array()}};
+      for (const FailoverGroup& g : config.failover) {
+        if (!g.apply_to.trunk_base_id.empty()) {
+          run.pending.emplace_back("trunkbasesettings", g.apply_to.trunk_base_id);
+        }
+        if (!g.apply_to.site_id.empty()) run.pending.emplace_back("sites", g.apply_to.site_id);
       }
-      try {
-        net::writeFileAtomically(o.output, body);
-      } catch (const std::system_error& e) {
-        return s.fail(e.what());
+    }
+    getLocation(s, id, [&run, seed](json remote) {
+      if (seed) {
+        run.out = std::move(remote);
+      } else {
+        run.out["location"] = std::move(remote);
       }
-      std::cerr << "wrote " << o.output << " (location " << id << ")\n";
-      s.finish(kExitOk);
+      run.next();
     });
     return s.run();
   });

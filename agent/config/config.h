@@ -112,8 +112,17 @@ struct LocationMedia {
   std::string turn;
 };
 
+struct LocationAddress {
+  std::string street1, street2, city, state, zipcode, country;
+};
+
 struct LocationConfig {
   std::string name;
+  // The real platform's Location fields (E911 address; schema "platform").
+  std::string notes;
+  std::optional<LocationAddress> address;
+  std::string emergency_number;       ///< E.164, e.g. "+4969123456"
+  std::string emergency_number_type;  ///< "default" or "elin"
   std::string region;
   std::vector<int> sip_ports;
   PortRange allowed_sip_ports;

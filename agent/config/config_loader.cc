@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <initializer_list>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -582,6 +583,57 @@ std::vector<std::string_view> targetNames(const std::vector<TargetConfig>& targe
   return out;
 }
 
+// "eu-central-1": two letters, one or more words, a number, joined by '-' (AWS's region names).
+bool isAwsRegionName(std::string_view name) {
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0;;) {
+    std::size_t dash = name.find('-', start);
+    parts.push_back(name.substr(start, dash == std::string_view::npos ? dash : dash - start));
+    if (dash == std::string_view::npos) break;
+    start = dash + 1;
+  }
+  auto all = [](std::string_view s, int (*pred)(int)) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [pred](char ch) {
+      return pred(static_cast<unsigned char>(ch)) != 0;
+    });
+  };
+  if (parts.size() < 3 || parts.front().size() != 2 || !all(parts.back(), isdigit)) return false;
+  return std::all_of(parts.begin(), parts.end() - 1,
+                     [&all](std::string_view p) { return all(p, islower); });
+}
+
+// apply_to.media_regions: every candidate of a site group mapped to the AWS region whose media it
+// stands for ("eu-central-1"); whether the org has that region is the platform's to say (the
+// site backend checks /telephony/mediaregions before it writes).
+std::map<std::string, std::string> readMediaRegions(const ObjectReader& ar,
+                                                    const std::vector<std::string>& candidates) {
+  std::map<std::string, std::string> regions;
+  const json* m = ar.get("media_regions");
+  if (m == nullptr) {
+    ar.missing("media_regions");
+    return regions;
+  }
+  ObjectReader mr(*m, ar.at("media_regions"), ar.diags(),
+                  std::vector<std::string_view>(candidates.begin(), candidates.end()));
+  if (!mr.valid()) return regions;
+  std::set<std::string> used;
+  for (const auto& c : candidates) {
+    auto region = mr.string(c);
+    if (!region) {
+      mr.diags().add(mr.pointer(), "candidate " + quote(c) + " has no media region");
+      continue;
+    }
+    if (!isAwsRegionName(*region)) {
+      mr.error(c, quote(*region) + " is not an AWS region name such as \"eu-central-1\"");
+    } else if (!used.insert(*region).second) {
+      mr.error(c, "media region " + quote(*region) + " is mapped to two candidates");
+    } else {
+      regions[c] = *region;
+    }
+  }
+  return regions;
+}
+
 constexpr std::array<std::string_view, 3> kLocationPaths{"/media/proxy", "/media/stun",
                                                          "/media/turn"};
 
@@ -624,13 +676,24 @@ std::vector<FailoverGroup> readFailover(const ObjectReader& root,
     if (auto n = r.number("min_mos", 1.0, 5.0, "MOS")) g.min_mos = *n;
     if (auto n = r.number("min_mos_gain", 0.0, 4.0, "MOS gain")) g.min_mos_gain = *n;
     if (const json* a = r.get("apply_to")) {
-      ObjectReader ar(*a, r.at("apply_to"), root.diags(), {"location_path", "trunk_base_id"});
+      ObjectReader ar(*a, r.at("apply_to"), root.diags(),
+                      {"location_path", "trunk_base_id", "site_id", "media_regions"});
       auto path = ar.string("location_path");
       auto trunk = ar.string("trunk_base_id");
-      if (path && trunk) {
-        ar.diags().add(ar.pointer(), "give either location_path or trunk_base_id, not both");
-      } else if (!path && !trunk && ar.valid()) {
-        ar.diags().add(ar.pointer(), "missing location_path or trunk_base_id");
+      auto site = ar.string("site_id");
+      int given = int(path.has_value()) + int(trunk.has_value()) + int(site.has_value());
+      if (given > 1) {
+        ar.diags().add(ar.pointer(), "give one of trunk_base_id, site_id or location_path");
+      } else if (given == 0 && ar.valid()) {
+        ar.diags().add(ar.pointer(),
+                       "missing trunk_base_id (a BYOC trunk's SIP servers) or site_id + "
+                       "media_regions (a Site's media regions)");
+      }
+      if (site) {
+        g.apply_to.site_id = *site;
+        g.apply_to.media_regions = readMediaRegions(ar, g.candidates);
+      } else if (ar.has("media_regions")) {
+        ar.error("media_regions", "media_regions goes with site_id");
       }
       if (path) {
         if (std::find(kLocationPaths.begin(), kLocationPaths.end(), *path) ==
@@ -676,7 +739,7 @@ std::optional<GenesysConfig> readGenesys(const ObjectReader& root) {
       *v, root.at("genesys"), root.diags(),
       {"region", "mode", "client_id_env", "client_id_file", "client_id_credential",
        "client_secret_env", "client_secret_file", "client_secret_credential", "location_id",
-       "api_base_url", "login_base_url", "ca_file", "request_timeout", "retry_budget"},
+       "api_base_url", "login_base_url", "ca_file", "request_timeout", "retry_budget", "schema"},
       {{"client_secret", literalSecretMessage("client_secret")},
        {"client_id", literalSecretMessage("client_id")}});
   if (!r.valid()) return g;
@@ -686,6 +749,13 @@ std::optional<GenesysConfig> readGenesys(const ObjectReader& root) {
             pickName<GenesysMode>(r, "mode", "mode", *s,
                                   {{"plan", GenesysMode::kPlan}, {"apply", GenesysMode::kApply}})) {
       g.mode = *mode;
+    }
+  }
+  if (auto s = r.string("schema")) {
+    if (auto schema = pickName<GenesysSchema>(
+            r, "schema", "schema", *s,
+            {{"platform", GenesysSchema::kPlatform}, {"seed", GenesysSchema::kSeed}})) {
+      g.schema = *schema;
     }
   }
   g.client_id = r.secret("client_id", true);
@@ -726,9 +796,45 @@ std::optional<LocationConfig> readLocation(const ObjectReader& root,
   if (v == nullptr) return std::nullopt;
   LocationConfig loc;
   ObjectReader r(*v, root.at("location"), root.diags(),
-                 {"name", "region", "sip_ports", "allowed_sip_ports", "ip_allowlist", "media"});
+                 {"name", "region", "sip_ports", "allowed_sip_ports", "ip_allowlist", "media",
+                  "notes", "address", "emergency_number"});
   if (!r.valid()) return loc;
   if (auto s = r.string("name", true)) loc.name = *s;
+  if (auto s = r.string("notes")) loc.notes = *s;
+  if (const json* a = r.get("address")) {
+    ObjectReader ar(*a, r.at("address"), root.diags(),
+                    {"street1", "street2", "city", "state", "zipcode", "country"});
+    LocationAddress address;
+    for (auto [key, field] :
+         {std::pair{"street1", &address.street1}, std::pair{"street2", &address.street2},
+          std::pair{"city", &address.city}, std::pair{"state", &address.state},
+          std::pair{"zipcode", &address.zipcode}, std::pair{"country", &address.country}}) {
+      if (auto s = ar.string(key)) *field = *s;
+    }
+    if (ar.valid()) loc.address = address;
+  }
+  if (const json* e = r.get("emergency_number")) {
+    ObjectReader er(*e, r.at("emergency_number"), root.diags(), {"number", "type"});
+    if (auto s = er.string("number", true)) {
+      // E.164: '+' and 2 to 15 digits.
+      bool e164 =
+          s->size() >= 3 && s->size() <= 16 && (*s)[0] == '+' &&
+          std::all_of(s->begin() + 1, s->end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+      if (!e164) {
+        er.error("number", quote(*s) + " is not an E.164 number such as \"+4969123456\"");
+      } else {
+        loc.emergency_number = *s;
+      }
+    }
+    loc.emergency_number_type = "default";
+    if (auto s = er.string("type")) {
+      if (*s != "default" && *s != "elin") {
+        er.error("type", "unknown type " + quote(*s) + "; expected \"default\" or \"elin\"");
+      } else {
+        loc.emergency_number_type = *s;
+      }
+    }
+  }
   if (auto s = r.string("region", true)) {
     loc.region = *s;
     if (!reporter::regionHosts(*s)) {
@@ -816,10 +922,18 @@ void checkCrossReferences(Config& c, Diagnostics& d) {
   for (size_t i = 0; i < c.failover.size(); ++i) {
     const FailoverGroup& g = c.failover[i];
     std::string ptr = "/failover/" + std::to_string(i);
-    if (!g.apply_to.location_path.empty() || !g.apply_to.trunk_base_id.empty()) {
+    if (!g.apply_to.location_path.empty() || !g.apply_to.trunk_base_id.empty() ||
+        !g.apply_to.site_id.empty()) {
       if (!c.genesys) {
         d.add(ptr + "/apply_to", "failover group " + quote(g.name) +
                                      " writes to Genesys Cloud but there is no genesys section");
+      } else if (!g.apply_to.location_path.empty() &&
+                 c.genesys->schema == GenesysSchema::kPlatform) {
+        // The seed tutorial's Location carries media endpoints; the platform's does not.
+        d.add(ptr + "/apply_to/location_path",
+              "a Genesys Cloud Location has no media endpoints (the seed tutorial's shape, "
+              "only with genesys.schema \"seed\"); on the platform write a BYOC trunk's SIP "
+              "servers (trunk_base_id) or a Site's media regions (site_id + media_regions)");
       } else if (!g.apply_to.location_path.empty() && c.genesys->location_id.empty()) {
         d.add("/genesys", "missing location_id (needed by failover group " + quote(g.name) +
                               ", which applies to " + g.apply_to.location_path + ")");

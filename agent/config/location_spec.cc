@@ -31,6 +31,74 @@ reporter::LocationSpec locationSpecFromConfig(const Config& config) {
   return spec;
 }
 
+reporter::LocationDefinition locationDefinitionFromConfig(const Config& config) {
+  if (!config.location) {
+    throw std::runtime_error(config.source + ": /location: the config has no location section");
+  }
+  const LocationConfig& loc = *config.location;
+  reporter::LocationDefinition definition;
+  definition.name = loc.name;
+  definition.notes = loc.notes;
+  if (loc.address) {
+    nlohmann::json address = nlohmann::json::object();
+    for (const auto& [key, value] :
+         {std::pair{"street1", &loc.address->street1}, std::pair{"street2", &loc.address->street2},
+          std::pair{"city", &loc.address->city}, std::pair{"state", &loc.address->state},
+          std::pair{"zipcode", &loc.address->zipcode},
+          std::pair{"country", &loc.address->country}}) {
+      if (!value->empty()) address[key] = *value;
+    }
+    definition.address = address;
+  }
+  if (!loc.emergency_number.empty()) {
+    definition.emergency_number = {{"e164", loc.emergency_number},
+                                   {"number", loc.emergency_number},
+                                   {"type", loc.emergency_number_type}};
+  }
+  return definition;
+}
+
+bool usesSeedSchema(const Config& config) {
+  return config.genesys && config.genesys->schema == GenesysSchema::kSeed;
+}
+
+nlohmann::json locationCreateBody(const Config& config) {
+  if (usesSeedSchema(config))
+    return reporter::renderLocationPayload(locationSpecFromConfig(config));
+  return reporter::renderLocationDefinition(locationDefinitionFromConfig(config));
+}
+
+nlohmann::json platformPlacement(const Config& config) {
+  nlohmann::json trunks = nlohmann::json::array();
+  nlohmann::json sites = nlohmann::json::array();
+  for (const FailoverGroup& g : config.failover) {
+    if (!g.apply_to.trunk_base_id.empty()) {
+      nlohmann::json servers = nlohmann::json::array();
+      for (const auto& c : g.candidates) {
+        const reporter::Endpoint e = endpointOf(config, c);
+        servers.push_back(e.host + ":" + std::to_string(e.port));
+      }
+      nlohmann::json trunk{{"id", g.apply_to.trunk_base_id},
+                           {"failover_group", g.name},
+                           {"trunk_transport_serverProxyList", servers}};
+      if (config.location) trunk["trunk_access_acl_allowList"] = config.location->ip_allowlist;
+      trunks.push_back(trunk);
+    }
+    if (!g.apply_to.site_id.empty()) {
+      nlohmann::json regions = nlohmann::json::array();
+      for (const auto& c : g.candidates) {
+        auto it = g.apply_to.media_regions.find(c);
+        if (it != g.apply_to.media_regions.end()) regions.push_back(it->second);
+      }
+      sites.push_back({{"id", g.apply_to.site_id},
+                       {"failover_group", g.name},
+                       {"mediaRegions", regions},
+                       {"mediaRegionsUseLatencyBased", false}});
+    }
+  }
+  return {{"trunkbasesettings", trunks}, {"sites", sites}};
+}
+
 std::vector<std::string> checkLocationSpec(const reporter::LocationSpec& spec,
                                            const PortRange& sip_ports) {
   std::vector<std::string> problems;

@@ -19,9 +19,32 @@ void patchLocation(GenesysClient& client, const std::string& id, const nlohmann:
               std::move(callback));
 }
 
+void updateLocation(GenesysClient& client, const std::string& id, const nlohmann::json& update,
+                    ApiCallback callback) {
+  client.call({"update_location", "PATCH", locationPath(id), update, "application/json"},
+              std::move(callback));
+}
+
+void getTrunkBaseSettings(GenesysClient& client, const std::string& id, ApiCallback callback) {
+  client.call({"get_trunk",
+               "GET",
+               "/api/v2/telephony/providers/edges/trunkbasesettings/" + id + "?ignoreHidden=true",
+               std::nullopt,
+               {}},
+              std::move(callback));
+}
+
+void getSite(GenesysClient& client, const std::string& id, ApiCallback callback) {
+  client.call(
+      {"get_site", "GET", "/api/v2/telephony/providers/edges/sites/" + id, std::nullopt, {}},
+      std::move(callback));
+}
+
 LocationCreation::LocationCreation(GenesysClient& client, net::EventLoop& loop,
-                                   const net::Clock& clock)
-    : client_(client), poller_(loop, clock) {}
+                                   const net::Clock& clock, LocationReadyField ready_field)
+    : client_(client),
+      poller_(loop, clock),
+      ready_field_(ready_field == LocationReadyField::kState ? "state" : "status") {}
 
 LocationCreation::~LocationCreation() = default;
 
@@ -36,7 +59,7 @@ void LocationCreation::start(const nlohmann::json& payload, std::chrono::millise
                  if (id.empty())
                    return events_.done("", false, "the platform answered without an id");
                  events_.created(id);
-                 std::string status = stringField(r.body, "status");
+                 std::string status = stringField(r.body, ready_field_);
                  if (status == "active") return events_.done(id, false, "");
                  events_.waiting(id, status);
                  poll(id, status);
@@ -46,12 +69,15 @@ void LocationCreation::start(const nlohmann::json& payload, std::chrono::millise
 void LocationCreation::poll(const std::string& id, const std::string& last_status) {
   getLocation(client_, id, [this, id, last_status](ApiResponse r) {
     if (!r.ok()) return events_.done(id, true, r.error->describe());
-    std::string status = stringField(r.body, "status");
+    std::string status = stringField(r.body, ready_field_);
     if (status == "active") return events_.done(id, true, "");
+    if (status == "deleted") {
+      return events_.done(id, true, "location " + id + " was deleted while waiting for it");
+    }
     if (status != last_status) events_.waiting(id, status);
     if (poller_.pastDeadline()) {
       return events_.done(id, true,
-                          "location " + id + " still \"" + status +
+                          "location " + id + " still " + ready_field_ + " \"" + status +
                               "\" after the wait limit (it exists: delete or reuse it)");
     }
     poller_.after([this, id, status] { poll(id, status); });

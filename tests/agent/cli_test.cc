@@ -97,8 +97,41 @@ TEST(Cli, LiteralSecretIsRefusedAndNotEchoed) {
   EXPECT_EQ(r.output.find("s3cr3t"), std::string::npos);
 }
 
-TEST(Cli, RenderPrintsTheSeedLocationShape) {
+// The example config with genesys.schema "seed" instead of "platform", written into `dir`.
+std::string seedExample(const TempDir& dir) {
+  std::ifstream in(example());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  const std::string platform = "\"schema\": \"platform\"";
+  auto at = text.find(platform);
+  EXPECT_NE(at, std::string::npos) << "the example config no longer names its schema";
+  if (at != std::string::npos) text.replace(at, platform.size(), "\"schema\": \"seed\"");
+  std::string path = dir.file("seed.json");
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Cli, RenderPrintsThePlatformLocationAndWhereTheMediaSettingsLive) {
   auto r = agent({"location", "render", "--config", example()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto out = nlohmann::json::parse(r.output);
+  // The real Location has no media fields: a name (and address data when configured).
+  EXPECT_EQ(out["location"], nlohmann::json({{"name", "Frankfurt Office"}}));
+  const auto& trunk = out["elsewhere"]["trunkbasesettings"].at(0);
+  EXPECT_EQ(trunk["id"], "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f");
+  EXPECT_EQ(trunk["trunk_transport_serverProxyList"],
+            nlohmann::json::array({"proxy-a.example.net:5060", "proxy-b.example.net:5060"}));
+  EXPECT_EQ(trunk["trunk_access_acl_allowList"],
+            nlohmann::json::array({"10.0.0.0/8", "192.168.1.0/24"}));
+  const auto& site = out["elsewhere"]["sites"].at(0);
+  EXPECT_EQ(site["mediaRegions"], nlohmann::json::array({"eu-central-1", "eu-west-1"}));
+  EXPECT_EQ(site["mediaRegionsUseLatencyBased"], false);
+}
+
+TEST(Cli, RenderPrintsTheSeedLocationShape) {
+  TempDir dir;
+  auto r = agent({"location", "render", "--config", seedExample(dir)});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto payload = nlohmann::json::parse(r.output);
   EXPECT_EQ(payload["name"], "Frankfurt Office");
@@ -123,7 +156,7 @@ TEST(Cli, RenderOutputWritesTheFileAndLeavesNoTemporary) {
   std::ifstream in(out);
   std::stringstream ss;
   ss << in.rdbuf();
-  EXPECT_EQ(nlohmann::json::parse(ss.str())["name"], "Frankfurt Office");
+  EXPECT_EQ(nlohmann::json::parse(ss.str())["location"]["name"], "Frankfurt Office");
   size_t files = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path())) ++files;
   EXPECT_EQ(files, 1u);

@@ -129,5 +129,111 @@ TEST(LocationSpec, TakesHostAndPortFromNamedTargets) {
   EXPECT_EQ(payload, expected);
 }
 
+// A config with one failover group whose apply_to is `apply_to` and whose genesys section has
+// `genesys_extra` added.
+std::string groupConfig(const std::string& apply_to, const std::string& genesys_extra = "") {
+  return R"({"site": {"name": "s"},
+    "targets": [{"name": "turn-fra", "kind": "turn", "host": "t1.example.net", "username": "u",
+                 "password_env": "X"},
+                {"name": "turn-dub", "kind": "turn", "host": "t2.example.net", "username": "u",
+                 "password_env": "X"}],
+    "failover": [{"name": "g", "candidates": ["turn-fra", "turn-dub"], "apply_to": )" +
+         apply_to + R"(}],
+    "genesys": {"region": "eu-central-1", "client_id_env": "I", "client_secret_env": "S",
+                "location_id": "loc-1")" +
+         genesys_extra + "}}";
+}
+
+std::vector<std::string> errorTexts(const LoadResult& r) {
+  std::vector<std::string> out;
+  for (const auto& e : r.errors) out.push_back(e.pointer + ": " + e.message);
+  return out;
+}
+
+TEST(ParseConfig, LocationPathNeedsTheSeedSchema) {
+  LoadResult platform = parseConfig(groupConfig(R"({"location_path": "/media/proxy"})"), "x.json");
+  ASSERT_EQ(platform.errors.size(), 1u) << ::testing::PrintToString(errorTexts(platform));
+  EXPECT_EQ(platform.errors[0].pointer, "/failover/0/apply_to/location_path");
+  EXPECT_NE(platform.errors[0].message.find("trunk_base_id"), std::string::npos);
+  EXPECT_NE(platform.errors[0].message.find("site_id"), std::string::npos);
+
+  LoadResult seed = parseConfig(
+      groupConfig(R"({"location_path": "/media/proxy"})", R"(, "schema": "seed")"), "x.json");
+  ASSERT_TRUE(seed.errors.empty()) << ::testing::PrintToString(errorTexts(seed));
+  EXPECT_EQ(seed.config->genesys->schema, GenesysSchema::kSeed);
+  EXPECT_EQ(seed.config->failover[0].apply_to.location_path, "/media/proxy");
+
+  LoadResult typo =
+      parseConfig(groupConfig(R"({"trunk_base_id": "t"})", R"(, "schema": "seeds")"), "x.json");
+  ASSERT_EQ(typo.errors.size(), 1u);
+  EXPECT_EQ(typo.errors[0].pointer, "/genesys/schema");
+}
+
+TEST(ParseConfig, SiteGroupsMapEveryCandidateToARegion) {
+  LoadResult ok = parseConfig(groupConfig(R"({"site_id": "site-1", "media_regions":
+      {"turn-fra": "eu-central-1", "turn-dub": "eu-west-1"}})"),
+                              "x.json");
+  ASSERT_TRUE(ok.errors.empty()) << ::testing::PrintToString(errorTexts(ok));
+  const ApplyTo& a = ok.config->failover[0].apply_to;
+  EXPECT_EQ(ok.config->genesys->schema, GenesysSchema::kPlatform);
+  EXPECT_EQ(a.site_id, "site-1");
+  EXPECT_EQ(a.media_regions, (std::map<std::string, std::string>{{"turn-dub", "eu-west-1"},
+                                                                 {"turn-fra", "eu-central-1"}}));
+
+  struct Case {
+    const char* apply_to;
+    const char* pointer;
+  };
+  for (const Case& c : {
+           Case{R"({"site_id": "s"})", "/failover/0/apply_to"},  // missing media_regions
+           Case{R"({"site_id": "s", "media_regions": {"turn-fra": "eu-central-1"}})",
+                "/failover/0/apply_to/media_regions"},
+           Case{R"({"site_id": "s", "media_regions": {"turn-fra": "eu-central-1",
+                   "turn-dub": "Dublin"}})",
+                "/failover/0/apply_to/media_regions/turn-dub"},
+           Case{R"({"site_id": "s", "media_regions": {"turn-fra": "eu-west-1",
+                   "turn-dub": "eu-west-1"}})",
+                "/failover/0/apply_to/media_regions/turn-dub"},
+           Case{R"({"site_id": "s", "media_regions": {"turn-fra": "eu-central-1",
+                   "turn-dub": "eu-west-1", "turn-ams": "eu-west-3"}})",
+                "/failover/0/apply_to/media_regions/turn-ams"},
+           Case{R"({"trunk_base_id": "t", "media_regions": {}})",
+                "/failover/0/apply_to/media_regions"},
+           Case{R"({"trunk_base_id": "t", "site_id": "s"})", "/failover/0/apply_to"},
+           Case{R"({})", "/failover/0/apply_to"},
+       }) {
+    LoadResult r = parseConfig(groupConfig(c.apply_to), "x.json");
+    ASSERT_FALSE(r.errors.empty()) << c.apply_to;
+    EXPECT_EQ(r.errors[0].pointer, c.pointer)
+        << c.apply_to << ": " << ::testing::PrintToString(errorTexts(r));
+  }
+}
+
+TEST(LocationSpec, ThePlatformDefinitionCarriesAddressAndEmergencyNumber) {
+  std::string text = R"({"site": {"name": "s"},
+    "targets": [{"name": "p", "kind": "sip", "host": "proxy.example.net"},
+                {"name": "tu", "kind": "turn", "host": "turn.example.net", "username": "u",
+                 "password_env": "X"}],
+    "location": {"name": "Office", "region": "eu-central-1", "notes": "3rd floor",
+                 "address": {"street1": "Main St 1", "city": "Frankfurt", "country": "DE"},
+                 "emergency_number": {"number": NUMBER},
+                 "media": {"proxy": "p", "stun": "tu", "turn": "tu"}}})";
+  auto with = [&text](const std::string& number) {
+    std::string t = text;
+    t.replace(t.find("NUMBER"), 6, number);
+    return parseConfig(t, "x.json");
+  };
+  LoadResult r = with("\"+4969123456\"");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().message;
+  nlohmann::json body = reporter::renderLocationDefinition(locationDefinitionFromConfig(*r.config));
+  EXPECT_EQ(body, nlohmann::json::parse(R"({"name": "Office", "notes": "3rd floor",
+    "address": {"street1": "Main St 1", "city": "Frankfurt", "country": "DE"},
+    "emergencyNumber": {"e164": "+4969123456", "number": "+4969123456", "type": "default"}})"));
+
+  LoadResult bad = with("\"069 123456\"");
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_EQ(bad.errors[0].pointer, "/location/emergency_number/number");
+}
+
 }  // namespace
 }  // namespace mediapath::agent

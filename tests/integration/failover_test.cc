@@ -79,6 +79,7 @@ class FailoverTest : public ::testing::Test {
           {"login_base_url", emulator_.baseUrl()},
           {"ca_file", pki_.ca},
           {"mode", "apply"},
+          {"schema", "seed"},
           {"retry_budget", "20s"},
           {"client_id_env", "GENESYS_CLIENT_ID"},
           {"client_secret_env", "GENESYS_CLIENT_SECRET"},

@@ -27,7 +27,7 @@ class GenesysCliIT : public ::testing::Test {
         {"name": "stun-a", "kind": "stun", "host": "127.0.0.1", "port": 3478},
         {"name": "turn-a", "kind": "turn", "host": "127.0.0.1", "port": 3478,
          "username": "u", "password_env": "TURN_PASSWORD"}],
-      "genesys": {"client_id_env": "GENESYS_CLIENT_ID",
+      "genesys": {"client_id_env": "GENESYS_CLIENT_ID", "schema": "seed",
                   "client_secret_env": "GENESYS_CLIENT_SECRET",
                   "request_timeout": "5s", "retry_budget": "10s"},
       "location": {"name": "IT Office", "region": "eu-central-1", "sip_ports": [5060, 5061],

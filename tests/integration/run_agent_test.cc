@@ -58,6 +58,7 @@ class RunAgentTest : public ::testing::Test {
           {"login_base_url", emulator_.baseUrl()},
           {"ca_file", pki_.ca},
           {"mode", "plan"},
+          {"schema", "seed"},
           {"client_id_env", "GENESYS_CLIENT_ID"},
           {"client_secret_env", "GENESYS_CLIENT_SECRET"},
           {"location_id", "not-created"}}}};

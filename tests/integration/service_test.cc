@@ -239,7 +239,7 @@ TEST_F(ServiceTest, GenesysSecretsFromCredentialsDirectory) {
                                                     std::to_string(closed_b) + R"(}],
       "failover": [{"name": "media-proxy", "candidates": ["proxy-a", "proxy-b"],
                     "apply_to": {"location_path": "/media/proxy"}}],
-      "genesys": {"region": "eu-central-1", "mode": "apply", "location_id": "loc-unknown",
+      "genesys": {"region": "eu-central-1", "mode": "apply", "schema": "seed", "location_id": "loc-unknown",
                   "client_id_credential": "genesys-client-id",
                   "client_secret_credential": "genesys-client-secret",
                   "api_base_url": ")" + emulator.baseUrl() +

@@ -57,5 +57,12 @@ TEST(ClosestMatch, TiesGoToTheFirstCandidate) {
   EXPECT_EQ(closestMatch("anything", {}), std::nullopt);
 }
 
+TEST(Printable, EscapesControlBytesAndCutsLongText) {
+  EXPECT_EQ(net::printable("pending"), "pending");
+  EXPECT_EQ(net::printable(std::string("a\r\nb\x1b[31m\0c\x7f", 12)),
+            "a\\x0d\\x0ab\\x1b[31m\\x00c\\x7f");
+  EXPECT_EQ(net::printable("caf\xc3\xa9"), "caf\xc3\xa9");  // UTF-8 stays readable
+  EXPECT_EQ(net::printable(std::string(300, 'x'), 4), "xxxx...");
+}
 }  // namespace
 }  // namespace mediapath::net

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
+#include "reporter/genesys/location_payload.h"
+
 namespace mediapath::reporter {
 namespace {
 
@@ -78,6 +82,35 @@ TEST(JsonPatchTest, EndpointPatchTestsOldHostThenReplaces) {
     {"op": "replace", "path": "/media/proxy/host", "value": "proxy-b"}])");
   EXPECT_EQ(patch, expected);
   EXPECT_TRUE(endpointPatch("/media/proxy", {"p", 1}, {"p", 1}).empty());
+}
+
+// The platform's Location update: changed top-level fields plus the version read.
+TEST(LocationUpdateTest, SendsTheChangedFieldsWithTheVersionRead) {
+  json remote = json::parse(R"({"id": "loc-1", "name": "Office", "state": "active",
+    "version": 7, "selfUri": "/api/v2/locations/loc-1",
+    "address": {"street1": "Main St 1", "city": "Frankfurt", "country": "DE",
+                "countryName": "Germany"}})");
+  LocationDefinition d;
+  d.name = "Office";
+  d.address = {{"street1", "Main St 1"}, {"city", "Frankfurt"}, {"country", "DE"}};
+  // The platform's countryName does not make the configured address differ.
+  EXPECT_TRUE(buildLocationUpdate(remote, renderLocationDefinition(d)).is_null());
+
+  d.name = "Frankfurt Office";
+  d.notes = "3rd floor";
+  d.address["city"] = "Frankfurt am Main";
+  json update = buildLocationUpdate(remote, renderLocationDefinition(d));
+  EXPECT_EQ(update, json::parse(R"({"name": "Frankfurt Office", "notes": "3rd floor",
+    "address": {"street1": "Main St 1", "city": "Frankfurt am Main", "country": "DE"},
+    "version": 7})"));
+}
+
+TEST(LocationUpdateTest, AMalformedLocationIsAnError) {
+  json desired = renderLocationDefinition({"Office", "", nullptr, nullptr});
+  EXPECT_EQ(desired, json({{"name", "Office"}}));
+  EXPECT_THROW(buildLocationUpdate(json{{"name", "x"}}, desired), std::invalid_argument);
+  EXPECT_THROW(buildLocationUpdate(json{{"version", "7"}}, desired), std::invalid_argument);
+  EXPECT_THROW(buildLocationUpdate(json::array(), desired), std::invalid_argument);
 }
 
 }  // namespace
