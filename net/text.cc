@@ -63,22 +63,61 @@ std::string formatDuration(std::chrono::milliseconds duration) {
   return std::to_string(ms) + "ms";
 }
 
+namespace {
+
+// How many bytes the valid UTF-8 sequence starting at `i` has (0: none starts there). RFC 3629's
+// table: no overlongs, no surrogates, nothing above U+10FFFF — what a JSON writer accepts.
+std::size_t utf8Length(std::string_view s, std::size_t i) {
+  auto at = [&s](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = at(i);
+  if (c < 0x80) return 1;
+  std::size_t n = 0;
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size() || at(i + 1) < lo || at(i + 1) > hi) return 0;
+  for (std::size_t k = 2; k < n; ++k) {
+    if (at(i + k) < 0x80 || at(i + k) > 0xBF) return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
 std::string printable(std::string_view text, std::size_t max_bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  std::string_view kept = text.substr(0, max_bytes);
-  out.reserve(kept.size() + 3);
-  for (char ch : kept) {
-    auto byte = static_cast<unsigned char>(ch);
-    if (byte < 0x20 || byte == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
+  out.reserve(std::min(text.size(), max_bytes) + 3);
+  std::size_t i = 0;
+  while (i < text.size()) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    std::size_t n = utf8Length(text, i);
+    bool escape = n == 0 || byte < 0x20 || byte == 0x7f;
+    if (escape) n = 1;
+    // Cut before a character that would cross the limit: never half a UTF-8 sequence.
+    if (i + n > max_bytes) break;
+    if (escape) {
       out += "\\x";
       out += kHex[byte >> 4];
       out += kHex[byte & 0xf];
     } else {
-      out += ch;
+      out.append(text.substr(i, n));
     }
+    i += n;
   }
-  if (text.size() > max_bytes) out += "...";
+  if (i < text.size()) out += "...";
   return out;
 }
 

@@ -28,9 +28,10 @@ std::string formatFixed(double value, int decimals);
 /// "2s", "1500ms" ("0ms" for zero).
 std::string formatDuration(std::chrono::milliseconds duration);
 
-/// Text from a peer made safe for a log line or a terminal: control bytes (CR, LF, ESC, NUL,
-/// DEL...) become "\\xNN", and more than `max_bytes` bytes are cut with "..." so a peer cannot
-/// forge log lines, drive the terminal or flood the log.
+/// Text from a peer made safe for a log line, a terminal or a JSON record: control bytes (CR, LF,
+/// ESC, NUL, DEL...) and bytes that are not valid UTF-8 become "\\xNN" (valid UTF-8 stays
+/// readable), and more than `max_bytes` bytes are cut with "..." — never inside a character — so a
+/// peer cannot forge log lines, drive the terminal, flood the log or make a JSON writer throw.
 std::string printable(std::string_view text, std::size_t max_bytes = 256);
 
 }  // namespace mediapath::net

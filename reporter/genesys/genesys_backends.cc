@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "net/text.h"
 #include "reporter/genesys/genesys_json_patch.h"
 #include "reporter/genesys/genesys_reports.h"
 
@@ -130,7 +131,8 @@ void attemptUpdate(const std::shared_ptr<Update>& u, int conflicts) {
 }
 
 std::string objectName(const char* kind, const json& object, const std::string& id) {
-  return std::string(kind) + " \"" + peerText(stringField(object, "name"), 128) + "\" (" + id + ")";
+  return std::string(kind) + " \"" + net::printable(stringField(object, "name"), 128) + "\" (" +
+         id + ")";
 }
 
 }  // namespace
@@ -200,7 +202,7 @@ void LocationBackend::readActiveOrder(ActiveOrderCallback callback) {
                      break;
                    }
                  }
-                 order.summary = "remote " + path_ + " is " + peerText(ep->host, 256) + ":" +
+                 order.summary = "remote " + path_ + " is " + net::printable(ep->host, 256) + ":" +
                                  std::to_string(ep->port);
                  callback(std::move(order));
                });
@@ -247,7 +249,7 @@ void LocationBackend::apply(const Endpoint& target, std::optional<Endpoint> expe
 void LocationBackend::patch(const Endpoint& old_endpoint, const Endpoint& target,
                             BackendCallback callback) {
   json ops = endpointPatch(path_, old_endpoint, target);
-  std::string summary = "location " + path_ + " " + peerText(old_endpoint.host, 256) + ":" +
+  std::string summary = "location " + path_ + " " + net::printable(old_endpoint.host, 256) + ":" +
                         std::to_string(old_endpoint.port) + " -> " + target.host + ":" +
                         std::to_string(target.port);
   if (ops.empty()) {

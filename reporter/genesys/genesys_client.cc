@@ -9,6 +9,7 @@
 
 #include "net/clock.h"
 #include "net/event_loop.h"
+#include "net/text.h"
 #include "net/uv_timer.h"
 #include "reporter/genesys/genesys_auth.h"
 #include "reporter/genesys/genesys_regions.h"
@@ -44,36 +45,6 @@ nlohmann::json parseBody(const std::string& body) {
   return nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
 }
 
-// How many bytes a valid UTF-8 sequence starting at `i` has (0: not valid there). Follows RFC
-// 3629's table (no overlongs, no surrogates, nothing above U+10FFFF), as the JSON writer does.
-std::size_t utf8Length(std::string_view s, std::size_t i) {
-  auto at = [&s](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = at(i);
-  if (c < 0x80) return 1;
-  std::size_t n = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  if (at(i + 1) < lo || at(i + 1) > hi) return 0;
-  for (std::size_t k = 2; k < n; ++k) {
-    if (at(i + k) < 0x80 || at(i + k) > 0xBF) return 0;
-  }
-  return n;
-}
-
 }  // namespace
 
 GenesysEndpoints resolveEndpoints(const std::string& region, const std::string& api_override,
@@ -94,26 +65,6 @@ GenesysEndpoints resolveEndpoints(const std::string& region, const std::string& 
   checkUrl("api_base_url", e.api_base_url);
   checkUrl("login_base_url", e.login_base_url);
   return e;
-}
-
-std::string peerText(std::string_view text, std::size_t max_bytes) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (std::size_t i = 0; i < text.size();) {
-    auto c = static_cast<unsigned char>(text[i]);
-    std::size_t n = utf8Length(text, i);
-    std::string unit;
-    if (n == 0 || c < 0x20 || c == 0x7F) {
-      unit = {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
-      n = 1;
-    } else {
-      unit.assign(text.substr(i, n));
-    }
-    if (out.size() + unit.size() > max_bytes) return out + "...";
-    out += unit;
-    i += n;
-  }
-  return out;
 }
 
 std::string urlEncode(std::string_view text) {
@@ -144,7 +95,7 @@ void fillErrorFromBody(const nlohmann::json& body, ApiError& error) {
   constexpr std::size_t kTokenBytes = 128;
   constexpr std::size_t kMaxFields = 10;
   auto str = [&body](const char* key, std::size_t max) {
-    return peerText(stringField(body, key), max);
+    return net::printable(stringField(body, key), max);
   };
   error.code = str("code", kTokenBytes);
   error.message = str("message", kMessageBytes);
@@ -157,7 +108,7 @@ void fillErrorFromBody(const nlohmann::json& body, ApiError& error) {
   if (details == body.end() || !details->is_array()) return;
   std::size_t named = 0;
   for (const auto& d : *details) {
-    std::string field = peerText(stringField(d, "fieldName"), kTokenBytes);
+    std::string field = net::printable(stringField(d, "fieldName"), kTokenBytes);
     if (field.empty()) continue;
     if (++named > kMaxFields) continue;  // counted, not kept
     error.fields.push_back(std::move(field));

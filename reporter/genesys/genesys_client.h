@@ -116,14 +116,9 @@ class GenesysClient {
 
 /// Reads an error body ({message, code, status, contextId, details[].fieldName} or the OAuth
 /// {error, error_description}) into `error`. Tolerates any body; every string read is passed
-/// through peerText (bounded, escaped): it comes from the peer and ends up in logs and the audit
-/// trail.
+/// through net::printable (bounded, escaped): it comes from the peer and ends up in logs and the
+/// audit trail.
 void fillErrorFromBody(const nlohmann::json& body, ApiError& error);
-
-/// Text from the platform made fit for a log line, an error or a JSON record: control bytes and
-/// bytes that are not valid UTF-8 become `\xNN`, and the result is cut to at most `max_bytes`
-/// (plus "...") without splitting a character or an escape.
-std::string peerText(std::string_view text, std::size_t max_bytes = 512);
 
 /// Percent-encodes everything but RFC 3986's unreserved characters (ALPHA DIGIT - . _ ~): safe as
 /// a query value, a form value or a path segment (an opaque cursor, an id).

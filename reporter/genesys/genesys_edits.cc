@@ -281,7 +281,7 @@ std::vector<std::string> addCandidatesToAllowList(json& trunk,
 
 std::string trunkRefusal(const json& trunk, const std::string& trunk_base_id) {
   std::string who =
-      "trunk \"" + peerText(stringField(trunk, "name"), 128) + "\" (" + trunk_base_id + ")";
+      "trunk \"" + net::printable(stringField(trunk, "name"), 128) + "\" (" + trunk_base_id + ")";
   if (flag(trunk, "managed")) {
     return who +
            " is managed by Genesys Cloud: managed trunks cannot be changed, so the agent "
@@ -289,7 +289,7 @@ std::string trunkRefusal(const json& trunk, const std::string& trunk_base_id) {
   }
   std::string type = stringField(trunk, "trunkType");
   if (type != "EXTERNAL") {
-    return who + " has trunkType \"" + peerText(type, 64) +
+    return who + " has trunkType \"" + net::printable(type, 64) +
            "\", not EXTERNAL: only a BYOC Cloud trunk's SIP servers are the agent's to order, so "
            "it sends nothing";
   }
@@ -376,7 +376,7 @@ std::string joinForLog(const std::vector<std::string>& items) {
   std::string s;
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (i != 0) s += ", ";
-    s += peerText(items[i], 256);
+    s += net::printable(items[i], 256);
   }
   return s;
 }

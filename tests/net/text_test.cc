@@ -64,5 +64,15 @@ TEST(Printable, EscapesControlBytesAndCutsLongText) {
   EXPECT_EQ(net::printable("caf\xc3\xa9"), "caf\xc3\xa9");  // UTF-8 stays readable
   EXPECT_EQ(net::printable(std::string(300, 'x'), 4), "xxxx...");
 }
+
+TEST(Printable, EscapesBrokenUtf8AndNeverCutsACharacter) {
+  // A JSON writer throws on invalid UTF-8: the audit trail must only ever get valid text.
+  EXPECT_EQ(net::printable("B\xc3(ro"), "B\\xc3(ro");
+  EXPECT_EQ(net::printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate is not UTF-8
+  EXPECT_EQ(net::printable("\xc0\xaf"), "\\xc0\\xaf");           // nor an overlong '/'
+  EXPECT_EQ(net::printable("\xf0\x9f\x93\x9e ok"), "\xf0\x9f\x93\x9e ok");
+  EXPECT_EQ(net::printable("caf\xc3\xa9", 4), "caf...");  // not half of the é
+  EXPECT_EQ(net::printable("caf\xc3\xa9", 5), "caf\xc3\xa9");
+}
 }  // namespace
 }  // namespace mediapath::net
