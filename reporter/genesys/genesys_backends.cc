@@ -132,7 +132,9 @@ std::string TrunkBackend::path() const {
 }
 
 void TrunkBackend::readActiveOrder(ActiveOrderCallback callback) {
-  client_.call({"get_trunk", "GET", path(), std::nullopt, {}},
+  // ignoreHidden=true: the platform's hidden, internal-use properties must not be read (nor,
+  // in attempt(), sent back: the PUT is refused if they are).
+  client_.call({"get_trunk", "GET", path() + "?ignoreHidden=true", std::nullopt, {}},
                [callback = std::move(callback)](ApiResponse r) {
                  ActiveOrder order;
                  if (!r.ok()) {
@@ -165,7 +167,7 @@ void TrunkBackend::apply(std::vector<std::string> hosts, BackendCallback callbac
 void TrunkBackend::attempt(std::vector<std::string> hosts, int conflicts,
                            BackendCallback callback) {
   std::string path = this->path();
-  client_.call({"get_trunkbasesettings", "GET", path, std::nullopt, {}},
+  client_.call({"get_trunkbasesettings", "GET", path + "?ignoreHidden=true", std::nullopt, {}},
                [this, path, hosts = std::move(hosts), conflicts,
                 callback = std::move(callback)](ApiResponse r) mutable {
                  if (!r.ok()) {

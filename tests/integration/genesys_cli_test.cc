@@ -16,7 +16,7 @@ using nlohmann::json;
 
 class GenesysCliIT : public ::testing::Test {
  protected:
-  GenesysCliIT() : pki_(dir_), emu_(dir_, pki_) {}
+  GenesysCliIT() : pki_(dir_), emu_(dir_, pki_, EmulatorSchema::kSeed) {}
 
   json config(const std::string& location_id = {}) const {
     json c = json::parse(R"({
@@ -232,7 +232,7 @@ TEST_F(GenesysCliIT, QualityFiltersOnSegmentDimensions) {
 TEST_F(GenesysCliIT, QualityPagesWhenThereAreMoreHitsThanAPage) {
   TempDir dir2;
   TestPki pki2(dir2);
-  EmulatorProcess emu2(dir2, pki2, {"--conversations", "250"});
+  EmulatorProcess emu2(dir2, pki2, EmulatorSchema::kPlatform, {"--conversations", "250"});
   json c = config();
   c["genesys"]["api_base_url"] = emu2.baseUrl();
   c["genesys"]["login_base_url"] = emu2.baseUrl();
