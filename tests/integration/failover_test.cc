@@ -26,7 +26,7 @@ constexpr int kUnhealthyThreshold = 3;
 
 class FailoverTest : public ::testing::Test {
  protected:
-  FailoverTest() : pki_(dir_), emulator_(dir_, pki_) {}
+  FailoverTest() : pki_(dir_), emulator_(dir_, pki_, EmulatorSchema::kSeed) {}
 
   // Proxies A and B (B on another loopback address so that the trunk backend, which lists hosts
   // only, can tell them apart).

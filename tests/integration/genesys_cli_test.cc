@@ -16,7 +16,9 @@ using nlohmann::json;
 
 class GenesysCliIT : public ::testing::Test {
  protected:
-  GenesysCliIT() : pki_(dir_), emu_(dir_, pki_) {}
+  // The seed workflow by default (the emulator and the config both speak the seed's shapes).
+  explicit GenesysCliIT(EmulatorSchema schema = EmulatorSchema::kSeed)
+      : pki_(dir_), emu_(dir_, pki_, schema), schema_(schema) {}
 
   json config(const std::string& location_id = {}) const {
     json c = json::parse(R"({
@@ -27,7 +29,7 @@ class GenesysCliIT : public ::testing::Test {
         {"name": "stun-a", "kind": "stun", "host": "127.0.0.1", "port": 3478},
         {"name": "turn-a", "kind": "turn", "host": "127.0.0.1", "port": 3478,
          "username": "u", "password_env": "TURN_PASSWORD"}],
-      "genesys": {"client_id_env": "GENESYS_CLIENT_ID", "schema": "seed",
+      "genesys": {"client_id_env": "GENESYS_CLIENT_ID",
                   "client_secret_env": "GENESYS_CLIENT_SECRET",
                   "request_timeout": "5s", "retry_budget": "10s"},
       "location": {"name": "IT Office", "region": "eu-central-1", "sip_ports": [5060, 5061],
@@ -36,6 +38,7 @@ class GenesysCliIT : public ::testing::Test {
     c["genesys"]["api_base_url"] = emu_.baseUrl();
     c["genesys"]["login_base_url"] = emu_.baseUrl();
     c["genesys"]["ca_file"] = pki_.ca;
+    c["genesys"]["schema"] = schema_ == EmulatorSchema::kSeed ? "seed" : "platform";
     if (!location_id.empty()) c["genesys"]["location_id"] = location_id;
     return c;
   }
@@ -76,8 +79,135 @@ class GenesysCliIT : public ::testing::Test {
   TempDir dir_;
   TestPki pki_;
   EmulatorProcess emu_;
+  EmulatorSchema schema_;
   std::string outputs_;
 };
+
+// The same commands against the emulator in its default mode, the real platform's shapes.
+class GenesysCliPlatformIT : public GenesysCliIT {
+ protected:
+  GenesysCliPlatformIT() : GenesysCliIT(EmulatorSchema::kPlatform) {}
+};
+
+TEST_F(GenesysCliPlatformIT, LifecycleOnTheRealLocationShape) {
+  // create: a LocationDefinition (no seed media fields); done once `state` is active.
+  json c = config();
+  c["location"]["notes"] = "IT floor";
+  std::string cfg = writeConfig(c);
+  CommandResult created = agent({"location", "create", "--config", cfg});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  std::string id = lastLine(created.output);
+  auto posts = emu_.requestsTo("/api/v2/locations", "POST");
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_EQ(posts[0]["body"], json({{"name", "IT Office"}, {"notes", "IT floor"}}));
+  auto state = emu_.admin("GET", "/_emulator/state").second;
+  ASSERT_EQ(state["locations"].size(), 1u);
+  EXPECT_EQ(state["locations"][0]["state"], "active");
+  EXPECT_FALSE(state["locations"][0].contains("media"));
+
+  // plan: nothing to do; then a changed name and notes give a LocationUpdateDefinition.
+  c = config(id);
+  c["location"]["notes"] = "IT floor";
+  CommandResult plan = agent({"location", "plan", "--config", writeConfig(c)});
+  ASSERT_EQ(plan.exit_code, 0) << plan.output;
+  EXPECT_NE(plan.output.find("no changes"), std::string::npos) << plan.output;
+  c["location"]["name"] = "IT Office 2";
+  c["location"]["notes"] = "moved";
+  cfg = writeConfig(c);
+  plan = agent({"location", "plan", "--config", cfg});
+  ASSERT_EQ(plan.exit_code, 0) << plan.output;
+  json update = json::parse(plan.output.substr(plan.output.find('{')), nullptr, false);
+  EXPECT_EQ(update, json({{"name", "IT Office 2"}, {"notes", "moved"}, {"version", 1}}))
+      << plan.output;
+
+  // apply: application/json with the version read, never a JSON Patch; then plan is clean.
+  CommandResult applied = agent({"location", "apply", "--config", cfg});
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  EXPECT_NE(applied.output.find("updated 2 fields of location " + id + " (version 2)"),
+            std::string::npos)
+      << applied.output;
+  auto patches = emu_.requestsTo("/api/v2/locations/" + id, "PATCH");
+  ASSERT_EQ(patches.size(), 1u);
+  EXPECT_EQ(patches[0]["content_type"], "application/json");
+  EXPECT_EQ(patches[0]["body"], update);
+  for (const auto& r : emu_.requests()) EXPECT_NE(r["content_type"], "application/json-patch+json");
+  plan = agent({"location", "plan", "--config", cfg});
+  EXPECT_NE(plan.output.find("no changes"), std::string::npos) << plan.output;
+}
+
+TEST_F(GenesysCliPlatformIT, ApplyRereadsWhenSomeoneSavedTheLocationMeanwhile) {
+  std::string cfg = writeConfig(config());
+  CommandResult created = agent({"location", "create", "--config", cfg});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  std::string id = lastLine(created.output);
+  json c = config(id);
+  c["location"]["notes"] = "after the conflict";
+  emu_.admin("POST", "/_emulator/faults",
+             {{"path_prefix", "/api/v2/locations/" + id},
+              {"method", "PATCH"},
+              {"count", 1},
+              {"concurrent_change", true}});
+  CommandResult applied = agent({"location", "apply", "--config", writeConfig(c)});
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  EXPECT_NE(applied.output.find("changed meanwhile (409)"), std::string::npos) << applied.output;
+  auto patches = emu_.requestsTo("/api/v2/locations/" + id, "PATCH");
+  ASSERT_EQ(patches.size(), 2u);
+  EXPECT_EQ(patches[0]["status"], 409);
+  EXPECT_EQ(patches[1]["status"], 200);
+  // The second write carries the version read again, one above the first.
+  EXPECT_EQ(patches[1]["body"]["version"], patches[0]["body"]["version"].get<int>() + 1);
+}
+
+TEST_F(GenesysCliPlatformIT, ExportShowsTheLocationWithTheTrunkAndSiteTheGroupsWrite) {
+  std::string cfg = writeConfig(config());
+  CommandResult created = agent({"location", "create", "--config", cfg});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  std::string id = lastLine(created.output);
+  ASSERT_EQ(
+      emu_.admin("POST", "/_emulator/trunks",
+                 {{"id", "trunk-1"}, {"hosts", {"proxy-a.example.net", "sbc.example.net:5070"}}})
+          .first,
+      201);
+  ASSERT_EQ(emu_.admin("POST", "/_emulator/sites",
+                       {{"id", "site-1"}, {"media_regions", {"eu-west-1", "eu-central-1"}}})
+                .first,
+            201);
+  json c = config(id);
+  c["targets"].push_back({{"name", "turn-b"},
+                          {"kind", "turn"},
+                          {"host", "127.0.0.1"},
+                          {"port", 3479},
+                          {"username", "u"},
+                          {"password_env", "TURN_PASSWORD"}});
+  c["failover"] = json::parse(R"([
+    {"name": "sip", "candidates": ["proxy-a", "proxy-b"], "apply_to": {"trunk_base_id": "trunk-1"}},
+    {"name": "media", "candidates": ["turn-a", "turn-b"],
+     "apply_to": {"site_id": "site-1",
+                  "media_regions": {"turn-a": "eu-central-1", "turn-b": "eu-west-1"}}}])");
+  CommandResult exported = agent({"location", "export", "--config", writeConfig(c)});
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  json out = json::parse(exported.output.substr(exported.output.find('{')), nullptr, false);
+  ASSERT_TRUE(out.is_object()) << exported.output;
+  EXPECT_EQ(out["location"]["id"], id);
+  ASSERT_EQ(out["trunkbasesettings"].size(), 1u);
+  EXPECT_EQ(out["trunkbasesettings"][0]["id"], "trunk-1");
+  ASSERT_EQ(out["sites"].size(), 1u);
+  EXPECT_EQ(out["sites"][0]["mediaRegions"], json({"eu-west-1", "eu-central-1"}));
+  // The trunk was read without the platform's hidden properties.
+  auto gets = emu_.requestsTo("/api/v2/telephony/providers/edges/trunkbasesettings/trunk-1", "GET");
+  ASSERT_EQ(gets.size(), 1u);
+  EXPECT_EQ(gets[0]["query"], json({{"ignoreHidden", "true"}}));
+}
+
+TEST_F(GenesysCliPlatformIT, LocationPathNeedsTheSeedSchema) {
+  json c = config("loc-1");
+  c["failover"] = json::parse(R"([{"name": "g", "candidates": ["proxy-a", "proxy-b"],
+                                   "apply_to": {"location_path": "/media/proxy"}}])");
+  CommandResult r = agent({"validate", "--config", writeConfig(c)});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("/failover/0/apply_to/location_path"), std::string::npos) << r.output;
+  EXPECT_TRUE(emu_.requests().empty());
+}
 
 TEST_F(GenesysCliIT, LifecycleEndToEnd) {
   // create: POST, poll until active (the emulator activates after 300 ms), print the id.
@@ -233,7 +363,7 @@ TEST_F(GenesysCliIT, QualityFiltersOnSegmentDimensions) {
 TEST_F(GenesysCliIT, QualityPagesWhenThereAreMoreHitsThanAPage) {
   TempDir dir2;
   TestPki pki2(dir2);
-  EmulatorProcess emu2(dir2, pki2, {"--conversations", "250"});
+  EmulatorProcess emu2(dir2, pki2, EmulatorSchema::kPlatform, {"--conversations", "250"});
   json c = config();
   c["genesys"]["api_base_url"] = emu2.baseUrl();
   c["genesys"]["login_base_url"] = emu2.baseUrl();

@@ -27,7 +27,7 @@ json seedLocation() {
 
 class GenesysClientIT : public ::testing::Test {
  protected:
-  GenesysClientIT() : pki_(dir_), emu_(dir_, pki_) {}
+  GenesysClientIT() : pki_(dir_), emu_(dir_, pki_, EmulatorSchema::kSeed) {}
 
   long long millisSince(Steady::time_point t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - t).count();
@@ -102,7 +102,7 @@ TEST_F(GenesysClientIT, ExpiredTokenIsRefreshedExactlyOnce) {
 TEST(GenesysClientTokenIT, ShortLivedTokenIsRenewedBeforeItExpires) {
   TempDir dir;
   TestPki pki(dir);
-  EmulatorProcess emu(dir, pki, {"--expires-in", "2"});
+  EmulatorProcess emu(dir, pki, EmulatorSchema::kPlatform, {"--expires-in", "2"});
   ClientHarness h(emu, pki.ca);
   ASSERT_TRUE(h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}}).ok());
   ASSERT_TRUE(h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}}).ok());
@@ -117,7 +117,7 @@ TEST(GenesysClientTokenIT, ShortLivedTokenIsRenewedBeforeItExpires) {
 TEST(GenesysClientRateLimitIT, ConcurrentCallsAllCompleteUnderTheRateLimit) {
   TempDir dir;
   TestPki pki(dir);
-  EmulatorProcess emu(dir, pki, {"--rate-limit", "5/s", "--burst", "5"});
+  EmulatorProcess emu(dir, pki, EmulatorSchema::kPlatform, {"--rate-limit", "5/s", "--burst", "5"});
   ClientHarness h(emu, pki.ca);
   int done = 0;
   int ok = 0;

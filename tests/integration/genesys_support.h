@@ -75,10 +75,15 @@ inline std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+/// Which shapes the emulator speaks (`--schema`): the real platform's (its default) or the seed
+/// tutorial's (Location media fields, `status`, JSON Patch). Every test says which it relies on.
+enum class EmulatorSchema { kPlatform, kSeed };
+
 /// One emulator process on a free loopback port, stopped by PID when the object goes away.
 class EmulatorProcess {
  public:
-  EmulatorProcess(const TempDir& dir, const TestPki& pki, std::vector<std::string> extra = {}) {
+  EmulatorProcess(const TempDir& dir, const TestPki& pki, EmulatorSchema schema,
+                  std::vector<std::string> extra = {}) {
     port_file_ = dir.file("emulator.port");
     request_log_ = dir.file("emulator-requests.jsonl");
     std::vector<std::string> argv{MEDIAPATH_EMULATOR_BINARY,
@@ -97,7 +102,9 @@ class EmulatorProcess {
                                   "--request-log",
                                   request_log_,
                                   "--activation-delay",
-                                  "300ms"};
+                                  "300ms",
+                                  "--schema",
+                                  schema == EmulatorSchema::kSeed ? "seed" : "platform"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     process_ = std::make_unique<Subprocess>(
         argv, dir.file("emulator.log"),

@@ -24,7 +24,11 @@ using std::chrono::seconds;
 class RunAgentTest : public ::testing::Test {
  protected:
   RunAgentTest()
-      : coturn_(dir_), kamailio_(dir_), dnsmasq_(dir_), pki_(dir_), emulator_(dir_, pki_) {}
+      : coturn_(dir_),
+        kamailio_(dir_),
+        dnsmasq_(dir_),
+        pki_(dir_),
+        emulator_(dir_, pki_, EmulatorSchema::kSeed) {}
 
   json baseConfig() {
     std::string turn_port = std::to_string(coturn_.port());

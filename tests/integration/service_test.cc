@@ -223,7 +223,7 @@ TEST_F(ServiceTest, NoWatchdogPingsWithoutWatchdogUsec) {
 // by the emulator's token endpoint.
 TEST_F(ServiceTest, GenesysSecretsFromCredentialsDirectory) {
   TestPki pki(dir_);
-  EmulatorProcess emulator(dir_, pki);
+  EmulatorProcess emulator(dir_, pki, EmulatorSchema::kPlatform);
   std::filesystem::create_directories(dir_.file("credentials"));
   dir_.write("credentials/genesys-client-id", std::string(kGenesysClientId) + "\n");
   dir_.write("credentials/genesys-client-secret", std::string(kGenesysSecret) + "\n");

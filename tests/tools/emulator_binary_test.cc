@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -47,6 +49,21 @@ std::string readFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// Percent-encodes everything but unreserved characters (RFC 3986).
+std::string urlEncode(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof(buf), "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
 }
 
 class EmulatorBinaryTest : public ::testing::Test {
@@ -173,8 +190,8 @@ TEST_F(EmulatorBinaryTest, ServesHttpsWithTheGivenCertificateAndAnnouncesThePort
   EXPECT_TRUE(list->has_header("inin-ratelimit-reset"));
 }
 
-TEST_F(EmulatorBinaryTest, LocationLifecycleAndAuditOverHttps) {
-  start({"--activation-delay", "300ms"});
+TEST_F(EmulatorBinaryTest, SeedSchemaLocationLifecycleAndAuditOverHttps) {
+  start({"--activation-delay", "300ms", "--schema", "seed"});
   auto c = client();
   token(*c);
   json location = {{"name", "Frankfurt Office"},
@@ -238,7 +255,7 @@ TEST_F(EmulatorBinaryTest, LocationLifecycleAndAuditOverHttps) {
   std::string cursor;
   do {
     std::string path = "/api/v2/audits/query/" + qid + "/results?pageSize=1";
-    if (!cursor.empty()) path += "&cursor=" + cursor;
+    if (!cursor.empty()) path += "&cursor=" + urlEncode(cursor);
     auto r = c->Get(path.c_str());
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
@@ -363,6 +380,104 @@ TEST_F(EmulatorBinaryTest, SigtermExitsCleanly) {
   int status = process_->stop(std::chrono::milliseconds(5000));
   ASSERT_TRUE(WIFEXITED(status)) << "status " << status << "\n" << process_->log();
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST_F(EmulatorBinaryTest, PlatformSchemaIsTheDefault) {
+  start();
+  auto c = client();
+  token(*c);
+  json seed = {{"name", "Frankfurt Office"},
+               {"media", {{"proxy", {{"host", "proxy-a"}, {"port", 5060}}}}}};
+  auto refused = c->Post("/api/v2/locations", seed.dump(), "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_EQ(body(refused)["code"], "invalid.property");
+  EXPECT_EQ(body(refused)["details"][0]["fieldName"], "media");
+  auto created = c->Post("/api/v2/locations", R"({"name":"Frankfurt Office"})", "application/json");
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  EXPECT_EQ(body(created)["state"], "active");
+  EXPECT_FALSE(body(created).contains("status"));
+  std::string path = "/api/v2/locations/" + body(created)["id"].get<std::string>();
+  json patch = json::array({{{"op", "replace"}, {"path", "/name"}, {"value", "x"}}});
+  auto json_patch = c->Patch(path.c_str(), patch.dump(), "application/json-patch+json");
+  ASSERT_TRUE(json_patch);
+  EXPECT_EQ(json_patch->status, 415);
+  auto update = c->Patch(path.c_str(), R"({"name":"Renamed","version":1})", "application/json");
+  ASSERT_TRUE(update);
+  EXPECT_EQ(update->status, 200) << update->body;
+  EXPECT_EQ(body(update)["version"], 2);
+}
+
+TEST_F(EmulatorBinaryTest, HomeRegionFlagSetsTheMediaRegions) {
+  start({"--home-region", "us-west-2"});
+  auto c = client();
+  token(*c);
+  auto r = c->Get("/api/v2/telephony/mediaregions");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(body(r)["awsHomeRegion"], "us-west-2");
+  ASSERT_EQ(c->Post("/_emulator/sites", R"({"id":"s1","name":"S","media_regions":["eu-west-1"]})",
+                    "application/json")
+                ->status,
+            201);
+  json site = body(c->Get("/api/v2/telephony/providers/edges/sites/s1"));
+  auto put = c->Put("/api/v2/telephony/providers/edges/sites/s1", site.dump(), "application/json");
+  ASSERT_TRUE(put);
+  ASSERT_EQ(put->status, 200) << put->body;
+  EXPECT_EQ(body(put)["mediaRegions"], json({"eu-west-1", "us-west-2"}));
+}
+
+TEST_F(EmulatorBinaryTest, PermissionsFlagAndCursorsOverTheWire) {
+  start({"--permissions",
+         "directory:location:view,directory:location:add,directory:location:edit,"
+         "audits:audit:view"});
+  auto c = client();
+  token(*c);
+  auto denied = c->Get("/api/v2/telephony/mediaregions");
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 403);
+  EXPECT_EQ(body(denied)["code"], "missing.permissions");
+  EXPECT_NE(body(denied)["message"].get<std::string>().find("telephony:plugin:all"),
+            std::string::npos);
+  auto created = c->Post("/api/v2/locations", R"({"name":"Office"})", "application/json");
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  std::string path = "/api/v2/locations/" + body(created)["id"].get<std::string>();
+  ASSERT_EQ(c->Patch(path.c_str(), R"({"notes":"a","version":1})", "application/json")->status,
+            200);
+  json query = {{"interval", "2000-01-01T00:00:00Z/2100-01-01T00:00:00Z"},
+                {"serviceName", "Directory"}};
+  std::string qid = body(c->Post("/api/v2/audits/query", query.dump(), "application/json"))["id"];
+  c->Get(("/api/v2/audits/query/" + qid).c_str());
+  c->Get(("/api/v2/audits/query/" + qid).c_str());
+  std::string results = "/api/v2/audits/query/" + qid + "/results?pageSize=1";
+  auto first = c->Get((results + "&expand=user").c_str());
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 200) << first->body;
+  EXPECT_TRUE(body(first)["entities"][0]["user"].contains("name"));
+  std::string cursor = body(first)["cursor"];
+  ASSERT_NE(cursor.find('+'), std::string::npos) << cursor;
+  c->set_url_encode(false);  // the request line exactly as written here
+  auto raw = c->Get((results + "&cursor=" + cursor).c_str());
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(raw->status, 400) << raw->body;
+  auto encoded = c->Get((results + "&cursor=" + urlEncode(cursor)).c_str());
+  ASSERT_TRUE(encoded);
+  EXPECT_EQ(encoded->status, 200) << encoded->body;
+  EXPECT_EQ(body(encoded)["entities"].size(), 1u);
+  EXPECT_EQ(body(encoded)["entities"][0]["user"].size(), 1u);  // no expand: the id only
+}
+
+TEST(EmulatorBinaryArgs, RefusesABadSchemaOrHomeRegion) {
+  auto schema = runCommand({MEDIAPATH_EMULATOR_BINARY, "--client-id", "x", "--client-secret", "y",
+                            "--schema", "tutorial"});
+  EXPECT_EQ(schema.exit_code, 2) << schema.output;
+  EXPECT_NE(schema.output.find("--schema"), std::string::npos) << schema.output;
+  auto region = runCommand({MEDIAPATH_EMULATOR_BINARY, "--client-id", "x", "--client-secret", "y",
+                            "--home-region", "mars-north-1"});
+  EXPECT_EQ(region.exit_code, 2) << region.output;
+  EXPECT_NE(region.output.find("mars-north-1"), std::string::npos) << region.output;
 }
 
 TEST(EmulatorBinaryArgs, RefusesPlainHttpOffLoopbackAndMissingSecret) {

@@ -1,5 +1,7 @@
 // Unit tests of the emulator's behaviour, driven in-process with a fake clock (no sockets).
 #include <atomic>
+#include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -9,6 +11,7 @@
 #include "tests/tools/emulator_test_support.h"
 #include "tools/genesys_emulator/analytics.h"
 #include "tools/genesys_emulator/locations.h"
+#include "tools/genesys_emulator/util.h"
 
 namespace mediapath::tools::emulator::testing {
 namespace {
@@ -96,7 +99,7 @@ TEST_F(EmulatorTest, ErrorsCarryThePlatformBodyAndCorrelationId) {
 
 // ------------------------------------------------------------------------------- Locations
 
-TEST_F(EmulatorTest, CreatedLocationIsPendingUntilTheActivationDelay) {
+TEST_F(EmulatorSeedTest, CreatedLocationIsPendingUntilTheActivationDelay) {
   HttpResponse r = api("POST", "/api/v2/locations", seedLocation());
   ASSERT_EQ(r.status, 201) << r.body;
   json created = body(r);
@@ -111,7 +114,7 @@ TEST_F(EmulatorTest, CreatedLocationIsPendingUntilTheActivationDelay) {
   EXPECT_EQ(body(api("GET", "/api/v2/locations/" + id))["status"], "active");
 }
 
-TEST_F(EmulatorTest, PatchWhileProvisioningIs503WithRetryAfter) {
+TEST_F(EmulatorSeedTest, PatchWhileProvisioningIs503WithRetryAfter) {
   EmulatorOptions o = defaultOptions();
   o.activation_delay = std::chrono::milliseconds(2500);
   start(o);
@@ -129,7 +132,7 @@ TEST_F(EmulatorTest, PatchWhileProvisioningIs503WithRetryAfter) {
             200);
 }
 
-TEST_F(EmulatorTest, InvalidCidrAndSipPortAre422WithFieldNames) {
+TEST_F(EmulatorSeedTest, InvalidCidrAndSipPortAre422WithFieldNames) {
   json loc = seedLocation();
   loc["ipAddressAllowlist"] = {"10.0.0.0/8", "10.0.0.0/33"};
   loc["sip"]["ports"] = {5060, 5090};
@@ -147,7 +150,7 @@ TEST_F(EmulatorTest, InvalidCidrAndSipPortAre422WithFieldNames) {
   EXPECT_EQ(body(api("GET", "/api/v2/locations"))["total"], 0);
 }
 
-TEST_F(EmulatorTest, MissingNameAndWrongTypesAre400) {
+TEST_F(EmulatorSeedTest, MissingNameAndWrongTypesAre400) {
   json loc = seedLocation();
   loc.erase("name");
   EXPECT_EQ(api("POST", "/api/v2/locations", loc).status, 400);
@@ -159,7 +162,7 @@ TEST_F(EmulatorTest, MissingNameAndWrongTypesAre400) {
   EXPECT_EQ(call("POST", "/api/v2/locations", "{not json").status, 400);
 }
 
-TEST_F(EmulatorTest, WrongContentTypeIs415AndHugeBodyIs413) {
+TEST_F(EmulatorSeedTest, WrongContentTypeIs415AndHugeBodyIs413) {
   HttpResponse type = call("POST", "/api/v2/locations", seedLocation().dump(), "text/plain");
   EXPECT_EQ(type.status, 415);
   EXPECT_EQ(body(type)["code"], "unsupported.media.type");
@@ -175,7 +178,7 @@ TEST_F(EmulatorTest, WrongContentTypeIs415AndHugeBodyIs413) {
   EXPECT_EQ(api("POST", "/api/v2/locations", fits).status, 201);
 }
 
-TEST_F(EmulatorTest, JsonPatchReplacesAndBumpsVersion) {
+TEST_F(EmulatorSeedTest, JsonPatchReplacesAndBumpsVersion) {
   std::string id = createLocation();
   json patch = json::array(
       {{{"op", "test"}, {"path", "/media/proxy/host"}, {"value", "proxy-a.example.com"}},
@@ -194,7 +197,7 @@ TEST_F(EmulatorTest, JsonPatchReplacesAndBumpsVersion) {
             "proxy-b.example.com");
 }
 
-TEST_F(EmulatorTest, FailedTestOpIs409AndNothingIsApplied) {
+TEST_F(EmulatorSeedTest, FailedTestOpIs409AndNothingIsApplied) {
   std::string id = createLocation();
   json patch =
       json::array({{{"op", "replace"}, {"path", "/media/proxy/host"}, {"value", "proxy-c"}},
@@ -206,7 +209,7 @@ TEST_F(EmulatorTest, FailedTestOpIs409AndNothingIsApplied) {
   EXPECT_EQ(after["version"], 1);
 }
 
-TEST_F(EmulatorTest, UnknownReadOnlyOrInvalidPatchesAre422) {
+TEST_F(EmulatorSeedTest, UnknownReadOnlyOrInvalidPatchesAre422) {
   std::string id = createLocation();
   auto patchOne = [&](json op) {
     return api("PATCH", "/api/v2/locations/" + id, json::array({std::move(op)}),
@@ -229,7 +232,7 @@ TEST_F(EmulatorTest, UnknownReadOnlyOrInvalidPatchesAre422) {
       400);
 }
 
-TEST_F(EmulatorTest, RealLocationUpdateDefinitionNeedsTheCurrentVersion) {
+TEST_F(EmulatorSeedTest, RealLocationUpdateDefinitionNeedsTheCurrentVersion) {
   std::string id = createLocation();
   HttpResponse stale = api("PATCH", "/api/v2/locations/" + id, {{"name", "New"}, {"version", 3}});
   EXPECT_EQ(stale.status, 409);
@@ -243,7 +246,7 @@ TEST_F(EmulatorTest, RealLocationUpdateDefinitionNeedsTheCurrentVersion) {
   EXPECT_EQ(body(ok)["media"]["proxy"]["host"], "proxy-a.example.com");
 }
 
-TEST_F(EmulatorTest, LocationsPageAndDelete) {
+TEST_F(EmulatorSeedTest, LocationsPageAndDelete) {
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) ids.push_back(createLocation("Office " + std::to_string(i)));
   json page1 = body(api("GET", "/api/v2/locations", nullptr, "", {{"pageSize", "2"}}));
@@ -268,8 +271,10 @@ TEST_F(EmulatorTest, LocationsPageAndDelete) {
 
 // ---------------------------------------------------------------------------------- Trunks
 
-class TrunkTest : public EmulatorTest {
+class TrunkTest : public EmulatorSeedTest {
  protected:
+  // GET as a careful client reads a trunk it will PUT back: without the hidden properties.
+  const std::map<std::string, std::string> kVisible = {{"ignoreHidden", "true"}};
   std::string trunkPath(const std::string& id) {
     return "/api/v2/telephony/providers/edges/trunkbasesettings/" + id;
   }
@@ -286,7 +291,7 @@ class TrunkTest : public EmulatorTest {
 
 TEST_F(TrunkTest, PutWithCurrentVersionReordersProxies) {
   std::string id = createTrunk();
-  json trunk = body(api("GET", trunkPath(id)));
+  json trunk = body(api("GET", trunkPath(id), nullptr, "", kVisible));
   EXPECT_EQ(trunk["version"], 1);
   json& instance = trunk["properties"]["trunk_transport_serverProxyList"]["value"]["instance"];
   EXPECT_EQ(instance, json({"proxy-a.example.com", "proxy-b.example.com"}));
@@ -294,14 +299,15 @@ TEST_F(TrunkTest, PutWithCurrentVersionReordersProxies) {
   HttpResponse r = api("PUT", trunkPath(id), trunk);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(body(r)["version"], 2);
-  EXPECT_EQ(body(api("GET", trunkPath(id)))["properties"]["trunk_transport_serverProxyList"]
-                                           ["value"]["instance"][0],
-            "proxy-b.example.com");
+  EXPECT_EQ(
+      body(api("GET", trunkPath(id), nullptr, "",
+               kVisible))["properties"]["trunk_transport_serverProxyList"]["value"]["instance"][0],
+      "proxy-b.example.com");
 }
 
 TEST_F(TrunkTest, StaleVersionIs409WithThePlatformMessage) {
   std::string id = createTrunk();
-  json trunk = body(api("GET", trunkPath(id)));
+  json trunk = body(api("GET", trunkPath(id), nullptr, "", kVisible));
   ASSERT_EQ(api("PUT", trunkPath(id), trunk).status, 200);
   HttpResponse stale = api("PUT", trunkPath(id), trunk);  // still version 1
   EXPECT_EQ(stale.status, 409);
@@ -314,14 +320,14 @@ TEST_F(TrunkTest, StaleVersionIs409WithThePlatformMessage) {
 
 TEST_F(TrunkTest, AdminCanMoveTheVersionAndInjectAConflict) {
   std::string id = createTrunk();
-  json trunk = body(api("GET", trunkPath(id)));
+  json trunk = body(api("GET", trunkPath(id), nullptr, "", kVisible));
   // Someone else wrote the trunk in between: the client's PUT with version 1 loses.
   ASSERT_EQ(call("POST", "/_emulator/trunks",
                  json({{"id", id}, {"hosts", {"proxy-z"}}, {"version", 5}}).dump())
                 .status,
             201);
   EXPECT_EQ(api("PUT", trunkPath(id), trunk).status, 409);
-  json fresh = body(api("GET", trunkPath(id)));
+  json fresh = body(api("GET", trunkPath(id), nullptr, "", kVisible));
   EXPECT_EQ(fresh["version"], 5);
   call("POST", "/_emulator/faults",
        R"({"path_prefix":"/api/v2/telephony","method":"PUT","status":409})");
@@ -333,7 +339,7 @@ TEST_F(TrunkTest, AdminCanMoveTheVersionAndInjectAConflict) {
   EXPECT_EQ(body(ok)["version"], 6);
 }
 
-TEST_F(EmulatorTest, ConcurrentClientsSeeConsistentVersions) {
+TEST_F(EmulatorSeedTest, ConcurrentClientsSeeConsistentVersions) {
   std::string id = createLocation();
   std::string t = token();
   std::vector<std::thread> threads;
@@ -362,13 +368,13 @@ TEST_F(EmulatorTest, ConcurrentClientsSeeConsistentVersions) {
 
 TEST_F(TrunkTest, ManagedTrunksAndBadHostListsAreRefused) {
   std::string managed = createTrunk(true);
-  json trunk = body(api("GET", trunkPath(managed)));
+  json trunk = body(api("GET", trunkPath(managed), nullptr, "", kVisible));
   HttpResponse r = api("PUT", trunkPath(managed), trunk);
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(body(r)["message"].get<std::string>().find("Managed trunks cannot be modified"),
             std::string::npos);
   std::string id = createTrunk();
-  json other = body(api("GET", trunkPath(id)));
+  json other = body(api("GET", trunkPath(id), nullptr, "", kVisible));
   other["properties"]["trunk_transport_serverProxyList"]["value"]["instance"] = {"", 5};
   EXPECT_EQ(api("PUT", trunkPath(id), other).status, 400);
   EXPECT_EQ(api("GET", trunkPath("nope")).status, 404);
@@ -443,7 +449,8 @@ TEST_F(AuditTest, QueryLifecycleAndCursorPaging) {
 
 TEST_F(AuditTest, TrunkPutsAreTelephonyEntriesWithPropertyChanges) {
   std::string id = createTrunk();
-  json trunk = body(api("GET", "/api/v2/telephony/providers/edges/trunkbasesettings/" + id));
+  json trunk = body(api("GET", "/api/v2/telephony/providers/edges/trunkbasesettings/" + id, nullptr,
+                        "", kVisible));
   trunk["properties"]["trunk_transport_serverProxyList"]["value"]["instance"] = {
       "proxy-b.example.com"};
   ASSERT_EQ(api("PUT", "/api/v2/telephony/providers/edges/trunkbasesettings/" + id, trunk).status,
@@ -614,7 +621,7 @@ TEST_F(EmulatorTest, RateLimitAnswers429WithRetryAfter) {
   EXPECT_EQ(api("GET", "/api/v2/locations").status, 429);
 }
 
-TEST_F(EmulatorTest, StatusFaultHitsTheNextNMatchingRequests) {
+TEST_F(EmulatorSeedTest, StatusFaultHitsTheNextNMatchingRequests) {
   std::string t = token();
   std::string id = createLocation();
   ASSERT_EQ(call("POST", "/_emulator/faults",
@@ -634,7 +641,7 @@ TEST_F(EmulatorTest, StatusFaultHitsTheNextNMatchingRequests) {
   EXPECT_EQ(body(api("GET", "/api/v2/locations/" + id))["version"], 2);  // faults applied nothing
 }
 
-TEST_F(EmulatorTest, RetryAfterStallAndResetFaults) {
+TEST_F(EmulatorSeedTest, RetryAfterStallAndResetFaults) {
   token();
   call("POST", "/_emulator/faults",
        R"({"path_prefix":"/api/v2/","count":1,"status":429,"retry_after":7})");
@@ -669,7 +676,7 @@ TEST_F(EmulatorTest, AdminApiIsLoopbackOnly) {
 
 // ------------------------------------------------------------------------------ Request log
 
-TEST_F(EmulatorTest, RequestLogHasBodiesButNoSecrets) {
+TEST_F(EmulatorSeedTest, RequestLogHasBodiesButNoSecrets) {
   mediapath::testing::TempDir dir;
   EmulatorOptions o = defaultOptions();
   o.request_log_path = dir.file("requests.jsonl");
@@ -707,7 +714,7 @@ TEST_F(EmulatorTest, RequestLogHasBodiesButNoSecrets) {
   EXPECT_EQ(file.find(kSecret), std::string::npos);
 }
 
-TEST_F(EmulatorTest, ResetForgetsStateButKeepsTokens) {
+TEST_F(EmulatorSeedTest, ResetForgetsStateButKeepsTokens) {
   std::string t = token();
   createLocation();
   call("POST", "/_emulator/trunks", R"({"hosts":["a"]})");
@@ -720,7 +727,7 @@ TEST_F(EmulatorTest, ResetForgetsStateButKeepsTokens) {
   EXPECT_EQ(call("GET", "/api/v2/locations", {}, {}, "Bearer " + t).status, 200);
 }
 
-TEST_F(EmulatorTest, StateFileSurvivesARestart) {
+TEST_F(EmulatorSeedTest, StateFileSurvivesARestart) {
   mediapath::testing::TempDir dir;
   EmulatorOptions o = defaultOptions();
   o.state_file = dir.file("state.json");
@@ -735,6 +742,587 @@ TEST_F(EmulatorTest, StateFileSurvivesARestart) {
   EXPECT_EQ(loc["name"], "Frankfurt Office");
   EXPECT_EQ(loc["status"], "active");
   EXPECT_EQ(api("GET", "/api/v2/telephony/providers/edges/trunkbasesettings/trunk-1").status, 200);
+}
+
+// =========================================================================== Platform schema
+// The real platform's behaviour (reference/genesys-cloud-api.md), the emulator's default.
+
+std::set<std::string> fieldNames(const json& error) {
+  std::set<std::string> out;
+  for (const auto& d : error["details"]) out.insert(d["fieldName"].get<std::string>());
+  return out;
+}
+
+std::string percentEncode(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof(buf), "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+// The query map the HTTP transport builds from a raw query string (main.cc decodes with it).
+std::map<std::string, std::string> decodeQuery(const std::string& raw) {
+  std::map<std::string, std::string> out;
+  json form = parseForm(raw);
+  for (const auto& [k, v] : form.items()) out[k] = v.get<std::string>();
+  return out;
+}
+
+TEST_F(EmulatorPlatformTest, PlatformIsTheDefaultAndLocationsHaveNoSeedFields) {
+  EXPECT_EQ(EmulatorOptions{}.schema, Schema::kPlatform);
+  HttpResponse r = api("POST", "/api/v2/locations", platformLocation());
+  ASSERT_EQ(r.status, 201) << r.body;
+  json created = body(r);
+  EXPECT_EQ(created["state"], "active");
+  EXPECT_EQ(created["version"], 1);
+  EXPECT_EQ(created["path"], json::array());
+  EXPECT_EQ(created["emergencyNumber"]["e164"], "+4969123456");
+  EXPECT_EQ(created["selfUri"], "/api/v2/locations/" + created["id"].get<std::string>());
+  for (const char* seed : {"status", "region", "sip", "media", "ipAddressAllowlist"}) {
+    EXPECT_FALSE(created.contains(seed)) << seed;
+  }
+  json got = body(api("GET", "/api/v2/locations/" + created["id"].get<std::string>()));
+  EXPECT_EQ(got, created);  // active at once: no pending status to poll
+}
+
+TEST_F(EmulatorPlatformTest, SeedFieldsInACreateAre400InvalidPropertyNamingThem) {
+  json loc = platformLocation();
+  loc["region"] = "eu-central-1";
+  loc["media"] = {{"proxy", {{"host", "proxy-a"}, {"port", 5060}}}};
+  loc["address"]["floor"] = "1";
+  HttpResponse r = api("POST", "/api/v2/locations", loc);
+  ASSERT_EQ(r.status, 400);
+  json b = body(r);
+  EXPECT_EQ(b["code"], "invalid.property");
+  EXPECT_EQ(fieldNames(b), (std::set<std::string>{"region", "media", "address.floor"}));
+  EXPECT_NE(b["message"].get<std::string>().find("region"), std::string::npos);
+  json status = platformLocation();
+  status["status"] = "active";
+  EXPECT_EQ(body(api("POST", "/api/v2/locations", status))["details"][0]["fieldName"], "status");
+  json nameless = platformLocation();
+  nameless.erase("name");
+  HttpResponse missing = api("POST", "/api/v2/locations", nameless);
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_EQ(fieldNames(body(missing)), std::set<std::string>{"name"});
+  EXPECT_EQ(body(api("GET", "/api/v2/locations"))["total"], 0);
+}
+
+TEST_F(EmulatorPlatformTest, JsonPatchBodyIs415AndChangesNothing) {
+  std::string id = createPlatformLocation();
+  json patch = json::array({{{"op", "replace"}, {"path", "/name"}, {"value", "Renamed"}}});
+  HttpResponse r = api("PATCH", "/api/v2/locations/" + id, patch, "application/json-patch+json");
+  EXPECT_EQ(r.status, 415);
+  EXPECT_EQ(body(r)["code"], "unsupported.media.type");
+  // The same array as application/json is still no LocationUpdateDefinition.
+  EXPECT_EQ(api("PATCH", "/api/v2/locations/" + id, patch).status, 415);
+  json after = body(api("GET", "/api/v2/locations/" + id));
+  EXPECT_EQ(after["name"], "Frankfurt Office");
+  EXPECT_EQ(after["version"], 1);
+}
+
+TEST_F(EmulatorPlatformTest, PatchNeedsTheCurrentVersion) {
+  std::string id = createPlatformLocation();
+  HttpResponse missing = api("PATCH", "/api/v2/locations/" + id, {{"name", "New"}});
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_EQ(body(missing)["code"], "invalid.value");
+  EXPECT_EQ(fieldNames(body(missing)), std::set<std::string>{"version"});
+  HttpResponse stale = api("PATCH", "/api/v2/locations/" + id, {{"name", "New"}, {"version", 7}});
+  EXPECT_EQ(stale.status, 409);
+  EXPECT_EQ(body(stale)["message"], kVersionMismatchMessage);
+  HttpResponse seed_field = api("PATCH", "/api/v2/locations/" + id,
+                                {{"version", 1}, {"media", {{"proxy", {{"host", "x"}}}}}});
+  EXPECT_EQ(seed_field.status, 400);
+  EXPECT_EQ(body(seed_field)["code"], "invalid.property");
+  EXPECT_EQ(fieldNames(body(seed_field)), std::set<std::string>{"media"});
+  HttpResponse ok = api("PATCH", "/api/v2/locations/" + id,
+                        {{"name", "New"}, {"version", 1}, {"notes", "moved"}});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(body(ok)["name"], "New");
+  EXPECT_EQ(body(ok)["notes"], "moved");
+  EXPECT_EQ(body(ok)["version"], 2);
+  EXPECT_EQ(body(ok)["address"]["city"], "Frankfurt");  // untouched fields stay
+  EXPECT_FALSE(body(ok).contains("status"));
+  EXPECT_EQ(api("PATCH", "/api/v2/locations/" + id, {{"version", 2}, {"state", "gone"}}).status,
+            400);
+  EXPECT_EQ(body(api("PATCH", "/api/v2/locations/" + id,
+                     {{"version", 2}, {"state", "deleted"}}))["state"],
+            "deleted");
+}
+
+TEST_F(EmulatorPlatformTest, AdminLocationsFollowTheActiveSchema) {
+  HttpResponse seed = call("POST", "/_emulator/locations", seedLocation().dump());
+  EXPECT_EQ(seed.status, 400);
+  EXPECT_EQ(body(seed)["code"], "invalid.property");
+  HttpResponse ok = call("POST", "/_emulator/locations", platformLocation().dump());
+  ASSERT_EQ(ok.status, 201) << ok.body;
+  EXPECT_FALSE(body(ok).contains("status"));
+  EXPECT_EQ(body(ok)["state"], "active");
+}
+
+// ---------------------------------------------------------------- Trunks (both schemas)
+
+class PlatformTrunkTest : public EmulatorPlatformTest {
+ protected:
+  const std::map<std::string, std::string> kVisible = {{"ignoreHidden", "true"}};
+  static std::string trunkPath(const std::string& id) {
+    return "/api/v2/telephony/providers/edges/trunkbasesettings/" + id;
+  }
+  std::string createTrunk(const json& hosts = {"proxy-a", "10.0.0.5:5070"}) {
+    HttpResponse r = call("POST", "/_emulator/trunks",
+                          json({{"id", "trunk-1"},
+                                {"hosts", hosts},
+                                {"allow_list", {"10.0.0.5/32", "198.51.100.0/24"}}})
+                              .dump());
+    EXPECT_EQ(r.status, 201) << r.body;
+    return body(r)["id"];
+  }
+  json visible(const std::string& id) {
+    return body(api("GET", trunkPath(id), nullptr, "", kVisible));
+  }
+  static json& instance(json& trunk) {
+    return trunk["properties"]["trunk_transport_serverProxyList"]["value"]["instance"];
+  }
+};
+
+TEST_F(PlatformTrunkTest, GetShowsHiddenPropertiesUnlessIgnoreHidden) {
+  std::string id = createTrunk();
+  json all = body(api("GET", trunkPath(id)));
+  ASSERT_TRUE(all["properties"].contains("trunk_internal_edgeGroupId")) << all.dump();
+  EXPECT_TRUE(all["properties"]["trunk_internal_mediaRelayPool"]["hidden"].get<bool>());
+  json shown = visible(id);
+  for (const auto& [name, property] : shown["properties"].items()) {
+    EXPECT_EQ(name.rfind("trunk_internal_", 0), std::string::npos) << name;
+  }
+  EXPECT_EQ(instance(shown), json({"proxy-a", "10.0.0.5:5070"}));
+  EXPECT_EQ(shown["trunkType"], "EXTERNAL");
+  EXPECT_EQ(shown["properties"]["trunk_access_acl_allowList"]["value"]["instance"],
+            json({"10.0.0.5/32", "198.51.100.0/24"}));
+  json list = body(
+      api("GET", "/api/v2/telephony/providers/edges/trunkbasesettings", nullptr, "", kVisible));
+  EXPECT_FALSE(list["entities"][0]["properties"].contains("trunk_internal_edgeGroupId"));
+}
+
+TEST_F(PlatformTrunkTest, PutWithAHiddenPropertyIs400NamingIt) {
+  std::string id = createTrunk();
+  json all = body(api("GET", trunkPath(id)));  // a client that forgot ignoreHidden
+  HttpResponse r = api("PUT", trunkPath(id), all);
+  ASSERT_EQ(r.status, 400);
+  EXPECT_EQ(body(r)["code"], "invalid.property");
+  EXPECT_EQ(fieldNames(body(r)),
+            (std::set<std::string>{"properties.trunk_internal_edgeGroupId",
+                                   "properties.trunk_internal_mediaRelayPool"}));
+  EXPECT_EQ(visible(id)["version"], 1);
+  json shown = visible(id);
+  instance(shown) = {"10.0.0.5:5070", "proxy-a"};
+  HttpResponse ok = api("PUT", trunkPath(id), shown);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(body(ok)["version"], 2);
+  json saved = visible(id);
+  EXPECT_EQ(instance(saved), json({"10.0.0.5:5070", "proxy-a"}));
+  // The allowlist is stored as given, never enforced.
+  EXPECT_EQ(visible(id)["properties"]["trunk_access_acl_allowList"]["value"]["instance"].size(),
+            2u);
+}
+
+TEST_F(PlatformTrunkTest, ServerListEntriesAreHostsOrHostPortsAndUnique) {
+  std::string id = createTrunk();
+  auto put = [&](json hosts) {
+    json trunk = visible(id);
+    instance(trunk) = std::move(hosts);
+    return api("PUT", trunkPath(id), trunk);
+  };
+  const std::string field = "properties.trunk_transport_serverProxyList.value.instance";
+  const std::vector<json> bads = {json::array({"proxy-a", ""}),
+                                  json::array({"proxy-a", "proxy-b:0"}),
+                                  json::array({"proxy-a", "proxy-b:70000"}),
+                                  json::array({"proxy-a", "proxy b"}),
+                                  json::array({"proxy-a", "proxy-b:"}),
+                                  json::array({"proxy-a", 5060})};
+  for (const json& bad : bads) {
+    HttpResponse r = put(bad);
+    EXPECT_EQ(r.status, 400) << bad.dump();
+    EXPECT_EQ(body(r)["code"], "invalid.value");
+    EXPECT_EQ(fieldNames(body(r)), std::set<std::string>{field + "[1]"}) << bad.dump();
+  }
+  HttpResponse dup = put({"proxy-a", "10.0.0.5:5070", "proxy-a"});
+  EXPECT_EQ(dup.status, 400);
+  EXPECT_EQ(fieldNames(body(dup)), std::set<std::string>{field + "[2]"});
+  EXPECT_EQ(put({"proxy-a:5060", "10.0.0.5", "[2001:db8::1]:5061", "sip.example.com"}).status, 200);
+}
+
+TEST_F(PlatformTrunkTest, AdminSetsTrunkTypeAndManagedStaysReadOnly) {
+  HttpResponse phone =
+      call("POST", "/_emulator/trunks", R"({"id":"phone-1","trunkType":"PHONE","hosts":["a"]})");
+  ASSERT_EQ(phone.status, 201);
+  EXPECT_EQ(visible("phone-1")["trunkType"], "PHONE");
+  call("POST", "/_emulator/trunks", R"({"id":"managed-1","managed":true,"hosts":["a"]})");
+  HttpResponse r = api("PUT", trunkPath("managed-1"), visible("managed-1"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(body(r)["message"].get<std::string>().find("Managed trunks cannot be modified"),
+            std::string::npos);
+}
+
+// --------------------------------------------------------------- Concurrent-change faults
+
+TEST_F(PlatformTrunkTest, ConcurrentChangeFaultsAnswerInEachConflictForm) {
+  std::string id = createTrunk();
+  struct Form {
+    const char* conflict;
+    int status;
+    const char* code;
+  };
+  for (const Form& form : {Form{"409", 409, "conflict"}, Form{"408", 408, "request.timeout"},
+                           Form{"400", 400, "bad.request"}}) {
+    SCOPED_TRACE(form.conflict);
+    json trunk = visible(id);  // the client's GET
+    long long read = trunk["version"];
+    ASSERT_EQ(call("POST", "/_emulator/faults",
+                   json({{"path_prefix", "/api/v2/telephony/providers/edges/trunkbasesettings/"},
+                         {"method", "PUT"},
+                         {"count", 1},
+                         {"concurrent_change", true},
+                         {"conflict", form.conflict}})
+                       .dump())
+                  .status,
+              201);
+    HttpResponse r = api("PUT", trunkPath(id), trunk);  // an admin saved in between
+    EXPECT_EQ(r.status, form.status);
+    json b = body(r);
+    EXPECT_EQ(b["code"], form.code);
+    if (form.status == 409) {
+      EXPECT_EQ(b["message"], kVersionMismatchMessage);
+    }
+    if (form.status == 400) {
+      EXPECT_NE(b["message"].get<std::string>().find("does not match the current version"),
+                std::string::npos);
+      EXPECT_EQ(b["message"], "The version supplied (" + std::to_string(read) +
+                                  ") does not match the current version (" +
+                                  std::to_string(read + 1) + ").");
+    }
+    json fresh = visible(id);
+    EXPECT_EQ(fresh["version"], read + 1);
+    HttpResponse retry = api("PUT", trunkPath(id), fresh);  // re-read and retry succeeds
+    ASSERT_EQ(retry.status, 200) << retry.body;
+  }
+  // Each concurrent save is an audit entry by another user.
+  int others = 0;
+  json state = body(call("GET", "/_emulator/state"));
+  for (const auto& e : state["audit"]) {
+    if (e["client"]["id"] == "admin-ui") {
+      ++others;
+      EXPECT_EQ(e["entityType"], "TrunkBase");
+      EXPECT_EQ(e["user"]["name"], "Another Admin");
+    }
+  }
+  EXPECT_EQ(others, 3);
+}
+
+TEST_F(EmulatorPlatformTest, ConcurrentChangeDefaultsTo409AndBadFaultsAreRefused) {
+  call("POST", "/_emulator/sites", R"({"id":"site-1","media_regions":["eu-central-1"]})");
+  const std::string path = "/api/v2/telephony/providers/edges/sites/site-1";
+  json site = body(api("GET", path));
+  call("POST", "/_emulator/faults",
+       R"({"path_prefix":"/api/v2/telephony","concurrent_change":true})");
+  HttpResponse r = api("PUT", path, site);
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(body(r)["message"], kVersionMismatchMessage);
+  EXPECT_EQ(body(api("GET", path))["version"], 2);
+  EXPECT_EQ(call("POST", "/_emulator/faults",
+                 R"({"path_prefix":"/","concurrent_change":true,"conflict":"418"})")
+                .status,
+            400);
+  EXPECT_EQ(call("POST", "/_emulator/faults",
+                 R"({"path_prefix":"/","concurrent_change":true,"status":503})")
+                .status,
+            400);
+}
+
+// ----------------------------------------------------------------- Sites and media regions
+
+class SiteTest : public EmulatorPlatformTest {
+ protected:
+  static constexpr const char* kPath = "/api/v2/telephony/providers/edges/sites/site-1";
+  void SetUp() override {
+    EmulatorPlatformTest::SetUp();
+    HttpResponse r = call("POST", "/_emulator/sites",
+                          R"({"id":"site-1","name":"Frankfurt","media_regions":["eu-west-1"],
+                              "use_latency_based":true})");
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+};
+
+TEST_F(SiteTest, SitesReadLikeThePlatform) {
+  json site = body(api("GET", kPath));
+  EXPECT_EQ(site["id"], "site-1");
+  EXPECT_EQ(site["name"], "Frankfurt");
+  EXPECT_EQ(site["version"], 1);
+  EXPECT_EQ(site["state"], "active");
+  EXPECT_EQ(site["mediaModel"], "Cloud");
+  EXPECT_EQ(site["mediaRegions"], json({"eu-west-1"}));
+  EXPECT_EQ(site["mediaRegionsUseLatencyBased"], true);
+  EXPECT_EQ(site["cloudProxyForceTurn"], false);
+  EXPECT_EQ(site["selfUri"], kPath);
+  json list = body(api("GET", "/api/v2/telephony/providers/edges/sites"));
+  EXPECT_EQ(list["total"], 1);
+  EXPECT_EQ(list["entities"][0]["id"], "site-1");
+  EXPECT_EQ(api("GET", "/api/v2/telephony/providers/edges/sites/nope").status, 404);
+}
+
+TEST_F(SiteTest, SiteRefersToItsLocation) {
+  std::string location = createPlatformLocation("Frankfurt Office");
+  ASSERT_EQ(
+      call("POST", "/_emulator/sites",
+           json({{"id", "site-2"}, {"media_regions", json::array()}, {"location_id", location}})
+               .dump())
+          .status,
+      201);
+  json site = body(api("GET", "/api/v2/telephony/providers/edges/sites/site-2"));
+  EXPECT_EQ(site["location"]["id"], location);
+  EXPECT_EQ(site["location"]["name"], "Frankfurt Office");
+}
+
+TEST_F(SiteTest, PutAddsTheHomeRegionAndBumpsTheVersion) {
+  json site = body(api("GET", kPath));
+  site["mediaRegions"] = {"eu-west-2", "eu-west-1"};
+  site["mediaRegionsUseLatencyBased"] = false;
+  HttpResponse r = api("PUT", kPath, site);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json b = body(r);
+  EXPECT_EQ(b["mediaRegions"], json({"eu-west-2", "eu-west-1", "eu-central-1"}));
+  EXPECT_EQ(b["mediaRegionsUseLatencyBased"], false);
+  EXPECT_EQ(b["version"], 2);
+  EXPECT_EQ(body(api("GET", kPath)), b);
+  // The home region already in the list stays where the client put it.
+  b["mediaRegions"] = {"eu-central-1", "eu-west-1"};
+  EXPECT_EQ(body(api("PUT", kPath, b))["mediaRegions"], json({"eu-central-1", "eu-west-1"}));
+  json entry = body(call("GET", "/_emulator/state"))["audit"].back();
+  EXPECT_EQ(entry["serviceName"], "Telephony");
+  EXPECT_EQ(entry["entityType"], "Site");
+  EXPECT_EQ(entry["entity"]["id"], "site-1");
+  EXPECT_EQ(entry["action"], "Update");
+}
+
+TEST_F(SiteTest, PutWithAnUnknownRegionOrStaleVersionIsRefused) {
+  json site = body(api("GET", kPath));
+  site["mediaRegions"] = {"eu-west-1", "mars-north-1"};
+  HttpResponse r = api("PUT", kPath, site);
+  ASSERT_EQ(r.status, 400);
+  EXPECT_EQ(body(r)["code"], "invalid.value");
+  EXPECT_EQ(fieldNames(body(r)), std::set<std::string>{"mediaRegions[1]"});
+  site["mediaRegions"] = {"eu-west-1"};
+  site["version"] = 5;
+  EXPECT_EQ(api("PUT", kPath, site).status, 409);
+  site.erase("version");
+  EXPECT_EQ(api("PUT", kPath, site).status, 400);
+  EXPECT_EQ(body(api("GET", kPath))["version"], 1);
+  EXPECT_EQ(call("POST", "/_emulator/sites", R"({"media_regions":["nowhere"]})").status, 400);
+}
+
+TEST_F(EmulatorPlatformTest, MediaRegionsListTheHomeCoreAndSatelliteRegions) {
+  json regions = body(api("GET", "/api/v2/telephony/mediaregions"));
+  EXPECT_EQ(regions["awsHomeRegion"], "eu-central-1");
+  EXPECT_GE(regions["awsCoreRegions"].size(), 5u);
+  EXPECT_GE(regions["awsSatelliteRegions"].size(), 1u);
+  bool found = false;
+  for (const auto& r : regions["awsCoreRegions"]) found = found || r == "eu-central-1";
+  EXPECT_TRUE(found);
+  EmulatorOptions o = defaultOptions();
+  o.home_region = "us-east-1";
+  start(o);
+  token_.clear();
+  EXPECT_EQ(body(api("GET", "/api/v2/telephony/mediaregions"))["awsHomeRegion"], "us-east-1");
+  o.home_region = "mars-north-1";
+  EXPECT_THROW(start(o), std::invalid_argument);
+}
+
+TEST_F(EmulatorPlatformTest, IpRangesAreAFixedTable) {
+  HttpResponse r = api("GET", "/api/v2/ipranges");
+  ASSERT_EQ(r.status, 200);
+  json entities = body(r)["entities"];
+  ASSERT_GE(entities.size(), 3u);
+  for (const auto& e : entities) {
+    for (const char* key : {"cidr", "service", "region", "direction"}) {
+      EXPECT_TRUE(e[key].is_string()) << key;
+    }
+    EXPECT_TRUE(isValidCidr(e["cidr"].get<std::string>()));
+  }
+}
+
+// ---------------------------------------------------------------- Token endpoint rate limit
+
+TEST_F(EmulatorPlatformTest, TokenRateLimitIs400InvalidRequestWithoutRetryAfter) {
+  const json expected = {{"error", "invalid_request"},
+                         {"description", "rate limit exceeded"},
+                         {"error_description", "rate limit exceeded"}};
+  ASSERT_EQ(call("POST", "/_emulator/faults",
+                 R"({"path_prefix":"/oauth/token","status":400,"oauth_rate_limit":true})")
+                .status,
+            201);
+  HttpResponse faulted = call("POST", "/oauth/token", "grant_type=client_credentials",
+                              "application/x-www-form-urlencoded", std::string(kBasic));
+  EXPECT_EQ(faulted.status, 400);
+  EXPECT_EQ(body(faulted), expected);
+  EXPECT_TRUE(faulted.header("Retry-After").empty());
+  // The bucket: the token endpoint answers its own way, the API with 429.
+  EmulatorOptions o = defaultOptions();
+  o.rate_per_second = 0.5;
+  o.burst = 2;
+  start(o);
+  token_.clear();
+  token();
+  EXPECT_EQ(api("GET", "/api/v2/ipranges").status, 200);
+  HttpResponse limited = call("POST", "/oauth/token", "grant_type=client_credentials",
+                              "application/x-www-form-urlencoded", std::string(kBasic));
+  EXPECT_EQ(limited.status, 400);
+  EXPECT_EQ(body(limited), expected);
+  EXPECT_TRUE(limited.header("Retry-After").empty());
+  EXPECT_EQ(api("GET", "/api/v2/ipranges").status, 429);
+}
+
+// ------------------------------------------------------------------ Audit: expand, cursors
+
+class PlatformAuditTest : public EmulatorPlatformTest {
+ protected:
+  // A Location with `updates` PATCHes and a succeeded audit query over them; returns its id.
+  std::string auditedQuery(int updates) {
+    std::string id = createPlatformLocation();
+    for (int i = 0; i < updates; ++i) {
+      EXPECT_EQ(api("PATCH", "/api/v2/locations/" + id,
+                    {{"version", i + 1}, {"notes", "n" + std::to_string(i)}})
+                    .status,
+                200);
+    }
+    HttpResponse q = api(
+        "POST", "/api/v2/audits/query",
+        {{"interval", "2026-11-27T00:00:00Z/2026-11-28T00:00:00Z"}, {"serviceName", "Directory"}});
+    EXPECT_EQ(q.status, 202);
+    std::string qid = body(q)["id"];
+    api("GET", "/api/v2/audits/query/" + qid);
+    api("GET", "/api/v2/audits/query/" + qid);
+    return qid;
+  }
+  HttpResponse results(const std::string& qid, const std::string& raw_query) {
+    return api("GET", "/api/v2/audits/query/" + qid + "/results", nullptr, "",
+               decodeQuery(raw_query));
+  }
+};
+
+TEST_F(PlatformAuditTest, UserNamesComeOnlyWithExpandUser) {
+  std::string qid = auditedQuery(1);
+  json plain = body(results(qid, ""));
+  ASSERT_EQ(plain["entities"].size(), 2u);
+  for (const auto& e : plain["entities"]) {
+    EXPECT_EQ(e["user"].size(), 1u) << e["user"].dump();
+    EXPECT_TRUE(e["user"].contains("id"));
+  }
+  json expanded = body(results(qid, "expand=user"));
+  for (const auto& e : expanded["entities"]) {
+    EXPECT_EQ(e["user"]["name"], std::string("OAuth client ") + kClientId);
+    EXPECT_EQ(e["user"]["id"], plain["entities"][0]["user"]["id"]);
+  }
+}
+
+TEST_F(PlatformAuditTest, CursorsNeedUrlEncoding) {
+  std::string qid = auditedQuery(4);  // 5 entries
+  json first = body(results(qid, "pageSize=2&expand=user"));
+  ASSERT_TRUE(first.contains("cursor"));
+  std::string cursor = first["cursor"];
+  for (char c : {'+', '/', '='}) {
+    EXPECT_NE(cursor.find(c), std::string::npos) << cursor << " lacks " << c;
+  }
+  HttpResponse raw = results(qid, "pageSize=2&cursor=" + cursor);
+  EXPECT_EQ(raw.status, 400) << raw.body;
+  EXPECT_EQ(fieldNames(body(raw)), std::set<std::string>{"cursor"});
+  std::vector<json> all(first["entities"].begin(), first["entities"].end());
+  int pages = 1;
+  while (!cursor.empty() && pages < 10) {
+    HttpResponse r = results(qid, "pageSize=2&cursor=" + percentEncode(cursor));
+    ASSERT_EQ(r.status, 200) << r.body;
+    json page = body(r);
+    for (const auto& e : page["entities"]) all.push_back(e);
+    cursor = page.value("cursor", "");
+    ++pages;
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(all.size(), 5u);
+}
+
+// ------------------------------------------------------------------------------ Permissions
+
+TEST_F(EmulatorPlatformTest, MissingPermissionsAre403NamingThePermission) {
+  EmulatorOptions o = defaultOptions();
+  o.permissions = std::set<std::string>{"directory:location:view"};
+  start(o);
+  EXPECT_EQ(api("GET", "/api/v2/locations").status, 200);
+  EXPECT_EQ(api("GET", "/api/v2/ipranges").status, 200);  // needs none
+  auto expect403 = [&](const HttpResponse& r, const std::string& permission) {
+    EXPECT_EQ(r.status, 403) << permission;
+    json b = body(r);
+    EXPECT_EQ(b["code"], "missing.permissions");
+    EXPECT_NE(b["message"].get<std::string>().find(permission), std::string::npos) << b.dump();
+  };
+  expect403(api("POST", "/api/v2/locations", platformLocation()), "directory:location:add");
+  expect403(api("PATCH", "/api/v2/locations/x", {{"version", 1}}), "directory:location:edit");
+  expect403(api("DELETE", "/api/v2/locations/x"), "directory:location:delete");
+  expect403(api("GET", "/api/v2/telephony/providers/edges/trunkbasesettings"),
+            "telephony:plugin:all");
+  expect403(api("GET", "/api/v2/telephony/providers/edges/sites"), "telephony:plugin:all");
+  expect403(api("GET", "/api/v2/telephony/mediaregions"), "telephony:plugin:all");
+  expect403(api("POST", "/api/v2/audits/query", json::object()), "audits:audit:view");
+  expect403(api("POST", "/api/v2/analytics/conversations/details/query", json::object()),
+            "analytics:conversationDetail:view");
+  o.permissions = std::set<std::string>{"telephony:plugin:all"};
+  start(o);
+  token_.clear();
+  EXPECT_EQ(api("GET", "/api/v2/telephony/mediaregions").status, 200);
+}
+
+// ------------------------------------------------------------------ Request log, state
+
+TEST_F(EmulatorPlatformTest, RequestLogHoldsEveryBodyAndContentType) {
+  std::string id = createPlatformLocation();
+  call("PATCH", "/api/v2/locations/" + id, std::string(5000, 'x'), "text/plain");
+  json patch = json::array({{{"op", "replace"}, {"path", "/name"}, {"value", "Renamed"}}});
+  api("PATCH", "/api/v2/locations/" + id, patch, "application/json-patch+json");
+  json log = body(call("GET", "/_emulator/requests"));
+  ASSERT_EQ(log.size(), 4u);  // token, create, the text PATCH, the JSON Patch
+  EXPECT_EQ(log[1]["content_type"], "application/json");
+  EXPECT_EQ(log[1]["body"]["name"], "Frankfurt Office");
+  EXPECT_EQ(log[2]["content_type"], "text/plain");
+  EXPECT_EQ(log[2]["status"], 415);
+  EXPECT_EQ(log[2]["body"], std::string(4096, 'x'));
+  EXPECT_EQ(log[3]["content_type"], "application/json-patch+json");
+  EXPECT_EQ(log[3]["body"], patch);
+  EXPECT_EQ(log[3]["status"], 415);
+}
+
+TEST_F(EmulatorPlatformTest, SitesAreInTheStateFileAndResetClearsThem) {
+  mediapath::testing::TempDir dir;
+  EmulatorOptions o = defaultOptions();
+  o.state_file = dir.file("state.json");
+  start(o);
+  ASSERT_EQ(call("POST", "/_emulator/sites",
+                 R"({"id":"site-1","name":"Frankfurt","media_regions":["eu-west-1"]})")
+                .status,
+            201);
+  json site = body(api("GET", "/api/v2/telephony/providers/edges/sites/site-1"));
+  ASSERT_EQ(api("PUT", "/api/v2/telephony/providers/edges/sites/site-1", site).status, 200);
+  EXPECT_EQ(body(call("GET", "/_emulator/state"))["sites"].size(), 1u);
+  start(o);  // a new emulator on the same file
+  token_.clear();
+  json loaded = body(api("GET", "/api/v2/telephony/providers/edges/sites/site-1"));
+  EXPECT_EQ(loaded["version"], 2);
+  EXPECT_EQ(loaded["mediaRegions"], json({"eu-west-1", "eu-central-1"}));
+  ASSERT_EQ(call("POST", "/_emulator/reset").status, 200);
+  EXPECT_EQ(body(call("GET", "/_emulator/state"))["sites"].size(), 0u);
+  EXPECT_EQ(api("GET", "/api/v2/telephony/providers/edges/sites/site-1").status, 404);
 }
 
 }  // namespace

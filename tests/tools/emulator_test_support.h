@@ -29,6 +29,7 @@ class EmulatorTest : public ::testing::Test {
     o.client_secret = kSecret;
     o.expires_in = std::chrono::seconds(3600);
     o.activation_delay = std::chrono::milliseconds(500);
+    o.schema = schema_;
     return o;
   }
   void start(EmulatorOptions options) {
@@ -91,10 +92,39 @@ class EmulatorTest : public ::testing::Test {
     return body(r).at("id").get<std::string>();
   }
 
+  Schema schema_ = Schema::kPlatform;  // the emulator's default
   FakeClock clock_;
   net::SeededRandom random_{42};
   std::unique_ptr<Emulator> emulator_;
   std::string token_;
+};
+
+/// The same with `--schema seed`: the seed tutorial's Location shapes (media fields, `status`,
+/// JSON Patch, 422s).
+class EmulatorSeedTest : public EmulatorTest {
+ protected:
+  EmulatorSeedTest() { schema_ = Schema::kSeed; }
+};
+
+/// The real platform's shapes (the default), with a Location created the platform's way.
+class EmulatorPlatformTest : public EmulatorTest {
+ protected:
+  static nlohmann::json platformLocation(const std::string& name = "Frankfurt Office") {
+    return {{"name", name},
+            {"address",
+             {{"street1", "Mainzer Landstrasse 1"},
+              {"city", "Frankfurt"},
+              {"zipcode", "60311"},
+              {"country", "DE"}}},
+            {"emergencyNumber",
+             {{"e164", "+4969123456"}, {"number", "069123456"}, {"type", "default"}}},
+            {"notes", "first floor"}};
+  }
+  std::string createPlatformLocation(const std::string& name = "Frankfurt Office") {
+    HttpResponse r = api("POST", "/api/v2/locations", platformLocation(name));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return body(r).at("id").get<std::string>();
+  }
 };
 
 }  // namespace mediapath::tools::emulator::testing

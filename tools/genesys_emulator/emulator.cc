@@ -1,6 +1,8 @@
 #include "tools/genesys_emulator/emulator.h"
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -18,6 +20,114 @@ constexpr std::size_t kMaxBodyBytes = 512000;
 constexpr std::size_t kMaxLogEntries = 10000;
 constexpr int kUnlimitedAllowed = 180;  // what the platform advertises per minute
 constexpr const char* kTrunkBase = "/api/v2/telephony/providers/edges/trunkbasesettings";
+constexpr const char* kSiteBase = "/api/v2/telephony/providers/edges/sites";
+
+// The org's media regions (a fixed table; --home-region picks one of them as home).
+const std::vector<std::string>& coreRegions() {
+  static const std::vector<std::string> kCore = {"us-east-1",   "us-west-2",      "eu-central-1",
+                                                 "eu-west-1",   "ap-southeast-2", "ap-northeast-1",
+                                                 "ca-central-1"};
+  return kCore;
+}
+const std::vector<std::string>& satelliteRegions() {
+  static const std::vector<std::string> kSatellite = {"eu-west-2", "ap-south-1", "sa-east-1"};
+  return kSatellite;
+}
+
+// Trunk properties "meant to be hidden or for internal system usage only": GET returns them
+// unless ?ignoreHidden=true, and a PUT that sends one back is refused.
+const std::vector<std::pair<std::string, json>>& hiddenTrunkProperties() {
+  static const std::vector<std::pair<std::string, json>> kHidden = {
+      {"trunk_internal_edgeGroupId",
+       {{"type", "string"},
+        {"hidden", true},
+        {"description", "For internal use only."},
+        {"value", {{"default", nullptr}, {"instance", "edge-group-7c1d"}}}}},
+      {"trunk_internal_mediaRelayPool",
+       {{"type", "string"},
+        {"hidden", true},
+        {"description", "For internal use only."},
+        {"value", {{"default", "default"}, {"instance", "pool-b"}}}}}};
+  return kHidden;
+}
+
+// Genesys's own service ranges (GET /api/v2/ipranges): a small fixed table.
+json ipRangeTable() {
+  auto entry = [](const char* cidr, const char* service, const char* region,
+                  const char* direction) {
+    return json{{"cidr", cidr}, {"service", service}, {"region", region}, {"direction", direction}};
+  };
+  return json::array({entry("52.129.96.0/20", "media", "us-east-1", "inbound"),
+                      entry("169.150.104.0/21", "media", "eu-central-1", "inbound"),
+                      entry("3.64.0.0/12", "api", "eu-central-1", "outbound"),
+                      entry("18.156.0.0/14", "api", "eu-central-1", "outbound"),
+                      entry("34.192.0.0/12", "api", "us-east-1", "outbound"),
+                      entry("13.54.0.0/15", "smtp", "ap-southeast-2", "outbound")});
+}
+
+// The answer a version-mismatch 400 gives (the Terraform provider retries on this text).
+std::string versionMismatch400(long long supplied, long long current) {
+  return "The version supplied (" + std::to_string(supplied) +
+         ") does not match the current version (" + std::to_string(current) + ").";
+}
+
+// A "host" or "host:port" server entry ("[v6]:port" and bare IPv6 too); port 1-65535.
+bool validServerEntry(const std::string& entry) {
+  if (entry.empty()) return false;
+  auto hostOk = [](const std::string& host) {
+    return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == '_' ||
+             c == ':';
+    });
+  };
+  auto portOk = [](const std::string& port) {
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos) {
+      return false;
+    }
+    int value = std::stoi(port);
+    return value >= 1 && value <= 65535;
+  };
+  if (entry.front() == '[') {
+    auto close = entry.find(']');
+    if (close == std::string::npos) return false;
+    std::string rest = entry.substr(close + 1);
+    if (!hostOk(entry.substr(1, close - 1))) return false;
+    return rest.empty() || (rest.front() == ':' && portOk(rest.substr(1)));
+  }
+  auto colon = entry.find(':');
+  if (colon != std::string::npos && colon == entry.rfind(':')) {  // host:port
+    return hostOk(entry.substr(0, colon)) && portOk(entry.substr(colon + 1));
+  }
+  return hostOk(entry);  // a name, an IPv4 address or a bare IPv6 address
+}
+
+// Audit results cursors: base64 (standard alphabet, padded) of a fixed prefix that encodes as
+// "++++////" plus "<query id prefix>.<offset>", so every cursor holds '+', '/' and '=' and a
+// client that does not URL-encode it sends something else ('+' decodes as a space).
+constexpr std::array<unsigned char, 6> kCursorPrefix = {0xfb, 0xef, 0xbe, 0xff, 0xff, 0xff};
+
+std::string base64Encode(const std::string& in) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16U) |
+                 (static_cast<unsigned char>(in[i + 1]) << 8U) |
+                 static_cast<unsigned char>(in[i + 2]);
+    for (int shift = 18; shift >= 0; shift -= 6) out.push_back(kAlphabet[(v >> shift) & 63U]);
+  }
+  std::size_t left = in.size() - i;
+  if (left > 0) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16U;
+    if (left == 2) v |= static_cast<unsigned char>(in[i + 1]) << 8U;
+    out.push_back(kAlphabet[(v >> 18U) & 63U]);
+    out.push_back(kAlphabet[(v >> 12U) & 63U]);
+    out.push_back(left == 2 ? kAlphabet[(v >> 6U) & 63U] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
 
 std::vector<std::string> splitPath(const std::string& path) {
   std::vector<std::string> out;
@@ -35,7 +145,7 @@ bool startsWith(const std::string& text, const std::string& prefix) {
   return text.compare(0, prefix.size(), prefix) == 0;
 }
 
-std::optional<std::string> base64Decode(const std::string& in) {
+std::optional<std::string> base64Decode(const std::string& in, bool strict = false) {
   auto value = [](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -49,6 +159,7 @@ std::optional<std::string> base64Decode(const std::string& in) {
   int bits = 0;
   for (char c : in) {
     if (c == '=') break;
+    if (strict && (c == '-' || c == '_')) return std::nullopt;
     int v = value(c);
     if (v < 0) return std::nullopt;
     buffer = (buffer << 6) | static_cast<unsigned>(v);
@@ -59,6 +170,31 @@ std::optional<std::string> base64Decode(const std::string& in) {
     }
   }
   return out;
+}
+
+std::string makeCursor(const std::string& query_id, std::size_t offset) {
+  std::string raw(kCursorPrefix.begin(), kCursorPrefix.end());
+  raw += query_id.substr(0, 8) + "." + std::to_string(offset);
+  if (raw.size() % 3 == 0) raw += '.';  // keeps a padding '=' in every cursor
+  return base64Encode(raw);
+}
+
+// The offset a cursor of `query_id` stands for; nullopt when it is not one.
+std::optional<std::size_t> readCursor(const std::string& cursor, const std::string& query_id) {
+  auto raw = base64Decode(cursor, true);
+  std::string prefix(kCursorPrefix.begin(), kCursorPrefix.end());
+  std::string id = query_id.substr(0, 8) + ".";
+  if (!raw || raw->compare(0, prefix.size(), prefix) != 0 ||
+      raw->compare(prefix.size(), id.size(), id) != 0) {
+    return std::nullopt;
+  }
+  std::string digits = raw->substr(prefix.size() + id.size());
+  if (!digits.empty() && digits.back() == '.') digits.pop_back();
+  if (digits.empty() || digits.size() > 9 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(std::stoul(digits));
 }
 
 bool isLoopback(const std::string& addr) {
@@ -205,10 +341,42 @@ bool auditFilterMatches(const json& message, const std::string& property, const 
   return false;
 }
 
+// What the OAuth client needs for a request (README, "Permissions"); "" when nothing.
+std::string permissionFor(const std::string& method, const std::vector<std::string>& seg) {
+  if (seg.size() < 3) return {};
+  if (seg[2] == "locations") {
+    if (method == "GET") return "directory:location:view";
+    if (method == "POST") return "directory:location:add";
+    if (method == "DELETE") return "directory:location:delete";
+    return "directory:location:edit";
+  }
+  if (seg[2] == "telephony") return "telephony:plugin:all";
+  if (seg[2] == "audits") return "audits:audit:view";
+  if (seg[2] == "analytics") return "analytics:conversationDetail:view";
+  return {};
+}
+
 }  // namespace
+
+std::optional<Schema> parseSchema(const std::string& text) {
+  if (text == "platform") return Schema::kPlatform;
+  if (text == "seed") return Schema::kSeed;
+  return std::nullopt;
+}
+
+bool isKnownMediaRegion(const std::string& region) {
+  auto in = [&](const std::vector<std::string>& list) {
+    return std::find(list.begin(), list.end(), region) != list.end();
+  };
+  return in(coreRegions()) || in(satelliteRegions());
+}
 
 Emulator::Emulator(EmulatorOptions options, const net::Clock& clock, net::Random& random)
     : options_(std::move(options)), clock_(clock), random_(random) {
+  if (!isKnownMediaRegion(options_.home_region)) {
+    throw std::invalid_argument("home region " + options_.home_region +
+                                " is not one of the emulated media regions");
+  }
   bucket_time_ = clock_.now();
   window_start_ = bucket_time_;
   bucket_tokens_ = options_.burst > 0 ? options_.burst : std::max(1.0, options_.rate_per_second);
@@ -252,6 +420,12 @@ HttpResponse Emulator::dispatch(Context& ctx) {
       return response;
     }
     stall = std::chrono::milliseconds(fault->stall_ms);
+    if (fault->concurrent_change) ctx.concurrent_conflict = fault->conflict;
+    if (fault->oauth_rate_limit) {
+      HttpResponse response = oauthRateLimited();
+      response.stall = stall;
+      return response;
+    }
     if (fault->status != 0) {
       ApiError e{fault->status, codeForStatus(fault->status), messageForStatus(fault->status), {}};
       if (fault->status == 429) e = rateLimited(fault->retry_after);
@@ -266,6 +440,12 @@ HttpResponse Emulator::dispatch(Context& ctx) {
   HttpResponse response;
   std::chrono::milliseconds retry_after{0};
   if (!takeRateToken(retry_after)) {
+    if (request.path == "/oauth/token") {
+      // The token endpoint's own limit: 400 invalid_request, no Retry-After.
+      response = oauthRateLimited();
+      response.stall = stall;
+      return response;
+    }
     auto seconds = static_cast<int>(std::max<long long>(1, (retry_after.count() + 999) / 1000));
     response = error(ctx, rateLimited(seconds));
     response.headers.emplace_back("Retry-After", std::to_string(seconds));
@@ -297,6 +477,41 @@ HttpResponse Emulator::reply(int status, const nlohmann::json& body) const {
 
 HttpResponse Emulator::error(const Context& ctx, const ApiError& e) const {
   return reply(e.status, errorBody(e, ctx.correlation_id));
+}
+
+HttpResponse Emulator::oauthRateLimited() const {
+  return reply(400, {{"error", "invalid_request"},
+                     {"description", "rate limit exceeded"},
+                     {"error_description", "rate limit exceeded"}});
+}
+
+HttpResponse Emulator::versionConflict(const Context& ctx, long long supplied,
+                                       long long current) const {
+  switch (ctx.concurrent_conflict) {
+    case 408:
+      return error(ctx, ApiError{408,
+                                 "request.timeout",
+                                 "The request timed out: the version supplied (" +
+                                     std::to_string(supplied) + ") is no longer current.",
+                                 {"version"}});
+    case 400:
+      return error(
+          ctx, ApiError{400, "bad.request", versionMismatch400(supplied, current), {"version"}});
+    default:
+      return error(ctx, ApiError{409, "conflict", kVersionMismatchMessage, {"version"}});
+  }
+}
+
+void Emulator::concurrentChange(const Context& ctx, nlohmann::json& stored,
+                                const std::string& service, const std::string& entity_type) {
+  if (ctx.concurrent_conflict == 0) return;
+  long long version = stored.value("version", 1LL);
+  stored["version"] = version + 1;
+  recordAudit(ctx, service, entity_type, stored.value("id", ""), stored.value("name", ""), "Update",
+              json::array({{{"property", "/version"},
+                            {"oldValues", {std::to_string(version)}},
+                            {"newValues", {std::to_string(version + 1)}}}}),
+              true);
 }
 
 std::variant<nlohmann::json, ApiError> Emulator::parseJsonBody(const HttpRequest& request,
@@ -338,6 +553,18 @@ std::optional<ApiError> Emulator::checkBearer(const HttpRequest& request) const 
         401, "credentials.expired", "The supplied credentials are expired and cannot be used.", {}};
   }
   return std::nullopt;
+}
+
+std::optional<ApiError> Emulator::checkPermission(const HttpRequest& request) const {
+  if (!options_.permissions) return std::nullopt;
+  std::string needed = permissionFor(request.method, splitPath(request.path));
+  if (needed.empty() || options_.permissions->count(needed) > 0) return std::nullopt;
+  return ApiError{403,
+                  "missing.permissions",
+                  "Unable to perform the requested action. You are missing the following "
+                  "permission(s): [" +
+                      needed + "]",
+                  {}};
 }
 
 bool Emulator::takeRateToken(std::chrono::milliseconds& retry_after) {
@@ -439,6 +666,7 @@ HttpResponse Emulator::handleToken(Context& ctx) {
 
 HttpResponse Emulator::handleApi(Context& ctx) {
   if (auto e = checkBearer(ctx.request)) return error(ctx, *e);
+  if (auto e = checkPermission(ctx.request)) return error(ctx, *e);
   std::vector<std::string> seg = splitPath(ctx.request.path);  // "api", "v2", ...
   const std::string& method = ctx.request.method;
   if (seg.size() >= 3 && seg[2] == "locations") {
@@ -450,6 +678,14 @@ HttpResponse Emulator::handleApi(Context& ctx) {
     if (seg.size() == 6) return trunksCollection(ctx);
     if (seg.size() == 7) return trunkItem(ctx, seg[6]);
   }
+  if (seg.size() >= 6 && seg[2] == "telephony" && seg[3] == "providers" && seg[4] == "edges" &&
+      seg[5] == "sites") {
+    if (seg.size() == 6) return sitesCollection(ctx);
+    if (seg.size() == 7) return siteItem(ctx, seg[6]);
+  }
+  if (seg.size() == 4 && seg[2] == "telephony" && seg[3] == "mediaregions")
+    return mediaRegions(ctx);
+  if (seg.size() == 3 && seg[2] == "ipranges") return ipRanges(ctx);
   if (seg.size() >= 4 && seg[2] == "audits" && seg[3] == "query") return auditQuery(ctx, seg);
   if (seg.size() == 6 && seg[2] == "analytics" && seg[3] == "conversations" &&
       seg[4] == "details" && seg[5] == "query" && method == "POST") {
@@ -463,7 +699,10 @@ HttpResponse Emulator::handleApi(Context& ctx) {
 
 nlohmann::json Emulator::locationView(const Location& location) const {
   nlohmann::json view = location.doc;
-  view["status"] = clock_.now() >= location.active_at ? "active" : "pending";
+  // The seed's asynchronous provisioning; the real Location has only `state`.
+  if (options_.schema == Schema::kSeed) {
+    view["status"] = clock_.now() >= location.active_at ? "active" : "pending";
+  }
   return view;
 }
 
@@ -473,6 +712,9 @@ std::string Emulator::createLocation(nlohmann::json writable, std::chrono::milli
   writable["selfUri"] = "/api/v2/locations/" + id;
   writable["version"] = 1;
   writable["state"] = "active";
+  if (options_.schema == Schema::kPlatform && !writable.contains("path")) {
+    writable["path"] = nlohmann::json::array();
+  }
   locations_[id] = Location{std::move(writable), clock_.now() + delay};
   location_order_.push_back(id);
   return id;
@@ -490,10 +732,13 @@ HttpResponse Emulator::locationsCollection(Context& ctx) {
   if (request.method != "POST") return error(ctx, notFound("Resource " + request.path));
   auto body = parseJsonBody(request);
   if (auto* e = std::get_if<ApiError>(&body)) return error(ctx, *e);
-  auto writable = locationFromCreate(std::get<nlohmann::json>(body));
+  bool seed = options_.schema == Schema::kSeed;
+  auto writable = seed ? locationFromCreate(std::get<nlohmann::json>(body))
+                       : platformLocationFromCreate(std::get<nlohmann::json>(body));
   if (auto* e = std::get_if<ApiError>(&writable)) return error(ctx, *e);
   nlohmann::json created = std::get<nlohmann::json>(writable);
-  std::string id = createLocation(created, options_.activation_delay);
+  std::string id =
+      createLocation(created, seed ? options_.activation_delay : std::chrono::milliseconds(0));
   const Location& location = locations_.at(id);
   recordAudit(ctx, "Directory", "Location", id, location.doc["name"], "Create",
               propertyChanges(nlohmann::json::object(), created));
@@ -522,6 +767,7 @@ HttpResponse Emulator::locationItem(Context& ctx, const std::string& id) {
     return response;
   }
   if (request.method != "PATCH") return error(ctx, notFound("Resource " + request.path));
+  if (options_.schema == Schema::kPlatform) return platformLocationPatch(ctx, id);
   // The seed: media provisioning runs after create; "poll GET until status equals active before
   // proceeding with proxy updates", else a 5xx. Retry-After says when it will be active.
   if (clock_.now() < location.active_at) {
@@ -540,11 +786,17 @@ HttpResponse Emulator::locationItem(Context& ctx, const std::string& id) {
   auto body = parseJsonBody(request, true);
   if (auto* e = std::get_if<ApiError>(&body)) return error(ctx, *e);
   const nlohmann::json& patch = std::get<nlohmann::json>(body);
-  long long version = location.doc["version"].get<long long>();
   bool json_patch = mediaType(request.header("content-type")) == "application/json-patch+json";
+  concurrentChange(ctx, location.doc, "Directory", "Location");
+  long long version = location.doc["version"].get<long long>();
   auto result = json_patch ? applyLocationPatch(location.doc, patch)
                            : applyLocationUpdate(location.doc, patch, version);
-  if (auto* e = std::get_if<ApiError>(&result)) return error(ctx, *e);
+  if (auto* e = std::get_if<ApiError>(&result)) {
+    if (e->status == 409 && e->message == kVersionMismatchMessage) {
+      return versionConflict(ctx, patch.value("version", 0LL), version);
+    }
+    return error(ctx, *e);
+  }
   nlohmann::json before = writableLocation(location.doc);
   nlohmann::json updated = std::get<nlohmann::json>(result);
   for (const char* key : {"id", "selfUri", "state"}) updated[key] = location.doc[key];
@@ -552,6 +804,52 @@ HttpResponse Emulator::locationItem(Context& ctx, const std::string& id) {
   location.doc = updated;
   recordAudit(ctx, "Directory", "Location", id, updated["name"], "Update",
               propertyChanges(before, writableLocation(updated)));
+  saveState();
+  return reply(200, locationView(location));
+}
+
+HttpResponse Emulator::platformLocationPatch(Context& ctx, const std::string& id) {
+  const HttpRequest& request = ctx.request;
+  Location& location = locations_.at(id);
+  std::string type = mediaType(request.header("content-type"));
+  auto unsupported = [&](const std::string& why) {
+    return error(ctx, ApiError{415,
+                               "unsupported.media.type",
+                               "Unsupported Media Type: " + why +
+                                   ". PATCH /api/v2/locations/{locationId} takes a "
+                                   "LocationUpdateDefinition as application/json",
+                               {}});
+  };
+  if (type != "application/json") return unsupported("'" + type + "' is not supported");
+  auto parsed = nlohmann::json::parse(request.body, nullptr, false);
+  if (parsed.is_discarded()) {
+    return error(ctx, ApiError{400,
+                               "bad.request",
+                               "The request could not be understood by the server due to "
+                               "malformed syntax.",
+                               {}});
+  }
+  // A JSON Patch document sent as application/json is still not a LocationUpdateDefinition.
+  if (parsed.is_array()) return unsupported("a JSON Patch (RFC 6902) array is not supported");
+  concurrentChange(ctx, location.doc, "Directory", "Location");
+  long long version = location.doc["version"].get<long long>();
+  auto result = applyPlatformLocationUpdate(location.doc, parsed, version);
+  if (auto* e = std::get_if<ApiError>(&result)) {
+    if (e->status == 409) return versionConflict(ctx, parsed.value("version", 0LL), version);
+    return error(ctx, *e);
+  }
+  auto strip = [](nlohmann::json doc) {
+    for (const char* key : {"id", "version", "selfUri"}) doc.erase(key);
+    return doc;
+  };
+  nlohmann::json before = strip(location.doc);
+  nlohmann::json updated = std::get<nlohmann::json>(result);
+  updated["id"] = id;
+  updated["selfUri"] = location.doc["selfUri"];
+  updated["version"] = version + 1;
+  location.doc = updated;
+  recordAudit(ctx, "Directory", "Location", id, updated.value("name", ""), "Update",
+              propertyChanges(before, strip(updated)));
   saveState();
   return reply(200, locationView(location));
 }
@@ -569,7 +867,7 @@ nlohmann::json Emulator::createTrunk(const nlohmann::json& spec) {
     nlohmann::json hosts = spec.value("hosts", nlohmann::json::array());
     trunk = {{"name", spec.value("name", "BYOC trunk " + id.substr(0, 8))},
              {"state", "active"},
-             {"trunkType", "EXTERNAL"},
+             {"trunkType", spec.value("trunkType", "EXTERNAL")},
              {"managed", spec.value("managed", false)},
              {"trunkMetabase",
               {{"id", "external_sip_pcv_byoc_carrier.json"}, {"name", "Generic BYOC Carrier"}}},
@@ -598,6 +896,11 @@ nlohmann::json Emulator::createTrunk(const nlohmann::json& spec) {
   if (!trunk.contains("version")) trunk["version"] = 1;
   if (!trunk.contains("managed")) trunk["managed"] = false;
   if (!trunk.contains("state")) trunk["state"] = "active";
+  if (!trunk.contains("trunkType")) trunk["trunkType"] = "EXTERNAL";
+  // Stored without the hidden properties: views add them (trunkView).
+  if (trunk.contains("properties") && trunk["properties"].is_object()) {
+    for (const auto& [name, property] : hiddenTrunkProperties()) trunk["properties"].erase(name);
+  }
   if (trunks_.count(id) == 0) trunk_order_.push_back(id);
   trunks_[id] = trunk;
   return trunk;
@@ -607,9 +910,22 @@ HttpResponse Emulator::trunksCollection(Context& ctx) {
   if (ctx.request.method != "GET") return error(ctx, notFound("Resource " + ctx.request.path));
   long long page_size = 25, page_number = 1;
   if (auto e = pagingFrom(ctx.request, page_size, page_number, 500)) return error(ctx, *e);
+  bool hidden = ctx.request.queryParam("ignoreHidden") != "true";
   std::vector<nlohmann::json> all;
-  for (const auto& id : trunk_order_) all.push_back(trunks_.at(id));
+  for (const auto& id : trunk_order_) all.push_back(trunkView(trunks_.at(id), hidden));
   return reply(200, pagedEnvelope(all, page_size, page_number, kTrunkBase));
+}
+
+nlohmann::json Emulator::trunkView(const nlohmann::json& stored, bool with_hidden) {
+  nlohmann::json view = stored;
+  if (with_hidden) {
+    if (!view.contains("properties") || !view["properties"].is_object()) {
+      view["properties"] = nlohmann::json::object();
+    }
+    for (const auto& [name, property] : hiddenTrunkProperties())
+      view["properties"][name] = property;
+  }
+  return view;
 }
 
 HttpResponse Emulator::trunkItem(Context& ctx, const std::string& id) {
@@ -617,7 +933,9 @@ HttpResponse Emulator::trunkItem(Context& ctx, const std::string& id) {
   auto it = trunks_.find(id);
   if (it == trunks_.end()) return error(ctx, notFound("Trunk base settings " + id));
   nlohmann::json& stored = it->second;
-  if (request.method == "GET") return reply(200, stored);
+  if (request.method == "GET") {
+    return reply(200, trunkView(stored, request.queryParam("ignoreHidden") != "true"));
+  }
   if (request.method != "PUT") return error(ctx, notFound("Resource " + request.path));
   auto parsed = parseJsonBody(request);
   if (auto* e = std::get_if<ApiError>(&parsed)) return error(ctx, *e);
@@ -634,8 +952,10 @@ HttpResponse Emulator::trunkItem(Context& ctx, const std::string& id) {
   if (!body.contains("version") || !body["version"].is_number_integer()) {
     return error(ctx, ApiError{400, "invalid.value", "version is required", {"version"}});
   }
+  concurrentChange(ctx, stored, "Telephony", "TrunkBase");
   if (body["version"] != stored["version"]) {
-    return error(ctx, ApiError{409, "conflict", kVersionMismatchMessage, {"version"}});
+    return versionConflict(ctx, body["version"].get<long long>(),
+                           stored["version"].get<long long>());
   }
   if (body.contains("id") && body["id"] != id) {
     return error(ctx, ApiError{400, "invalid.value", "id does not match the path", {"id"}});
@@ -648,18 +968,49 @@ HttpResponse Emulator::trunkItem(Context& ctx, const std::string& id) {
     return error(ctx,
                  ApiError{400, "invalid.value", "properties must be an object", {"properties"}});
   }
+  if (body.contains("properties")) {
+    std::vector<std::string> hidden;
+    for (const auto& [name, property] : hiddenTrunkProperties()) {
+      if (body["properties"].contains(name)) hidden.push_back("properties." + name);
+    }
+    if (!hidden.empty()) {
+      std::string list;
+      for (const auto& h : hidden) list += (list.empty() ? "" : ", ") + h;
+      return error(ctx, ApiError{400, "invalid.property",
+                                 "Invalid property: " + list +
+                                     " is hidden and for internal system usage only; read with "
+                                     "ignoreHidden=true and send back only visible properties",
+                                 hidden});
+    }
+  }
   static const nlohmann::json::json_pointer kInstance(
       "/properties/trunk_transport_serverProxyList/value/instance");
   if (body.contains(kInstance)) {
     const nlohmann::json& hosts = body[kInstance];
-    bool ok = hosts.is_array() && std::all_of(hosts.begin(), hosts.end(), [](const auto& h) {
-                return h.is_string() && !h.template get<std::string>().empty();
-              });
-    if (!ok) {
+    const std::string field = "properties.trunk_transport_serverProxyList.value.instance";
+    if (!hosts.is_array()) {
       return error(ctx, ApiError{400,
                                  "invalid.value",
-                                 "trunk_transport_serverProxyList must be a list of host names",
-                                 {"properties.trunk_transport_serverProxyList"}});
+                                 "trunk_transport_serverProxyList must be a list of servers",
+                                 {field}});
+    }
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
+      std::string at = field + "[" + std::to_string(i) + "]";
+      if (!hosts[i].is_string() || !validServerEntry(hosts[i].get<std::string>())) {
+        return error(ctx, ApiError{400,
+                                   "invalid.value",
+                                   "trunk_transport_serverProxyList entry " + hosts[i].dump() +
+                                       " is not a host or host:port (port 1-65535)",
+                                   {at}});
+      }
+      if (!seen.insert(hosts[i].get<std::string>()).second) {
+        return error(ctx, ApiError{400,
+                                   "invalid.value",
+                                   "trunk_transport_serverProxyList entries must be unique: " +
+                                       hosts[i].get<std::string>() + " appears twice",
+                                   {at}});
+      }
     }
   }
   nlohmann::json updated = body;
@@ -677,7 +1028,171 @@ HttpResponse Emulator::trunkItem(Context& ctx, const std::string& id) {
   recordAudit(ctx, "Telephony", "TrunkBase", id, updated["name"], "Update",
               propertyChanges(before, after));
   saveState();
+  return reply(200, trunkView(stored, request.queryParam("ignoreHidden") != "true"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sites and media regions
+
+std::variant<nlohmann::json, ApiError> Emulator::createSite(const nlohmann::json& spec) {
+  std::string id =
+      spec.contains("id") && spec["id"].is_string() ? spec["id"].get<std::string>() : newId();
+  nlohmann::json regions = spec.value("media_regions", nlohmann::json::array());
+  if (spec.contains("mediaRegions")) regions = spec["mediaRegions"];  // a stored site (state file)
+  if (!regions.is_array())
+    return ApiError{400, "bad.request", "media_regions must be an array", {}};
+  for (std::size_t i = 0; i < regions.size(); ++i) {
+    if (!regions[i].is_string() || !isKnownMediaRegion(regions[i].get<std::string>())) {
+      return ApiError{400,
+                      "invalid.value",
+                      "media_regions[" + std::to_string(i) + "] " + regions[i].dump() +
+                          " is not one of the org's media regions",
+                      {"mediaRegions[" + std::to_string(i) + "]"}};
+    }
+  }
+  nlohmann::json site = {
+      {"id", id},
+      {"name", spec.value("name", "Site " + id.substr(0, 8))},
+      {"version", 1},
+      {"state", "active"},
+      {"mediaModel", "Cloud"},
+      {"mediaRegions", regions},
+      {"mediaRegionsUseLatencyBased",
+       spec.value("use_latency_based", spec.value("mediaRegionsUseLatencyBased", false))},
+      {"cloudProxyForceTurn", spec.value("cloudProxyForceTurn", false)},
+      {"managed", false},
+      {"coreSite", false},
+      {"selfUri", std::string(kSiteBase) + "/" + id}};
+  if (spec.contains("version") && spec["version"].is_number_integer()) {
+    site["version"] = spec["version"];
+  }
+  std::string location_id = spec.value("location_id", "");
+  if (location_id.empty() && spec.contains("location") && spec["location"].is_object()) {
+    location_id = spec["location"].value("id", "");
+  }
+  if (!location_id.empty()) {
+    auto it = locations_.find(location_id);
+    std::string name = it != locations_.end() ? it->second.doc.value("name", "") : "";
+    if (name.empty() && spec.contains("location")) name = spec["location"].value("name", "");
+    site["location"] = {
+        {"id", location_id}, {"name", name}, {"selfUri", "/api/v2/locations/" + location_id}};
+  }
+  if (sites_.count(id) == 0) site_order_.push_back(id);
+  sites_[id] = site;
+  return site;
+}
+
+HttpResponse Emulator::sitesCollection(Context& ctx) {
+  if (ctx.request.method != "GET") return error(ctx, notFound("Resource " + ctx.request.path));
+  long long page_size = 25, page_number = 1;
+  if (auto e = pagingFrom(ctx.request, page_size, page_number, 500)) return error(ctx, *e);
+  std::vector<nlohmann::json> all;
+  for (const auto& id : site_order_) all.push_back(sites_.at(id));
+  return reply(200, pagedEnvelope(all, page_size, page_number, kSiteBase));
+}
+
+HttpResponse Emulator::siteItem(Context& ctx, const std::string& id) {
+  const HttpRequest& request = ctx.request;
+  auto it = sites_.find(id);
+  if (it == sites_.end()) return error(ctx, notFound("Site " + id));
+  nlohmann::json& stored = it->second;
+  if (request.method == "GET") return reply(200, stored);
+  if (request.method != "PUT") return error(ctx, notFound("Resource " + request.path));
+  auto parsed = parseJsonBody(request);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return error(ctx, *e);
+  const nlohmann::json& body = std::get<nlohmann::json>(parsed);
+  if (!body.is_object()) {
+    return error(ctx, ApiError{400, "bad.request", "The body must be a Site object", {}});
+  }
+  if (!body.contains("version") || !body["version"].is_number_integer()) {
+    return error(ctx, ApiError{400, "invalid.value", "version is required", {"version"}});
+  }
+  concurrentChange(ctx, stored, "Telephony", "Site");
+  if (body["version"] != stored["version"]) {
+    return versionConflict(ctx, body["version"].get<long long>(),
+                           stored["version"].get<long long>());
+  }
+  if (body.contains("id") && body["id"] != id) {
+    return error(ctx, ApiError{400, "invalid.value", "id does not match the path", {"id"}});
+  }
+  if (!body.contains("name") || !body["name"].is_string() ||
+      body["name"].get<std::string>().empty()) {
+    return error(ctx, ApiError{400, "invalid.value", "name is required", {"name"}});
+  }
+  for (const char* key : {"mediaRegionsUseLatencyBased", "cloudProxyForceTurn"}) {
+    if (body.contains(key) && !body[key].is_boolean()) {
+      return error(ctx,
+                   ApiError{400, "invalid.value", std::string(key) + " must be a boolean", {key}});
+    }
+  }
+  nlohmann::json regions = body.value("mediaRegions", nlohmann::json::array());
+  if (!regions.is_array()) {
+    return error(ctx, ApiError{400,
+                               "invalid.value",
+                               "mediaRegions must be an array of region names",
+                               {"mediaRegions"}});
+  }
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < regions.size(); ++i) {
+    std::string field = "mediaRegions[" + std::to_string(i) + "]";
+    if (!regions[i].is_string() || !isKnownMediaRegion(regions[i].get<std::string>())) {
+      return error(ctx, ApiError{400,
+                                 "invalid.value",
+                                 field + " " + regions[i].dump() +
+                                     " is not one of the org's media regions (GET "
+                                     "/api/v2/telephony/mediaregions)",
+                                 {field}});
+    }
+    if (!seen.insert(regions[i].get<std::string>()).second) {
+      return error(
+          ctx,
+          ApiError{
+              400, "invalid.value", field + " " + regions[i].dump() + " appears twice", {field}});
+    }
+  }
+  // The platform keeps the org's home region in every site's list.
+  if (seen.count(options_.home_region) == 0) regions.push_back(options_.home_region);
+  nlohmann::json updated = body;
+  for (const char* key : {"id", "selfUri", "state", "mediaModel", "managed", "coreSite"}) {
+    if (stored.contains(key)) updated[key] = stored[key];
+  }
+  updated["mediaRegions"] = regions;
+  if (!updated.contains("mediaRegionsUseLatencyBased")) {
+    updated["mediaRegionsUseLatencyBased"] = false;
+  }
+  if (!updated.contains("cloudProxyForceTurn")) updated["cloudProxyForceTurn"] = false;
+  if (body.contains("location") && !body["location"].is_null()) {
+    if (!body["location"].is_object() || !body["location"].contains("id") ||
+        !body["location"]["id"].is_string()) {
+      return error(
+          ctx,
+          ApiError{400, "invalid.value", "location must be an object with an id", {"location.id"}});
+    }
+  } else if (stored.contains("location")) {
+    updated["location"] = stored["location"];
+  }
+  updated["version"] = stored["version"].get<long long>() + 1;
+  nlohmann::json before = stored;
+  nlohmann::json after = updated;
+  before.erase("version");
+  after.erase("version");
+  stored = updated;
+  recordAudit(ctx, "Telephony", "Site", id, updated["name"], "Update",
+              propertyChanges(before, after));
+  saveState();
   return reply(200, stored);
+}
+
+HttpResponse Emulator::mediaRegions(Context& ctx) {
+  if (ctx.request.method != "GET") return error(ctx, notFound("Resource " + ctx.request.path));
+  return reply(200, {{"awsHomeRegion", options_.home_region},
+                     {"awsCoreRegions", coreRegions()},
+                     {"awsSatelliteRegions", satelliteRegions()}});
+}
+
+HttpResponse Emulator::ipRanges(Context& ctx) {
+  if (ctx.request.method != "GET") return error(ctx, notFound("Resource " + ctx.request.path));
+  return reply(200, {{"entities", ipRangeTable()}});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -686,25 +1201,27 @@ HttpResponse Emulator::trunkItem(Context& ctx, const std::string& id) {
 void Emulator::recordAudit(const Context& ctx, const std::string& service,
                            const std::string& entity_type, const std::string& entity_id,
                            const std::string& entity_name, const std::string& action,
-                           nlohmann::json changes) {
+                           nlohmann::json changes, bool other_user) {
   auto now = clock_.wallNow();
   // The caller is the OAuth client; its "user" is derived from the client id so filters on
-  // UserId work and stay stable across restarts.
-  std::uint64_t h = std::hash<std::string>{}(options_.client_id);
-  nlohmann::json message = {
-      {"id", newId()},
-      {"user", {{"id", makeUuid(h, ~h)}, {"name", "OAuth client " + options_.client_id}}},
-      {"client", {{"id", options_.client_id}}},
-      {"remoteIp", nlohmann::json::array({ctx.request.remote_addr})},
-      {"serviceName", service},
-      {"level", "USER"},
-      {"eventDate", formatIsoTime(now)},
-      {"action", action},
-      {"entity", {{"id", entity_id}, {"name", entity_name}}},
-      {"entityType", entity_type},
-      {"status", "SUCCESS"},
-      {"propertyChanges", std::move(changes)},
-      {"context", {{"correlationId", ctx.correlation_id}}}};
+  // UserId work and stay stable across restarts. A concurrent_change fault's save is by
+  // another user: an admin in the UI.
+  std::string client = other_user ? std::string("admin-ui") : options_.client_id;
+  std::uint64_t h = std::hash<std::string>{}(client);
+  std::string user_name = other_user ? std::string("Another Admin") : "OAuth client " + client;
+  nlohmann::json message = {{"id", newId()},
+                            {"user", {{"id", makeUuid(h, ~h)}, {"name", user_name}}},
+                            {"client", {{"id", client}}},
+                            {"remoteIp", nlohmann::json::array({ctx.request.remote_addr})},
+                            {"serviceName", service},
+                            {"level", "USER"},
+                            {"eventDate", formatIsoTime(now)},
+                            {"action", action},
+                            {"entity", {{"id", entity_id}, {"name", entity_name}}},
+                            {"entityType", entity_type},
+                            {"status", "SUCCESS"},
+                            {"propertyChanges", std::move(changes)},
+                            {"context", {{"correlationId", ctx.correlation_id}}}};
   audit_.push_back(AuditEntry{std::move(message), now});
 }
 
@@ -841,25 +1358,33 @@ HttpResponse Emulator::auditQuery(Context& ctx, const std::vector<std::string>& 
   std::size_t offset = 0;
   std::string cursor = request.queryParam("cursor");
   if (!cursor.empty()) {
-    // Cursors are opaque to clients; here "<query id prefix>.<offset>".
-    auto dot = cursor.find('.');
-    bool ok = dot != std::string::npos && cursor.substr(0, dot) == seg[4].substr(0, 8);
-    if (ok) {
-      try {
-        offset = std::stoul(cursor.substr(dot + 1));
-      } catch (const std::exception&) {
-        ok = false;
-      }
+    // Cursors are opaque base64 (with '+', '/' and '='): one sent without URL-encoding arrives
+    // changed ('+' as a space) and is refused.
+    auto at = readCursor(cursor, seg[4]);
+    if (!at || *at > query.results.size()) {
+      return error(
+          ctx, ApiError{400, "invalid.value", "Invalid cursor (is it URL-encoded?)", {"cursor"}});
     }
-    if (!ok || offset > query.results.size()) {
-      return error(ctx, ApiError{400, "invalid.value", "Invalid cursor", {"cursor"}});
-    }
+    offset = *at;
+  }
+  bool expand_user = false;
+  std::string expand = request.queryParam("expand");
+  for (std::size_t pos = 0; pos <= expand.size();) {
+    auto comma = expand.find(',', pos);
+    if (comma == std::string::npos) comma = expand.size();
+    expand_user = expand_user || expand.substr(pos, comma - pos) == "user";
+    pos = comma + 1;
   }
   nlohmann::json entities = nlohmann::json::array();
   std::size_t end = std::min(query.results.size(), offset + static_cast<std::size_t>(page_size));
-  for (std::size_t i = offset; i < end; ++i) entities.push_back(query.results[i]);
+  for (std::size_t i = offset; i < end; ++i) {
+    nlohmann::json entry = query.results[i];
+    // The user's name comes only with expand=user.
+    if (!expand_user) entry["user"] = {{"id", entry["user"]["id"]}};
+    entities.push_back(std::move(entry));
+  }
   nlohmann::json out = {{"id", seg[4]}, {"pageSize", page_size}, {"entities", entities}};
-  if (end < query.results.size()) out["cursor"] = seg[4].substr(0, 8) + "." + std::to_string(end);
+  if (end < query.results.size()) out["cursor"] = makeCursor(seg[4], end);
   return reply(200, out);
 }
 
@@ -907,10 +1432,29 @@ HttpResponse Emulator::handleAdmin(Context& ctx) {
     fault.retry_after = body->value("retry_after", 0);
     fault.stall_ms = body->value("stall_ms", 0);
     fault.reset = body->value("reset", false);
+    fault.oauth_rate_limit = body->value("oauth_rate_limit", false);
+    fault.concurrent_change = body->value("concurrent_change", false);
+    if (body->contains("conflict")) {
+      const nlohmann::json& form = (*body)["conflict"];
+      std::string text = form.is_string() ? form.get<std::string>() : form.dump();
+      if (text != "409" && text != "408" && text != "400") {
+        return badBody("conflict must be \"409\", \"408\" or \"400\"");
+      }
+      fault.conflict = std::stoi(text);
+    }
     if (fault.retry_after > 0 && fault.status == 0) fault.status = 429;
+    if (fault.oauth_rate_limit) {
+      if (fault.status != 0 && fault.status != 400) {
+        return badBody("oauth_rate_limit answers status 400");
+      }
+      fault.status = 400;
+    }
     if (fault.count < 1) return badBody("count must be at least 1");
-    if (fault.status == 0 && fault.stall_ms <= 0 && !fault.reset) {
-      return badBody("a fault needs status, retry_after, stall_ms or reset");
+    if (fault.status == 0 && fault.stall_ms <= 0 && !fault.reset && !fault.concurrent_change) {
+      return badBody("a fault needs status, retry_after, stall_ms, reset or concurrent_change");
+    }
+    if (fault.concurrent_change && (fault.status != 0 || fault.reset)) {
+      return badBody("concurrent_change goes with no status or reset: the request is processed");
     }
     if (fault.status != 0 && (fault.status < 400 || fault.status > 599)) {
       return badBody("status must be 400-599");
@@ -929,7 +1473,10 @@ HttpResponse Emulator::handleAdmin(Context& ctx) {
                      {"status", f.status},
                      {"retry_after", f.retry_after},
                      {"stall_ms", f.stall_ms},
-                     {"reset", f.reset}});
+                     {"reset", f.reset},
+                     {"oauth_rate_limit", f.oauth_rate_limit},
+                     {"concurrent_change", f.concurrent_change},
+                     {"conflict", std::to_string(f.conflict)}});
     }
     return reply(200, out);
   }
@@ -944,10 +1491,19 @@ HttpResponse Emulator::handleAdmin(Context& ctx) {
     saveState();
     return reply(201, trunk);
   }
+  if (p == "/_emulator/sites" && m == "POST") {
+    auto body = bodyJson();
+    if (!body) return badBody("body must be a JSON object");
+    auto site = createSite(*body);
+    if (auto* e = std::get_if<ApiError>(&site)) return error(ctx, *e);
+    saveState();
+    return reply(201, std::get<nlohmann::json>(site));
+  }
   if (p == "/_emulator/locations" && m == "POST") {
     auto body = bodyJson();
     if (!body) return badBody("body must be a JSON object");
-    auto writable = locationFromCreate(*body);
+    auto writable = options_.schema == Schema::kSeed ? locationFromCreate(*body)
+                                                     : platformLocationFromCreate(*body);
     if (auto* e = std::get_if<ApiError>(&writable)) return error(ctx, *e);
     std::string id =
         createLocation(std::get<nlohmann::json>(writable), std::chrono::milliseconds(0));
@@ -964,6 +1520,8 @@ HttpResponse Emulator::handleAdmin(Context& ctx) {
     location_order_.clear();
     trunks_.clear();
     trunk_order_.clear();
+    sites_.clear();
+    site_order_.clear();
     audit_.clear();
     audit_queries_.clear();
     faults_.clear();
@@ -1032,9 +1590,11 @@ nlohmann::json Emulator::stateLocked() const {
   for (const auto& id : location_order_) locations.push_back(locationView(locations_.at(id)));
   nlohmann::json trunks = nlohmann::json::array();
   for (const auto& id : trunk_order_) trunks.push_back(trunks_.at(id));
+  nlohmann::json sites = nlohmann::json::array();
+  for (const auto& id : site_order_) sites.push_back(sites_.at(id));
   nlohmann::json audit = nlohmann::json::array();
   for (const auto& entry : audit_) audit.push_back(entry.message);
-  return {{"locations", locations}, {"trunks", trunks}, {"audit", audit}};
+  return {{"locations", locations}, {"trunks", trunks}, {"sites", sites}, {"audit", audit}};
 }
 
 void Emulator::saveState() const {
@@ -1065,6 +1625,13 @@ void Emulator::loadState() {
   for (const auto& trunk : state.value("trunks", nlohmann::json::array())) {
     if (!trunk.is_object()) throw std::runtime_error("state file: a trunk is not an object");
     createTrunk(trunk);
+  }
+  for (const auto& site : state.value("sites", nlohmann::json::array())) {
+    if (!site.is_object()) throw std::runtime_error("state file: a site is not an object");
+    auto created = createSite(site);
+    if (auto* e = std::get_if<ApiError>(&created)) {
+      throw std::runtime_error("state file " + options_.state_file + ": " + e->message);
+    }
   }
 }
 

@@ -44,6 +44,64 @@ const json& schema() {
   return kSchema;
 }
 
+// The real LocationDefinition / LocationUpdateDefinition (platform-client-sdk-go), same notation.
+json platformTree(bool update) {
+  json tree = {
+      {"name", "s"},
+      {"notes", "s"},
+      {"state", "s"},
+      {"path", json::array({"s"})},
+      {"contactUser", {{"id", "s"}, {"selfUri", "s"}}},
+      {"address",
+       {{"street1", "s"},
+        {"street2", "s"},
+        {"city", "s"},
+        {"state", "s"},
+        {"zipcode", "s"},
+        {"country", "s"},
+        {"countryName", "s"},
+        {"countryFullName", "s"}}},
+      {"emergencyNumber", {{"e164", "s"}, {"number", "s"}, {"type", "s"}}},
+  };
+  if (update) tree["version"] = "i";
+  return tree;
+}
+
+const json& platformCreateTree() {
+  static const json kTree = platformTree(false);
+  return kTree;
+}
+
+const json& platformUpdateTree() {
+  static const json kTree = platformTree(true);
+  return kTree;
+}
+
+// Every property of `value` the tree does not know, as "a.b"; known objects are searched too.
+void unknownProperties(const json& value, const json& node, const std::string& field,
+                       std::vector<std::string>& out) {
+  if (!value.is_object() || !node.is_object()) return;
+  for (const auto& [key, child] : value.items()) {
+    std::string name = field.empty() ? key : field + "." + key;
+    if (!node.contains(key)) {
+      out.push_back(name);
+    } else {
+      unknownProperties(child, node[key], name, out);
+    }
+  }
+}
+
+std::optional<ApiError> invalidProperties(const json& body, const json& tree,
+                                          const std::string& what) {
+  std::vector<std::string> unknown;
+  unknownProperties(body, tree, "", unknown);
+  if (unknown.empty()) return std::nullopt;
+  std::string list;
+  for (const auto& name : unknown) list += (list.empty() ? "" : ", ") + name;
+  return ApiError{400, "invalid.property",
+                  "Invalid property: " + list + " is not a property of " + what, unknown};
+}
+
 struct Issues {
   std::vector<std::string> messages;
   std::vector<std::string> fields;
@@ -216,6 +274,66 @@ std::variant<json, ApiError> locationFromCreate(const json& body) {
   }
   if (auto error = validateLocation(writable)) return *error;
   return writable;
+}
+
+std::variant<json, ApiError> platformLocationFromCreate(const json& body) {
+  if (!body.is_object()) return ApiError{400, "bad.request", "The body must be a JSON object", {}};
+  if (auto error = invalidProperties(body, platformCreateTree(), "LocationDefinition")) {
+    return *error;
+  }
+  Issues issues;
+  if (!body.contains("name") || !body["name"].is_string() ||
+      body["name"].get<std::string>().empty()) {
+    issues.add("name", "name is required", false);
+  }
+  checkTypes(body, platformCreateTree(), "", issues);
+  if (body.contains("state") && body["state"] != "active") {
+    issues.add("state", "state of a new Location must be active", false);
+  }
+  if (auto error = toError(issues)) return *error;
+  json writable = json::object();
+  for (const auto& [key, value] : body.items()) {
+    if (!value.is_null()) writable[key] = value;
+  }
+  writable.erase("state");
+  return writable;
+}
+
+std::variant<json, ApiError> applyPlatformLocationUpdate(const json& stored, const json& update,
+                                                         long long current_version) {
+  if (!update.is_object()) {
+    return ApiError{400, "bad.request", "A LocationUpdateDefinition must be a JSON object", {}};
+  }
+  if (auto error = invalidProperties(update, platformUpdateTree(), "LocationUpdateDefinition")) {
+    return *error;
+  }
+  if (!update.contains("version") || !update["version"].is_number_integer()) {
+    return ApiError{400, "invalid.value", "version is required", {"version"}};
+  }
+  Issues issues;
+  checkTypes(update, platformUpdateTree(), "", issues);
+  if (update.contains("name") && update["name"].is_string() &&
+      update["name"].get<std::string>().empty()) {
+    issues.add("name", "name must not be empty", false);
+  }
+  if (update.contains("state") && update["state"] != "active" && update["state"] != "deleted") {
+    issues.add("state", "state must be active or deleted", false);
+  }
+  if (auto error = toError(issues)) return *error;
+  if (update["version"].get<long long>() != current_version) {
+    return ApiError{409, "conflict", kVersionMismatchMessage, {"version"}};
+  }
+  json doc = stored;
+  for (const char* key : {"id", "version", "selfUri"}) doc.erase(key);
+  for (const auto& [key, value] : update.items()) {
+    if (key == "version") continue;
+    if (value.is_null() && key != "name") {
+      doc.erase(key);
+    } else if (!value.is_null()) {
+      doc[key] = value;
+    }
+  }
+  return doc;
 }
 
 json writableLocation(const json& stored) {

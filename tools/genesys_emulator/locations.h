@@ -36,6 +36,21 @@ std::variant<nlohmann::json, ApiError> applyLocationUpdate(const nlohmann::json&
                                                            const nlohmann::json& update,
                                                            long long current_version);
 
+/// The real platform's LocationDefinition (POST /api/v2/locations): `name` is required; a
+/// property the definition lacks (the seed's region, sip, media, ipAddressAllowlist, status, or
+/// any other) → 400 invalid.property with every offending field named (nested as
+/// "address.foo"); wrong types → 400 invalid.value. Returns the writable fields.
+std::variant<nlohmann::json, ApiError> platformLocationFromCreate(const nlohmann::json& body);
+
+/// The real platform's LocationUpdateDefinition (PATCH, application/json): name, version, state,
+/// path, notes, contactUser, emergencyNumber, address. Other properties → 400 invalid.property;
+/// `version` missing → 400 invalid.value, different from `current_version` → 409; `state` must
+/// be active or deleted. Given fields replace the stored ones (null removes). Returns the new
+/// writable document.
+std::variant<nlohmann::json, ApiError> applyPlatformLocationUpdate(const nlohmann::json& stored,
+                                                                   const nlohmann::json& update,
+                                                                   long long current_version);
+
 /// The writable part of a stored Location (read-only fields removed).
 nlohmann::json writableLocation(const nlohmann::json& stored);
 

@@ -14,6 +14,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "net/clock.h"
@@ -84,7 +85,9 @@ bool isLoopbackHost(const std::string& host) { return host == "::1" || host.rfin
 int run(int argc, char** argv) {
   CLI::App app{"genesys-emulator: an emulator of the Genesys Cloud Platform API"};
   std::string listen = "127.0.0.1:0", port_file, tls_cert, tls_key, client_id, client_secret,
-              client_secret_env, activation_delay = "500ms", request_log, rate_limit, state_file;
+              client_secret_env, activation_delay = "500ms", request_log, rate_limit, state_file,
+              schema = "platform", home_region = "eu-central-1", permissions;
+  bool permissions_given = false;
   long long expires_in = 86400;
   int burst = 0, conversations = 40;
   std::uint64_t seed = 1;
@@ -105,7 +108,18 @@ int run(int argc, char** argv) {
   app.add_option("--seed", seed, "analytics data seed");
   app.add_option("--conversations", conversations, "conversations per analytics interval")
       ->check(CLI::Range(0, 100000));
-  app.add_option("--state-file", state_file, "load locations/trunks from here, save on change");
+  app.add_option("--state-file", state_file,
+                 "load locations/trunks/sites from here, save on change");
+  app.add_option("--schema", schema,
+                 "Location shapes: platform (the real API, default) or seed (the tutorial's)");
+  app.add_option("--home-region", home_region, "the org's home media region (eu-central-1)");
+  app.add_option_function<std::string>(
+      "--permissions",
+      [&](const std::string& value) {
+        permissions = value;
+        permissions_given = true;
+      },
+      "comma-separated permissions of the OAuth client (default: all)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -159,6 +173,27 @@ int run(int argc, char** argv) {
   options.conversations = conversations;
   options.request_log_path = request_log;
   options.state_file = state_file;
+  auto parsed_schema = parseSchema(schema);
+  if (!parsed_schema) return fail("--schema must be platform or seed");
+  options.schema = *parsed_schema;
+  if (!isKnownMediaRegion(home_region)) {
+    return fail("--home-region " + home_region + " is not one of the emulated media regions");
+  }
+  options.home_region = home_region;
+  if (permissions_given) {
+    std::set<std::string> granted;
+    std::size_t pos = 0;
+    while (pos <= permissions.size()) {
+      auto comma = permissions.find(',', pos);
+      if (comma == std::string::npos) comma = permissions.size();
+      std::string one = permissions.substr(pos, comma - pos);
+      while (!one.empty() && one.front() == ' ') one.erase(0, 1);
+      while (!one.empty() && one.back() == ' ') one.pop_back();
+      if (!one.empty()) granted.insert(one);
+      pos = comma + 1;
+    }
+    options.permissions = granted;
+  }
 
   // Signals are taken by a sigwait in this thread; block them before httplib starts its workers
   // so they inherit the mask.
