@@ -457,6 +457,118 @@ TEST_F(GenesysClientIT, TrunkBackendRereadsAndRetriesOnConflict) {
   EXPECT_EQ(result.attempts, 4);  // 1 + 3 re-reads
 }
 
+TEST_F(GenesysClientIT, TrunkBackendRetriesThe408And400FormsOfAConflict) {
+  ASSERT_EQ(emu_.admin("POST", "/_emulator/trunks", byocTrunk("trunk-1")).first, 201);
+  const std::string path = kTrunkPath + "trunk-1";
+  ClientHarness h(emu_, pki_.ca);
+  reporter::TrunkBackend backend(h.client(), "trunk-1", trunkCandidates());
+  int puts = 0;
+  for (auto [conflict, order] :
+       {std::pair{"408", std::vector<std::string>{"proxy-b", "proxy-a", "proxy-c"}},
+        std::pair{"400", std::vector<std::string>{"proxy-a", "proxy-b", "proxy-c"}},
+        std::pair{"409", std::vector<std::string>{"proxy-c", "proxy-a", "proxy-b"}}}) {
+    // Another admin saves the trunk just before the agent's PUT.
+    emu_.fault({{"path_prefix", path},
+                {"method", "PUT"},
+                {"count", 1},
+                {"concurrent_change", true},
+                {"conflict", conflict}});
+    reporter::BackendResult result = applyAndWait(h, backend, order);
+    ASSERT_TRUE(result.ok()) << conflict << ": " << result.error->describe();
+    EXPECT_EQ(result.attempts, 2) << conflict;
+    auto logged = emu_.requestsTo(path, "PUT");
+    ASSERT_EQ(logged.size(), static_cast<std::size_t>(puts + 2)) << conflict;
+    EXPECT_EQ(logged[puts]["status"], std::stoi(conflict));
+    EXPECT_EQ(logged[puts + 1]["status"], 200);
+    puts += 2;
+  }
+}
+
+TEST(GenesysSiteIT, SiteBackendRanksRegionsAndRefusesARegionTheOrgLacks) {
+  TempDir dir;
+  TestPki pki(dir);
+  EmulatorProcess emu(dir, pki, EmulatorSchema::kPlatform);
+  auto [status, created] = emu.admin("POST", "/_emulator/sites",
+                                     {{"id", "site-1"},
+                                      {"name", "Frankfurt Office"},
+                                      {"media_regions", {"us-east-1", "eu-west-1", "eu-central-1"}},
+                                      {"use_latency_based", true}});
+  ASSERT_EQ(status, 201) << created.dump();
+  const std::string path = "/api/v2/telephony/providers/edges/sites/site-1";
+  ClientHarness h(emu, pki.ca);
+  auto read = h.call({"get_site", "GET", path, std::nullopt, {}});
+  ASSERT_TRUE(read.ok()) << read.error->describe();
+  const json before = read.body;
+
+  std::vector<reporter::BackendCandidate> candidates{
+      {"loop-fra", "turn.fra.example.net", 3478, "eu-central-1"},
+      {"loop-dub", "turn.dub.example.net", 3478, "eu-west-1"}};
+  reporter::SiteBackend backend(h.client(), "site-1", candidates);
+  reporter::ActiveOrder order = readAndWait(h, backend);
+  ASSERT_TRUE(order.ok()) << order.error->describe();
+  EXPECT_EQ(order.active, "");  // latency-based: the order is not what the platform uses
+
+  emu.fault({{"path_prefix", path},
+             {"method", "PUT"},
+             {"count", 1},
+             {"concurrent_change", true},
+             {"conflict", "409"}});
+  reporter::BackendResult result = applyAndWait(h, backend, {"loop-dub", "loop-fra"});
+  ASSERT_TRUE(result.ok()) << result.error->describe();
+  EXPECT_EQ(result.attempts, 2);  // re-read after the concurrent save
+  std::cout << result.summary << "\n";
+  auto puts = emu.requestsTo(path, "PUT");
+  ASSERT_EQ(puts.size(), 2u);
+  EXPECT_EQ(puts[1]["status"], 200);
+  const json& sent = puts[1]["body"];
+  EXPECT_EQ(sent["mediaRegions"], (json{"eu-west-1", "eu-central-1", "us-east-1"}));
+  EXPECT_EQ(sent["mediaRegionsUseLatencyBased"], false);
+  // Every other field as read; the version is the one read after the other admin's save.
+  json expected = before;
+  expected["mediaRegions"] = sent["mediaRegions"];
+  expected["mediaRegionsUseLatencyBased"] = false;
+  expected["version"] = before["version"].get<int>() + 1;
+  for (const char* volatile_field : {"dateModified", "modifiedBy", "modifiedByApp"}) {
+    expected.erase(volatile_field);  // the concurrent save may stamp these
+  }
+  json compared = sent;
+  for (const char* volatile_field : {"dateModified", "modifiedBy", "modifiedByApp"}) {
+    compared.erase(volatile_field);
+  }
+  EXPECT_EQ(compared, expected) << "sent:     " << sent.dump() << "\nexpected: " << expected.dump();
+  // The org's regions were read once.
+  EXPECT_EQ(emu.requestsTo("/api/v2/telephony/mediaregions", "GET").size(), 1u);
+
+  order = readAndWait(h, backend);
+  ASSERT_TRUE(order.ok()) << order.error->describe();
+  EXPECT_EQ(order.active, "loop-dub");
+
+  // A candidate mapped to a region the org does not have: refused, nothing sent.
+  candidates[1].region = "mars-north-1";
+  reporter::SiteBackend bad(h.client(), "site-1", candidates);
+  result = applyAndWait(h, bad, {"loop-fra", "loop-dub"});
+  ASSERT_FALSE(result.ok());
+  EXPECT_TRUE(result.permanent);
+  EXPECT_NE(
+      result.error->describe().find("\"loop-dub\" is mapped to media region \"mars-north-1\""),
+      std::string::npos)
+      << result.error->describe();
+  EXPECT_EQ(emu.requestsTo(path, "PUT").size(), 2u);
+}
+
+TEST_F(GenesysClientIT, TokenEndpointRateLimitIsWaitedOut) {
+  emu_.fault(
+      {{"path_prefix", "/oauth/token"}, {"count", 2}, {"status", 400}, {"oauth_rate_limit", true}});
+  ClientHarness h(emu_, pki_.ca);
+  auto r = h.call({"list_locations", "GET", "/api/v2/locations", std::nullopt, {}});
+  ASSERT_TRUE(r.ok()) << r.error->describe();
+  EXPECT_EQ(h.client().tokenRequests(), 3);
+  auto tokens = emu_.requestsTo("/oauth/token", "POST");
+  ASSERT_EQ(tokens.size(), 3u);
+  EXPECT_EQ(tokens[0]["status"], 400);
+  EXPECT_EQ(tokens[2]["status"], 200);
+}
+
 TEST_F(GenesysClientIT, RequestLogHoldsNoSecret) {
   {
     ClientHarness h(emu_, pki_.ca);
