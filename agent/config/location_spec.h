@@ -19,7 +19,7 @@ reporter::LocationDefinition locationDefinitionFromConfig(const Config& config);
 /// Whether the config speaks the seed tutorial's shapes (genesys.schema "seed").
 bool usesSeedSchema(const Config& config);
 
-/// The POST /api/v2/locations body for the config's schema: the seed's payload, or the
+/// The body that creates a Location for the config's schema: the seed's payload, or the
 /// platform's LocationDefinition. Requires config.location.
 nlohmann::json locationCreateBody(const Config& config);
 
