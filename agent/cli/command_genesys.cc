@@ -436,17 +436,21 @@ int runAudit(const GenesysOptions& o) {
                                   ? o.location_id
                                   : (config.genesys ? config.genesys->location_id : "");
     if (!location_id.empty()) targets.push_back(reporter::locationAuditTarget(location_id));
+    auto add = [&targets](const reporter::AuditTarget& target) {
+      bool seen = std::any_of(targets.begin(), targets.end(), [&target](const auto& t) {
+        return t.entity_id == target.entity_id && t.entity_type == target.entity_type;
+      });
+      if (!seen) targets.push_back(target);
+    };
     for (const auto& g : config.failover) {
-      const std::string& trunk = g.apply_to.trunk_base_id;
-      if (trunk.empty()) continue;
-      bool seen = std::any_of(targets.begin(), targets.end(),
-                              [&trunk](const auto& t) { return t.entity_id == trunk; });
-      if (!seen) targets.push_back(reporter::trunkAuditTarget(trunk));
+      if (!g.apply_to.trunk_base_id.empty())
+        add(reporter::trunkAuditTarget(g.apply_to.trunk_base_id));
+      if (!g.apply_to.site_id.empty()) add(reporter::siteAuditTarget(g.apply_to.site_id));
     }
     if (targets.empty()) {
       throw UsageError{config.source +
                        ": /genesys/location_id: missing: audit needs a location id or a failover "
-                       "group writing to a trunk"};
+                       "group writing to a trunk or a site"};
     }
     GenesysCommandRun s(config, "audit");
     std::string interval = reporter::isoInterval(
@@ -558,7 +562,7 @@ void addGenesysCommands(CommandTree& tree, CommandAction& action) {
   bind(quality, runQuality);
 
   CLI::App* audit = tree.root->add_subcommand(
-      "audit", "Platform audit entries for the location and the failover trunks");
+      "audit", "Platform audit entries for the location and the failover trunks and sites");
   audit->add_option("--since", opts->since, "Look back this far (24h, 7d, 30m)")
       ->capture_default_str();
   audit->add_option("--location-id", opts->location_id, "Override genesys.location_id");

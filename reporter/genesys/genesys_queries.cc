@@ -66,6 +66,8 @@ AuditTarget trunkAuditTarget(const std::string& trunk_base_id) {
   return {"Telephony", "TrunkBase", trunk_base_id};
 }
 
+AuditTarget siteAuditTarget(const std::string& site_id) { return {"Telephony", "Site", site_id}; }
+
 AuditQuery::AuditQuery(GenesysClient& client, net::EventLoop& loop, const net::Clock& clock)
     : client_(client), poller_(loop, clock) {}
 

@@ -25,7 +25,7 @@ void queryConversationDetails(GenesysClient& client, const std::string& interval
 
 /// One entity whose platform audit trail is read.
 struct AuditTarget {
-  std::string service;  ///< Directory (Locations), Telephony (trunks)
+  std::string service;  ///< Directory (Locations), Telephony (trunks, sites)
   std::string entity_type;
   std::string entity_id;
 };
@@ -37,6 +37,7 @@ std::string auditResultsPath(const std::string& query_id, const std::string& cur
 
 AuditTarget locationAuditTarget(const std::string& location_id);
 AuditTarget trunkAuditTarget(const std::string& trunk_base_id);
+AuditTarget siteAuditTarget(const std::string& site_id);
 
 /// The platform's audit entries of several entities: per entity an async audit query (POST
 /// /api/v2/audits/query, poll until it succeeded, then page through its results with the

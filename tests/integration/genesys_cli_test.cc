@@ -316,6 +316,43 @@ TEST_F(GenesysCliIT, AuditCoversTheFailoverTrunk) {
   EXPECT_EQ(queries[0]["body"]["serviceName"], "Telephony");
 }
 
+TEST_F(GenesysCliPlatformIT, AuditCoversTheFailoverSite) {
+  ASSERT_EQ(emu_.admin("POST", "/_emulator/sites",
+                       {{"id", "site-9"},
+                        {"name", "Office site"},
+                        {"media_regions", {"eu-central-1", "eu-west-1"}}})
+                .first,
+            201);
+  {
+    ClientHarness h(emu_, pki_.ca);
+    reporter::SiteBackend backend(h.client(), "site-9",
+                                  {{"turn-a", "127.0.0.1", 3478, "eu-central-1"},
+                                   {"turn-b", "127.0.0.1", 3479, "eu-west-1"}});
+    bool ok = false;
+    backend.applyRanked({"turn-b", "turn-a"}, [&](reporter::BackendResult r) {
+      ok = r.ok();
+      h.loop().stop();
+    });
+    h.loop().run();
+    ASSERT_TRUE(ok);
+  }
+  json c = config();
+  c["targets"].push_back({{"name", "turn-b"},
+                          {"kind", "turn"},
+                          {"host", "127.0.0.1"},
+                          {"port", 3479},
+                          {"username", "u"},
+                          {"password_env", "TURN_PASSWORD"}});
+  c["failover"] = json::parse(R"([{"name": "media", "candidates": ["turn-a", "turn-b"],
+    "apply_to": {"site_id": "site-9",
+                 "media_regions": {"turn-a": "eu-central-1", "turn-b": "eu-west-1"}}}])");
+  CommandResult audit = agent({"audit", "--config", writeConfig(c), "--since", "1h"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.output;
+  EXPECT_NE(audit.output.find("Update Site Office site (site-9)"), std::string::npos)
+      << audit.output;
+  EXPECT_NE(audit.output.find("eu-west-1, eu-central-1"), std::string::npos) << audit.output;
+}
+
 TEST_F(GenesysCliIT, QualityPagesThroughEveryHit) {
   std::string cfg = writeConfig(config());
   CommandResult q = agent({"quality", "--config", cfg, "--since", "24h"});
