@@ -26,7 +26,10 @@ constexpr int kUnhealthyThreshold = 3;
 
 class FailoverTest : public ::testing::Test {
  protected:
-  FailoverTest() : pki_(dir_), emulator_(dir_, pki_, EmulatorSchema::kSeed) {}
+  // The seed's Location workflow by default; the trunk and site tests run the emulator in its
+  // real-platform mode.
+  explicit FailoverTest(EmulatorSchema schema = EmulatorSchema::kSeed)
+      : pki_(dir_), emulator_(dir_, pki_, schema), schema_(schema) {}
 
   // Proxies A and B (B on another loopback address so that the trunk backend, which lists hosts
   // only, can tell them apart).
@@ -79,7 +82,7 @@ class FailoverTest : public ::testing::Test {
           {"login_base_url", emulator_.baseUrl()},
           {"ca_file", pki_.ca},
           {"mode", "apply"},
-          {"schema", "seed"},
+          {"schema", schema_ == EmulatorSchema::kSeed ? "seed" : "platform"},
           {"retry_budget", "20s"},
           {"client_id_env", "GENESYS_CLIENT_ID"},
           {"client_secret_env", "GENESYS_CLIENT_SECRET"},
@@ -142,6 +145,7 @@ class FailoverTest : public ::testing::Test {
   TempDir dir_;
   TestPki pki_;
   EmulatorProcess emulator_;
+  EmulatorSchema schema_;
   std::unique_ptr<Kamailio> proxy_a_;
   std::unique_ptr<Kamailio> proxy_b_;
   std::uint16_t port_a_ = 0;
@@ -354,7 +358,20 @@ TEST_F(FailoverTest, ImpairedButUsablePathNeverSwitches) {
   EXPECT_EQ(agent->stop(), 0);
 }
 
-TEST_F(FailoverTest, TrunkBackendReordersTheServerList) {
+class PlatformFailoverTest : public FailoverTest {
+ protected:
+  PlatformFailoverTest() : FailoverTest(EmulatorSchema::kPlatform) {}
+
+  json trunkProperty(const std::string& id, const char* name) {
+    json state = emulator_.admin("GET", "/_emulator/state").second;
+    for (const auto& t : state["trunks"]) {
+      if (t["id"] == id) return t["properties"][name]["value"]["instance"];
+    }
+    return nullptr;
+  }
+};
+
+TEST_F(PlatformFailoverTest, TrunkBackendReordersTheServerList) {
   startProxies();
   port_a_ = proxy_a_->port();
   port_b_ = proxy_b_->port();
@@ -366,6 +383,12 @@ TEST_F(FailoverTest, TrunkBackendReordersTheServerList) {
       {{"id", "trunk-1"}, {"name", "BYOC"}, {"hosts", {entry_a, entry_b, "sbc.carrier.net"}}});
   ASSERT_EQ(status, 201) << trunk.dump();
   auto agent = startAgent(writeConfig({{"trunk_base_id", "trunk-1"}}));
+  // An admin saves the trunk between the agent's read and its write: one re-read, one more PUT.
+  emulator_.admin("POST", "/_emulator/faults",
+                  {{"path_prefix", "/api/v2/telephony/providers/edges/trunkbasesettings/trunk-1"},
+                   {"method", "PUT"},
+                   {"count", 1},
+                   {"concurrent_change", true}});
   proxy_a_->stop();
   auto property = [&](const char* name) {
     json state = emulator_.admin("GET", "/_emulator/state").second;
@@ -383,12 +406,127 @@ TEST_F(FailoverTest, TrunkBackendReordersTheServerList) {
       seconds(15)))
       << agent->log();
   EXPECT_EQ(property("trunk_access_acl_allowList"), json({"127.0.0.1/32", "127.0.0.2/32"}));
-  auto puts =
-      emulator_.requestsTo("/api/v2/telephony/providers/edges/trunkbasesettings/trunk-1", "PUT");
-  ASSERT_EQ(puts.size(), 1u);
+  const std::string path = "/api/v2/telephony/providers/edges/trunkbasesettings/trunk-1";
+  auto puts = emulator_.requestsTo(path, "PUT");
+  ASSERT_EQ(puts.size(), 2u);
+  EXPECT_EQ(puts[0]["status"], 409);
   EXPECT_EQ(puts[0]["body"]["version"], 1);
+  EXPECT_EQ(puts[1]["status"], 200);
+  EXPECT_EQ(puts[1]["body"]["version"], 2);  // the version read again after the admin's save
+  // Every property but the two lists goes back exactly as the agent read it.
+  auto gets = emulator_.requestsTo(path, "GET");
+  ASSERT_GE(gets.size(), 2u);
+  for (const auto& g : gets) EXPECT_EQ(g["query"], json({{"ignoreHidden", "true"}}));
+  json sent = puts[1]["body"];
+  for (const char* key : {"trunk_transport_serverProxyList", "trunk_access_acl_allowList"}) {
+    sent["properties"].erase(key);
+  }
+  for (const auto& [key, value] : trunk["properties"].items()) {
+    if (key == "trunk_transport_serverProxyList" || key == "trunk_access_acl_allowList") continue;
+    if (value.value("hidden", false)) {
+      EXPECT_FALSE(sent["properties"].contains(key)) << key;  // never sent back
+    } else {
+      EXPECT_EQ(sent["properties"][key], value) << key;
+    }
+  }
+  for (const auto& [key, value] : sent["properties"].items()) {
+    EXPECT_TRUE(trunk["properties"].contains(key)) << key;
+  }
+  EXPECT_EQ(sent["name"], trunk["name"]);
   EXPECT_EQ(auditRecords("applied").size(), 1u);
   EXPECT_EQ(agent->stop(), 0);
+}
+
+TEST_F(PlatformFailoverTest, ManagedTrunkIsRefusedOnceWithNothingSent) {
+  startProxies();
+  port_a_ = proxy_a_->port();
+  port_b_ = proxy_b_->port();
+  auto [status, trunk] = emulator_.admin(
+      "POST", "/_emulator/trunks",
+      {{"id", "trunk-m"},
+       {"name", "Genesys managed"},
+       {"managed", true},
+       {"hosts",
+        {"127.0.0.1:" + std::to_string(port_a_), "127.0.0.2:" + std::to_string(port_b_)}}});
+  ASSERT_EQ(status, 201) << trunk.dump();
+  auto agent = startAgent(writeConfig({{"trunk_base_id", "trunk-m"}}));
+  proxy_a_->stop();
+  ASSERT_TRUE(waitUntil([&] { return !auditRecords("failed").empty(); }, seconds(15)))
+      << agent->log();
+  std::this_thread::sleep_for(milliseconds(3 * kIntervalMs));  // no retry comes
+  auto failed = auditRecords("failed");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_NE(failed[0].dump().find("managed"), std::string::npos) << failed[0].dump();
+  EXPECT_TRUE(
+      emulator_.requestsTo("/api/v2/telephony/providers/edges/trunkbasesettings/trunk-m", "PUT")
+          .empty());
+  EXPECT_EQ(agent->metric("mediapath_failovers_total{group=\"media-proxy\",result=\"failed\"}"),
+            1.0);
+  EXPECT_EQ(agent->stop(), 0);
+}
+
+TEST_F(PlatformFailoverTest, SiteGroupPutsTheBestTurnRegionFirst) {
+  auto turn_a = std::make_unique<Coturn>(dir_, Coturn::Options{"127.0.0.1"});
+  Coturn turn_b(dir_, Coturn::Options{"127.0.0.2"});
+  auto [status, site] = emulator_.admin("POST", "/_emulator/sites",
+                                        {{"id", "site-1"},
+                                         {"name", "Office"},
+                                         {"media_regions", {"eu-central-1", "eu-west-1"}},
+                                         {"use_latency_based", false}});
+  ASSERT_EQ(status, 201) << site.dump();
+  auto turn = [](const char* name, const char* ip, std::uint16_t port) {
+    return json{{"name", name}, {"kind", "turn"},     {"host", ip},
+                {"port", port}, {"username", "test"}, {"password_env", "TURN_PASSWORD"}};
+  };
+  json config{
+      {"site", {{"name", "failover-test"}}},
+      {"probing", {{"interval", std::to_string(kIntervalMs) + "ms"}, {"timeout", "400ms"}}},
+      {"targets",
+       {turn("turn-fra", "127.0.0.1", turn_a->port()),
+        turn("turn-dub", "127.0.0.2", turn_b.port())}},
+      {"failover",
+       {{{"name", "media-region"},
+         {"candidates", {"turn-fra", "turn-dub"}},
+         {"unhealthy_threshold", kUnhealthyThreshold},
+         {"apply_to",
+          {{"site_id", "site-1"},
+           {"media_regions", {{"turn-fra", "eu-central-1"}, {"turn-dub", "eu-west-1"}}}}}}}},
+      {"genesys",
+       {{"api_base_url", emulator_.baseUrl()},
+        {"login_base_url", emulator_.baseUrl()},
+        {"ca_file", pki_.ca},
+        {"mode", "apply"},
+        {"client_id_env", "GENESYS_CLIENT_ID"},
+        {"client_secret_env", "GENESYS_CLIENT_SECRET"}}}};
+  auto agent = std::make_unique<AgentProcess>(
+      dir_, dir_.write("site.json", config.dump(2)), dir_.file("state"),
+      std::map<std::string, std::string>{{"GENESYS_CLIENT_ID", kGenesysClientId},
+                                         {"GENESYS_CLIENT_SECRET", kGenesysSecret},
+                                         {"TURN_PASSWORD", "secret"}},
+      std::vector<std::string>{}, "agent.log");
+  ASSERT_TRUE(waitUntil([&] { return agent->ready(); }, seconds(15))) << agent->log();
+  EXPECT_EQ(agent->metric("mediapath_failover_active{group=\"media-region\",target=\"turn-fra\"}"),
+            1.0);
+  turn_a.reset();  // the Frankfurt TURN server goes away
+  auto regions = [&] {
+    json state = emulator_.admin("GET", "/_emulator/state").second;
+    for (const auto& s : state["sites"]) {
+      if (s["id"] == "site-1") return s["mediaRegions"];
+    }
+    return json(nullptr);
+  };
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return regions() == json({"eu-west-1", "eu-central-1"});
+      },
+      seconds(15)))
+      << regions().dump() << agent->log();
+  auto puts = emulator_.requestsTo("/api/v2/telephony/providers/edges/sites/site-1", "PUT");
+  ASSERT_EQ(puts.size(), 1u);
+  EXPECT_EQ(puts[0]["body"]["version"], 1);
+  EXPECT_EQ(puts[0]["body"]["mediaRegionsUseLatencyBased"], false);
+  EXPECT_EQ(auditRecords("applied").size(), 1u);
+  EXPECT_EQ(agent->stop(), 0) << agent->log();
 }
 
 }  // namespace
