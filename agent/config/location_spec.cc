@@ -13,13 +13,17 @@ reporter::Endpoint endpointOf(const Config& config, const std::string& target_na
   return {t->host, t->port};
 }
 
-}  // namespace
-
-reporter::LocationSpec locationSpecFromConfig(const Config& config) {
+const LocationConfig& locationOf(const Config& config) {
   if (!config.location) {
     throw std::runtime_error(config.source + ": /location: the config has no location section");
   }
-  const LocationConfig& loc = *config.location;
+  return *config.location;
+}
+
+}  // namespace
+
+reporter::LocationSpec locationSpecFromConfig(const Config& config) {
+  const LocationConfig& loc = locationOf(config);
   reporter::LocationSpec spec;
   spec.name = loc.name;
   spec.region = loc.region;
@@ -32,10 +36,7 @@ reporter::LocationSpec locationSpecFromConfig(const Config& config) {
 }
 
 reporter::LocationDefinition locationDefinitionFromConfig(const Config& config) {
-  if (!config.location) {
-    throw std::runtime_error(config.source + ": /location: the config has no location section");
-  }
-  const LocationConfig& loc = *config.location;
+  const LocationConfig& loc = locationOf(config);
   reporter::LocationDefinition definition;
   definition.name = loc.name;
   definition.notes = loc.notes;

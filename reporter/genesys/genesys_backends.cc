@@ -62,6 +62,26 @@ std::optional<std::vector<BackendCandidate>> rankCandidates(
   return ranked;
 }
 
+/// rankCandidates, or nullopt after refusing the call through `callback`: a name that is not a
+/// candidate is the configuration's doing, so the refusal is permanent.
+std::optional<std::vector<BackendCandidate>> rankedOrRefused(
+    const std::vector<BackendCandidate>& candidates, const std::vector<std::string>& names,
+    const std::string& request, BackendCallback& callback) {
+  std::string problem;
+  auto ranked = rankCandidates(candidates, names, problem);
+  if (!ranked) callback(failed(agentError(request, problem), true));
+  return ranked;
+}
+
+/// The name of the first candidate `matches`, or "" when none does.
+template <typename Match>
+std::string firstCandidate(const std::vector<BackendCandidate>& candidates, Match matches) {
+  for (const auto& c : candidates) {
+    if (matches(c)) return c.name;
+  }
+  return {};
+}
+
 /// What an edit of a freshly read object decided.
 struct EditOutcome {
   bool changed = false;   ///< false: the object already matched, nothing to send
@@ -196,12 +216,9 @@ void LocationBackend::readActiveOrder(ActiveOrderCallback callback) {
                    callback(std::move(order));
                    return;
                  }
-                 for (const auto& c : candidates_) {
-                   if (c.host == ep->host && c.port == ep->port) {
-                     order.active = c.name;
-                     break;
-                   }
-                 }
+                 order.active = firstCandidate(candidates_, [&ep](const BackendCandidate& c) {
+                   return c.host == ep->host && c.port == ep->port;
+                 });
                  order.summary = "remote " + path_ + " is " + net::printable(ep->host, 256) + ":" +
                                  std::to_string(ep->port);
                  callback(std::move(order));
@@ -210,12 +227,9 @@ void LocationBackend::readActiveOrder(ActiveOrderCallback callback) {
 
 void LocationBackend::applyRanked(std::vector<std::string> ranked_candidate_names,
                                   BackendCallback callback) {
-  std::string problem;
-  auto ranked = rankCandidates(candidates_, ranked_candidate_names, problem);
-  if (!ranked) {
-    callback(failed(agentError("PATCH /api/v2/locations/" + location_id_, problem), true));
-    return;
-  }
+  auto ranked = rankedOrRefused(candidates_, ranked_candidate_names,
+                                "PATCH /api/v2/locations/" + location_id_, callback);
+  if (!ranked) return;
   // No expected value: the location is read and what was read is tested, so a change the
   // platform already holds (after a crash) is recognised instead of sent twice.
   apply({ranked->front().host, ranked->front().port}, std::nullopt, std::move(callback));
@@ -289,47 +303,40 @@ void TrunkBackend::readActiveOrder(ActiveOrderCallback callback) {
   // ignoreHidden: the properties meant for the platform's own use stay out of what the agent
   // reads (and so out of what it would write back), as the Terraform provider does.
   std::string get_path = path() + "?ignoreHidden=true";
-  client_.call({"get_trunkbasesettings", "GET", get_path, std::nullopt, {}},
-               [this, get_path, callback = std::move(callback)](ApiResponse r) {
-                 ActiveOrder order;
-                 if (!r.ok()) {
-                   order.error = std::move(r.error);
-                   return callback(std::move(order));
-                 }
-                 auto list = serverProxyList(r.body);
-                 if (!list) {
-                   order.error =
-                       agentError("GET " + get_path,
-                                  objectName("trunk", r.body, trunk_base_id_) +
-                                      ": trunk_transport_serverProxyList is not a list of strings");
-                   return callback(std::move(order));
-                 }
-                 std::uint16_t port = trunkSipPort(r.body);
-                 if (!list->empty()) {
-                   for (const auto& c : candidates_) {
-                     if (serverProxyEntryMatches(list->front(), c, port)) {
-                       order.active = c.name;
-                       break;
-                     }
-                   }
-                 }
-                 order.summary = "remote " + objectName("trunk", r.body, trunk_base_id_) +
-                                 " server list: " + joinForLog(*list);
-                 if (std::string why = trunkRefusal(r.body, trunk_base_id_); !why.empty()) {
-                   order.summary += "; " + why;
-                 }
-                 callback(std::move(order));
-               });
+  client_.call(
+      {"get_trunkbasesettings", "GET", get_path, std::nullopt, {}},
+      [this, get_path, callback = std::move(callback)](ApiResponse r) {
+        ActiveOrder order;
+        if (!r.ok()) {
+          order.error = std::move(r.error);
+          return callback(std::move(order));
+        }
+        auto list = serverProxyList(r.body);
+        if (!list) {
+          order.error = agentError(
+              "GET " + get_path, objectName("trunk", r.body, trunk_base_id_) +
+                                     ": trunk_transport_serverProxyList is not a list of strings");
+          return callback(std::move(order));
+        }
+        std::uint16_t port = trunkSipPort(r.body);
+        if (!list->empty()) {
+          order.active = firstCandidate(candidates_, [&list, port](const BackendCandidate& c) {
+            return serverProxyEntryMatches(list->front(), c, port);
+          });
+        }
+        order.summary = "remote " + objectName("trunk", r.body, trunk_base_id_) +
+                        " server list: " + joinForLog(*list);
+        if (std::string why = trunkRefusal(r.body, trunk_base_id_); !why.empty()) {
+          order.summary += "; " + why;
+        }
+        callback(std::move(order));
+      });
 }
 
 void TrunkBackend::applyRanked(std::vector<std::string> ranked_candidate_names,
                                BackendCallback callback) {
-  std::string problem;
-  auto ranked = rankCandidates(candidates_, ranked_candidate_names, problem);
-  if (!ranked) {
-    callback(failed(agentError("PUT " + path(), problem), true));
-    return;
-  }
+  auto ranked = rankedOrRefused(candidates_, ranked_candidate_names, "PUT " + path(), callback);
+  if (!ranked) return;
   std::string id = trunk_base_id_;
   std::vector<BackendCandidate> all = candidates_;
   Edit edit = [id, ranked = std::move(*ranked), all](json& trunk) {
@@ -407,49 +414,42 @@ void SiteBackend::readActiveOrder(ActiveOrderCallback callback) {
       order.error = agentError(std::string("GET ") + kMediaRegions, problem);
       return callback(std::move(order));
     }
-    client_.call({"get_site", "GET", path(), std::nullopt, {}},
-                 [this, callback = std::move(callback)](ApiResponse r) {
-                   ActiveOrder site_order;
-                   if (!r.ok()) {
-                     site_order.error = std::move(r.error);
-                     return callback(std::move(site_order));
-                   }
-                   auto regions = siteMediaRegions(r.body);
-                   if (!regions) {
-                     site_order.error =
-                         agentError("GET " + path(), objectName("site", r.body, site_id_) +
-                                                         ": mediaRegions is not a list of strings");
-                     return callback(std::move(site_order));
-                   }
-                   bool latency = r.body.is_object() &&
-                                  r.body.contains("mediaRegionsUseLatencyBased") &&
-                                  r.body["mediaRegionsUseLatencyBased"] == true;
-                   site_order.summary = "remote " + objectName("site", r.body, site_id_) +
-                                        " media regions: " + joinForLog(*regions);
-                   if (latency) {
-                     // The platform picks by latency: no candidate is "first" in what it does.
-                     site_order.summary += " (picked by latency, not in this order)";
-                   } else if (!regions->empty()) {
-                     for (const auto& c : candidates_) {
-                       if (c.region == regions->front()) {
-                         site_order.active = c.name;
-                         break;
-                       }
-                     }
-                   }
-                   callback(std::move(site_order));
-                 });
+    client_.call(
+        {"get_site", "GET", path(), std::nullopt, {}},
+        [this, callback = std::move(callback)](ApiResponse r) {
+          ActiveOrder site_order;
+          if (!r.ok()) {
+            site_order.error = std::move(r.error);
+            return callback(std::move(site_order));
+          }
+          auto regions = siteMediaRegions(r.body);
+          if (!regions) {
+            site_order.error =
+                agentError("GET " + path(), objectName("site", r.body, site_id_) +
+                                                ": mediaRegions is not a list of strings");
+            return callback(std::move(site_order));
+          }
+          bool latency = r.body.is_object() && r.body.contains("mediaRegionsUseLatencyBased") &&
+                         r.body["mediaRegionsUseLatencyBased"] == true;
+          site_order.summary = "remote " + objectName("site", r.body, site_id_) +
+                               " media regions: " + joinForLog(*regions);
+          if (latency) {
+            // The platform picks by latency: no candidate is "first" in what it does.
+            site_order.summary += " (picked by latency, not in this order)";
+          } else if (!regions->empty()) {
+            site_order.active = firstCandidate(candidates_, [&regions](const BackendCandidate& c) {
+              return c.region == regions->front();
+            });
+          }
+          callback(std::move(site_order));
+        });
   });
 }
 
 void SiteBackend::applyRanked(std::vector<std::string> ranked_candidate_names,
                               BackendCallback callback) {
-  std::string problem;
-  auto ranked = rankCandidates(candidates_, ranked_candidate_names, problem);
-  if (!ranked) {
-    callback(failed(agentError("PUT " + path(), problem), true));
-    return;
-  }
+  auto ranked = rankedOrRefused(candidates_, ranked_candidate_names, "PUT " + path(), callback);
+  if (!ranked) return;
   withOrgRegions([this, ranked = std::move(*ranked), callback = std::move(callback)](
                      const OrgMediaRegions* org, std::optional<ApiError> error) mutable {
     if (error) return callback(failed(std::move(*error), false));

@@ -906,14 +906,39 @@ nlohmann::json Emulator::createTrunk(const nlohmann::json& spec) {
   return trunk;
 }
 
-HttpResponse Emulator::trunksCollection(Context& ctx) {
+// GET of a Telephony collection: the objects in creation order, paged (pageSize up to 500).
+// Stores an accepted full-object PUT: the next version, an audit entry of what changed (the
+// version itself is not a change), the state file.
+void Emulator::saveVersionedPut(Context& ctx, nlohmann::json& stored, nlohmann::json updated,
+                                const std::string& id, const std::string& entity_type) {
+  updated["version"] = stored["version"].get<long long>() + 1;
+  nlohmann::json before = stored;
+  nlohmann::json after = updated;
+  before.erase("version");
+  after.erase("version");
+  stored = std::move(updated);
+  recordAudit(ctx, "Telephony", entity_type, id, stored["name"], "Update",
+              propertyChanges(before, after));
+  saveState();
+}
+
+HttpResponse Emulator::pagedList(Context& ctx, const std::vector<std::string>& order,
+                                 const std::string& base,
+                                 const std::function<nlohmann::json(const std::string&)>& view) {
   if (ctx.request.method != "GET") return error(ctx, notFound("Resource " + ctx.request.path));
   long long page_size = 25, page_number = 1;
   if (auto e = pagingFrom(ctx.request, page_size, page_number, 500)) return error(ctx, *e);
-  bool hidden = ctx.request.queryParam("ignoreHidden") != "true";
   std::vector<nlohmann::json> all;
-  for (const auto& id : trunk_order_) all.push_back(trunkView(trunks_.at(id), hidden));
-  return reply(200, pagedEnvelope(all, page_size, page_number, kTrunkBase));
+  all.reserve(order.size());
+  for (const auto& id : order) all.push_back(view(id));
+  return reply(200, pagedEnvelope(all, page_size, page_number, base));
+}
+
+HttpResponse Emulator::trunksCollection(Context& ctx) {
+  bool hidden = ctx.request.queryParam("ignoreHidden") != "true";
+  return pagedList(ctx, trunk_order_, kTrunkBase, [this, hidden](const std::string& id) {
+    return trunkView(trunks_.at(id), hidden);
+  });
 }
 
 nlohmann::json Emulator::trunkView(const nlohmann::json& stored, bool with_hidden) {
@@ -926,6 +951,31 @@ nlohmann::json Emulator::trunkView(const nlohmann::json& stored, bool with_hidde
       view["properties"][name] = property;
   }
   return view;
+}
+
+// What every full-object PUT of a versioned Telephony object checks (trunk base settings, sites):
+// the version is required and must be the stored one (after an armed concurrent change), the id
+// may not differ from the path, and the name is required.
+std::optional<HttpResponse> Emulator::checkVersionedPut(Context& ctx, nlohmann::json& stored,
+                                                        const nlohmann::json& body,
+                                                        const std::string& id,
+                                                        const std::string& entity_type) {
+  if (!body.contains("version") || !body["version"].is_number_integer()) {
+    return error(ctx, ApiError{400, "invalid.value", "version is required", {"version"}});
+  }
+  concurrentChange(ctx, stored, "Telephony", entity_type);
+  if (body["version"] != stored["version"]) {
+    return versionConflict(ctx, body["version"].get<long long>(),
+                           stored["version"].get<long long>());
+  }
+  if (body.contains("id") && body["id"] != id) {
+    return error(ctx, ApiError{400, "invalid.value", "id does not match the path", {"id"}});
+  }
+  if (!body.contains("name") || !body["name"].is_string() ||
+      body["name"].get<std::string>().empty()) {
+    return error(ctx, ApiError{400, "invalid.value", "name is required", {"name"}});
+  }
+  return std::nullopt;
 }
 
 HttpResponse Emulator::trunkItem(Context& ctx, const std::string& id) {
@@ -949,21 +999,7 @@ HttpResponse Emulator::trunkItem(Context& ctx, const std::string& id) {
                                    " is managed by Genesys Cloud.",
                                {}});
   }
-  if (!body.contains("version") || !body["version"].is_number_integer()) {
-    return error(ctx, ApiError{400, "invalid.value", "version is required", {"version"}});
-  }
-  concurrentChange(ctx, stored, "Telephony", "TrunkBase");
-  if (body["version"] != stored["version"]) {
-    return versionConflict(ctx, body["version"].get<long long>(),
-                           stored["version"].get<long long>());
-  }
-  if (body.contains("id") && body["id"] != id) {
-    return error(ctx, ApiError{400, "invalid.value", "id does not match the path", {"id"}});
-  }
-  if (!body.contains("name") || !body["name"].is_string() ||
-      body["name"].get<std::string>().empty()) {
-    return error(ctx, ApiError{400, "invalid.value", "name is required", {"name"}});
-  }
+  if (auto refused = checkVersionedPut(ctx, stored, body, id, "TrunkBase")) return *refused;
   if (body.contains("properties") && !body["properties"].is_object()) {
     return error(ctx,
                  ApiError{400, "invalid.value", "properties must be an object", {"properties"}});
@@ -1019,15 +1055,7 @@ HttpResponse Emulator::trunkItem(Context& ctx, const std::string& id) {
   }
   if (!updated.contains("properties"))
     updated["properties"] = stored.value("properties", nlohmann::json::object());
-  updated["version"] = stored["version"].get<long long>() + 1;
-  nlohmann::json before = stored;
-  nlohmann::json after = updated;
-  before.erase("version");
-  after.erase("version");
-  stored = updated;
-  recordAudit(ctx, "Telephony", "TrunkBase", id, updated["name"], "Update",
-              propertyChanges(before, after));
-  saveState();
+  saveVersionedPut(ctx, stored, std::move(updated), id, "TrunkBase");
   return reply(200, trunkView(stored, request.queryParam("ignoreHidden") != "true"));
 }
 
@@ -1083,12 +1111,8 @@ std::variant<nlohmann::json, ApiError> Emulator::createSite(const nlohmann::json
 }
 
 HttpResponse Emulator::sitesCollection(Context& ctx) {
-  if (ctx.request.method != "GET") return error(ctx, notFound("Resource " + ctx.request.path));
-  long long page_size = 25, page_number = 1;
-  if (auto e = pagingFrom(ctx.request, page_size, page_number, 500)) return error(ctx, *e);
-  std::vector<nlohmann::json> all;
-  for (const auto& id : site_order_) all.push_back(sites_.at(id));
-  return reply(200, pagedEnvelope(all, page_size, page_number, kSiteBase));
+  return pagedList(ctx, site_order_, kSiteBase,
+                   [this](const std::string& id) { return sites_.at(id); });
 }
 
 HttpResponse Emulator::siteItem(Context& ctx, const std::string& id) {
@@ -1104,21 +1128,7 @@ HttpResponse Emulator::siteItem(Context& ctx, const std::string& id) {
   if (!body.is_object()) {
     return error(ctx, ApiError{400, "bad.request", "The body must be a Site object", {}});
   }
-  if (!body.contains("version") || !body["version"].is_number_integer()) {
-    return error(ctx, ApiError{400, "invalid.value", "version is required", {"version"}});
-  }
-  concurrentChange(ctx, stored, "Telephony", "Site");
-  if (body["version"] != stored["version"]) {
-    return versionConflict(ctx, body["version"].get<long long>(),
-                           stored["version"].get<long long>());
-  }
-  if (body.contains("id") && body["id"] != id) {
-    return error(ctx, ApiError{400, "invalid.value", "id does not match the path", {"id"}});
-  }
-  if (!body.contains("name") || !body["name"].is_string() ||
-      body["name"].get<std::string>().empty()) {
-    return error(ctx, ApiError{400, "invalid.value", "name is required", {"name"}});
-  }
+  if (auto refused = checkVersionedPut(ctx, stored, body, id, "Site")) return *refused;
   for (const char* key : {"mediaRegionsUseLatencyBased", "cloudProxyForceTurn"}) {
     if (body.contains(key) && !body[key].is_boolean()) {
       return error(ctx,
@@ -1171,15 +1181,7 @@ HttpResponse Emulator::siteItem(Context& ctx, const std::string& id) {
   } else if (stored.contains("location")) {
     updated["location"] = stored["location"];
   }
-  updated["version"] = stored["version"].get<long long>() + 1;
-  nlohmann::json before = stored;
-  nlohmann::json after = updated;
-  before.erase("version");
-  after.erase("version");
-  stored = updated;
-  recordAudit(ctx, "Telephony", "Site", id, updated["name"], "Update",
-              propertyChanges(before, after));
-  saveState();
+  saveVersionedPut(ctx, stored, std::move(updated), id, "Site");
   return reply(200, stored);
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -137,6 +138,14 @@ class Emulator {
                         const std::string& entity_type);
   /// The version mismatch answer: 409 unless a concurrent_change fault chose 408 or 400.
   HttpResponse versionConflict(const Context& ctx, long long supplied, long long current) const;
+  void saveVersionedPut(Context& ctx, nlohmann::json& stored, nlohmann::json updated,
+                        const std::string& id, const std::string& entity_type);
+  HttpResponse pagedList(Context& ctx, const std::vector<std::string>& order,
+                         const std::string& base,
+                         const std::function<nlohmann::json(const std::string&)>& view);
+  std::optional<HttpResponse> checkVersionedPut(Context& ctx, nlohmann::json& stored,
+                                                const nlohmann::json& body, const std::string& id,
+                                                const std::string& entity_type);
   std::string createLocation(nlohmann::json writable, std::chrono::milliseconds delay);
   void recordAudit(const Context& ctx, const std::string& service, const std::string& entity_type,
                    const std::string& entity_id, const std::string& entity_name,

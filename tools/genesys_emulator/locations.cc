@@ -13,6 +13,14 @@ using nlohmann::json;
 constexpr std::array<const char*, 5> kReadOnly = {"id", "version", "status", "state", "selfUri"};
 
 // The writable Location tree. "s" string leaf, "i" integer leaf, [x] array of x, {..} object.
+// The Location's address and emergency number, as both the seed and the platform carry them.
+json addressTree() {
+  return {{"street1", "s"}, {"street2", "s"}, {"city", "s"},        {"state", "s"},
+          {"zipcode", "s"}, {"country", "s"}, {"countryName", "s"}, {"countryFullName", "s"}};
+}
+
+json emergencyNumberTree() { return {{"e164", "s"}, {"number", "s"}, {"type", "s"}}; }
+
 const json& schema() {
   static const json kSchema = [] {
     json ports = json::array({"i"});
@@ -28,16 +36,8 @@ const json& schema() {
           {"stun", endpoint},
           {"turn", endpoint}}},
         {"ipAddressAllowlist", json::array({"s"})},
-        {"address",
-         {{"street1", "s"},
-          {"street2", "s"},
-          {"city", "s"},
-          {"state", "s"},
-          {"zipcode", "s"},
-          {"country", "s"},
-          {"countryName", "s"},
-          {"countryFullName", "s"}}},
-        {"emergencyNumber", {{"e164", "s"}, {"number", "s"}, {"type", "s"}}},
+        {"address", addressTree()},
+        {"emergencyNumber", emergencyNumberTree()},
         {"path", json::array({"s"})},
     };
   }();
@@ -52,16 +52,8 @@ json platformTree(bool update) {
       {"state", "s"},
       {"path", json::array({"s"})},
       {"contactUser", {{"id", "s"}, {"selfUri", "s"}}},
-      {"address",
-       {{"street1", "s"},
-        {"street2", "s"},
-        {"city", "s"},
-        {"state", "s"},
-        {"zipcode", "s"},
-        {"country", "s"},
-        {"countryName", "s"},
-        {"countryFullName", "s"}}},
-      {"emergencyNumber", {{"e164", "s"}, {"number", "s"}, {"type", "s"}}},
+      {"address", addressTree()},
+      {"emergencyNumber", emergencyNumberTree()},
   };
   if (update) tree["version"] = "i";
   return tree;
