@@ -26,7 +26,7 @@ void updateLocation(GenesysClient& client, const std::string& id, const nlohmann
 }
 
 void getTrunkBaseSettings(GenesysClient& client, const std::string& id, ApiCallback callback) {
-  client.call({"get_trunk",
+  client.call({"get_trunkbasesettings",
                "GET",
                "/api/v2/telephony/providers/edges/trunkbasesettings/" + id + "?ignoreHidden=true",
                std::nullopt,
