@@ -5,7 +5,9 @@
 namespace mediapath::reporter {
 namespace {
 
-std::string locationPath(const std::string& id) { return "/api/v2/locations/" + id; }
+// Ids come from the config or the command line: encoded, so that one cannot add a path segment
+// or a query to the request.
+std::string locationPath(const std::string& id) { return "/api/v2/locations/" + urlEncode(id); }
 
 }  // namespace
 
@@ -28,16 +30,20 @@ void updateLocation(GenesysClient& client, const std::string& id, const nlohmann
 void getTrunkBaseSettings(GenesysClient& client, const std::string& id, ApiCallback callback) {
   client.call({"get_trunkbasesettings",
                "GET",
-               "/api/v2/telephony/providers/edges/trunkbasesettings/" + id + "?ignoreHidden=true",
+               "/api/v2/telephony/providers/edges/trunkbasesettings/" + urlEncode(id) +
+                   "?ignoreHidden=true",
                std::nullopt,
                {}},
               std::move(callback));
 }
 
 void getSite(GenesysClient& client, const std::string& id, ApiCallback callback) {
-  client.call(
-      {"get_site", "GET", "/api/v2/telephony/providers/edges/sites/" + id, std::nullopt, {}},
-      std::move(callback));
+  client.call({"get_site",
+               "GET",
+               "/api/v2/telephony/providers/edges/sites/" + urlEncode(id),
+               std::nullopt,
+               {}},
+              std::move(callback));
 }
 
 LocationCreation::LocationCreation(GenesysClient& client, net::EventLoop& loop,
