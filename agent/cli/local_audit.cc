@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/cli/exit_codes.h"
+#include "agent/failover/state_store.h"
 #include "net/clock.h"
 #include "net/text.h"
 #include "reporter/audit/audit_trail.h"
@@ -73,12 +74,26 @@ int printLocalAudit(const std::string& state_dir, std::chrono::milliseconds sinc
   }
   int rc = kExitOk;
   if (verify) {
-    auto v = reporter::verifyAuditTrail(path);
+    // The state file next to the trail anchors its last record: without it a deleted tail
+    // leaves a chain that verifies.
+    std::optional<reporter::AuditAnchor> anchor;
+    try {
+      anchor = readStateFile(state_dir + "/state.json").audit;
+    } catch (const std::exception& e) {
+      err << "mediapath-agent: audit: " << e.what() << "\n";
+      rc = kExitFailed;
+    }
+    auto v = reporter::verifyAuditTrail(path, anchor);
     for (const auto& p : v.problems) {
-      err << path << ": line " << p.line << ": " << p.message << "\n";
+      err << path << ": ";
+      if (p.line > 0) err << "line " << p.line << ": ";
+      err << p.message << "\n";
     }
     if (v.ok()) {
-      out << path << ": " << v.records << " records, every hash and link verified\n";
+      out << path << ": " << v.records << " records, every hash and link verified"
+          << (anchor ? ", the tail matches the state file's anchor"
+                     : " (no anchor in state.json: a deleted tail cannot be ruled out)")
+          << "\n";
     } else {
       out << path << ": verification FAILED (" << v.problems.size() << " problems in " << v.records
           << " records)\n";

@@ -71,6 +71,7 @@ FailoverDecision FailoverController::evaluate(const std::vector<CandidateView>& 
   if (active == nullptr || !active->known) return d;
 
   if (!active->healthy) {
+    if (active->provisional) return d;
     for (const auto& name : group_.candidates) {
       const CandidateView* c = find(candidates, name);
       if (c != nullptr && c->known && c->healthy && name != active_) {

@@ -16,6 +16,9 @@ struct CandidateView {
   bool known = false;  ///< at least one round done
   bool healthy = false;
   std::optional<double> mos;  ///< last estimate; none for kinds that measure no quality
+  /// Unhealthy only on the rounds since a start (HealthTracker::provisional): not yet a reason
+  /// to leave it when it is the active candidate.
+  bool provisional = false;
 };
 
 struct FailoverDecision {
@@ -36,7 +39,8 @@ struct FailoverDecision {
 ///  - while the active candidate is healthy it stays, unless another healthy candidate has
 ///    beaten its MOS by at least `min_mos_gain` at every evaluation for the whole `min_hold`;
 ///  - when the active candidate turns unhealthy, the first healthy candidate in preference order
-///    takes over at once;
+///    takes over at once — unless it is unhealthy only provisionally (a failed first round after
+///    a start): the remote's current choice holds until it fails `unhealthy_threshold` rounds;
 ///  - when every candidate is unhealthy (the office uplink itself is down) nothing moves: the
 ///    group is in panic until one recovers.
 /// Candidates not yet probed are neither healthy nor unhealthy: no decision rests on them.

@@ -50,7 +50,7 @@ FailoverManager::FailoverManager(const Config& config, bool plan_only, net::Even
       audit_(audit),
       hooks_(std::move(hooks)),
       retry_after_(retry_after) {
-  auto saved = store_.load();
+  auto saved = store_.load().groups;
   for (const auto& cfg : config_.failover) {
     auto g = std::make_unique<Group>();
     g->cfg = cfg;
@@ -152,6 +152,7 @@ void FailoverManager::onRound(const TargetView& view) {
       if (auto it = views_.find(c); it != views_.end()) {
         v.known = it->second.known;
         v.healthy = it->second.healthy;
+        v.provisional = it->second.provisional;
         v.mos = it->second.last.mos;
       }
       views.push_back(v);
@@ -196,7 +197,10 @@ void FailoverManager::audit(const Group& g, const std::string& event, json field
   } catch (const std::exception& e) {
     // The decision still stands; losing its record is an error an operator must see.
     spdlog::error("failover group {}: {}", g.cfg.name, e.what());
+    return;
   }
+  // The state file anchors the trail's last record, so that a deleted tail shows.
+  saveState();
 }
 
 std::string FailoverManager::newChangeId() {
@@ -379,7 +383,7 @@ void FailoverManager::saveState() {
   std::map<std::string, GroupState> all;
   for (const auto& [name, g] : groups_) all[name] = g->state;
   try {
-    store_.save(all);
+    store_.save(all, audit_.anchor());
   } catch (const std::exception& e) {
     spdlog::error("cannot save failover state: {}", e.what());
   }

@@ -29,6 +29,7 @@ class StateStore;
 struct TargetView {
   bool known = false;
   bool healthy = false;
+  bool provisional = false;  ///< HealthTracker::provisional
   probes::ProbeResult last;
 };
 

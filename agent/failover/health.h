@@ -15,8 +15,11 @@ struct HealthPolicy {
 
 /// Hysteresis on a target's health, after Envoy's active health checker and Kamailio's
 /// dispatcher: `healthy_threshold` consecutive good rounds make a target healthy,
-/// `unhealthy_threshold` consecutive bad rounds unhealthy. The first round decides at once, so a
-/// freshly started agent does not report every target down for the first few rounds.
+/// `unhealthy_threshold` consecutive bad rounds unhealthy. The first round decides what is shown
+/// at once, so a freshly started agent does not report every target down for the first few
+/// rounds; but a target that is unhealthy only on the strength of its first rounds (fewer than
+/// `unhealthy_threshold` bad in a row) is `provisional`: failover does not leave it for that, so
+/// a restart during a blip changes nothing.
 ///
 /// Thread safety: none (loop thread).
 class HealthTracker {
@@ -31,6 +34,8 @@ class HealthTracker {
   bool healthy() const { return healthy_; }
   /// False until the first round has been recorded.
   bool known() const { return known_; }
+  /// Unhealthy since the first round without `unhealthy_threshold` bad rounds in a row yet.
+  bool provisional() const { return provisional_; }
   const HealthPolicy& policy() const { return policy_; }
   void setPolicy(HealthPolicy policy) { policy_ = policy; }
 
@@ -38,7 +43,9 @@ class HealthTracker {
   HealthPolicy policy_;
   bool known_ = false;
   bool healthy_ = false;
-  int streak_ = 0;  // consecutive rounds disagreeing with the current state
+  bool provisional_ = false;
+  int streak_ = 0;   // consecutive rounds disagreeing with the current state
+  int bad_run_ = 0;  // consecutive bad rounds, while provisional
 };
 
 }  // namespace mediapath::agent

@@ -223,7 +223,12 @@ struct AgentRuntime::Impl {
     if (config.failover.empty()) return;
     if (!store) {
       store = std::make_unique<StateStore>(options.state_dir);
-      audit = std::make_unique<reporter::AuditTrail>(store->auditPath());
+      // The state file anchors the trail's last record: opening checks the trail still holds
+      // it, and repairs a torn last line; each repair is also a record in the trail.
+      audit = std::make_unique<reporter::AuditTrail>(store->auditPath(), store->load().audit);
+      for (const auto& repair : audit->repairs()) {
+        spdlog::error("audit trail {}: {}", store->auditPath(), repair);
+      }
     }
     if (config.genesys) {
       try {
@@ -333,7 +338,7 @@ struct AgentRuntime::Impl {
     board.recordRound(std::move(s));
     if (changed) notifyStatus();  // the STATUS= line only moves when some health does
 
-    if (failover) failover->onRound(TargetView{true, h.healthy(), r});
+    if (failover) failover->onRound(TargetView{true, h.healthy(), h.provisional(), r});
 
     if (!target.first_round_done) {
       target.first_round_done = true;

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/failover/health.h"
 #include "agent/failover/state_store.h"
 #include "net/event_loop.h"
 #include "net/resolver.h"
@@ -244,6 +245,35 @@ TEST_F(FailoverManagerTest, AdoptsWhatTheRemoteAlreadyPointsAtWithoutWriting) {
   m->onRound(view("proxy-b", true));
   EXPECT_TRUE(remote_.applies.empty());
   EXPECT_TRUE(auditEvents().empty());
+}
+
+// A restart during a blip on the active proxy: its first round fails, so it shows unhealthy at
+// once, but the remote's current choice holds until it fails unhealthy_threshold rounds in a row
+// (it used to fail over, and write to Genesys, after a single round).
+TEST_F(FailoverManagerTest, ARestartDuringABlipKeepsTheRemoteChoiceUntilTheThreshold) {
+  remote_.read_answer = remoteOn("proxy-a");
+  auto m = makeManager();
+  m->start();
+  HealthTracker a({3, 3, 0});
+  HealthTracker b({3, 3, 0});
+  auto feed = [&](const std::string& name, HealthTracker& h, bool ok) {
+    h.record(ok, std::nullopt);
+    TargetView v = view(name, h.healthy());
+    v.provisional = h.provisional();
+    m->onRound(v);
+  };
+  feed("proxy-b", b, true);
+  feed("proxy-a", a, false);  // the first round after the start fails
+  feed("proxy-a", a, false);
+  EXPECT_TRUE(remote_.applies.empty());
+  feed("proxy-a", a, true);  // the blip is over; the next failures count from zero
+  feed("proxy-a", a, false);
+  feed("proxy-a", a, false);
+  EXPECT_TRUE(remote_.applies.empty());
+  EXPECT_TRUE(auditEvents().empty());
+  feed("proxy-a", a, false);  // three failed rounds in a row: a switch like any other
+  EXPECT_EQ(remote_.applies.size(), 1u);
+  EXPECT_EQ(active_, "proxy-b");
 }
 
 TEST_F(FailoverManagerTest, RemoteOnNoneOfTheCandidatesIsNotAdopted) {

@@ -115,6 +115,19 @@ TEST_F(FailoverControllerTest, PanicEndingOnAnotherCandidateSwitches) {
   EXPECT_FALSE(c.panic());
 }
 
+// The remote's current choice holds while it is only provisionally unhealthy.
+TEST_F(FailoverControllerTest, AProvisionallyUnhealthyActiveIsKept) {
+  FailoverController c(group(), "a");
+  CandidateView a = down("a");
+  a.provisional = true;
+  EXPECT_EQ(c.evaluate({a, up("b", 4.3), up("c", 4.3)}, t0).kind, Kind::kNone);
+  EXPECT_EQ(c.active(), "a");
+  a.provisional = false;  // it failed unhealthy_threshold rounds
+  auto d = c.evaluate({a, up("b", 4.3), up("c", 4.3)}, t0 + seconds(3));
+  EXPECT_EQ(d.kind, Kind::kSwitch);
+  EXPECT_EQ(d.to, "b");
+}
+
 TEST(HealthTracker, FirstRoundDecidesThenThresholdsApply) {
   HealthTracker h({/*healthy_threshold=*/2, /*unhealthy_threshold=*/3, /*min_mos=*/0});
   EXPECT_FALSE(h.known());
@@ -128,6 +141,38 @@ TEST(HealthTracker, FirstRoundDecidesThenThresholdsApply) {
   EXPECT_EQ(h.record(true, std::nullopt), HealthTracker::Transition::kChangePending);
   EXPECT_EQ(h.record(true, std::nullopt), HealthTracker::Transition::kChanged);
   EXPECT_TRUE(h.healthy());
+}
+
+// A restart during a blip: the first round fails, so the target shows unhealthy at once, but it
+// is provisional until unhealthy_threshold bad rounds in a row (a good round restarts the count).
+TEST(HealthTracker, AFailedFirstRoundIsProvisionalUntilTheThreshold) {
+  HealthTracker h({/*healthy_threshold=*/2, /*unhealthy_threshold=*/3, /*min_mos=*/0});
+  EXPECT_EQ(h.record(false, std::nullopt), HealthTracker::Transition::kChanged);
+  EXPECT_FALSE(h.healthy());
+  EXPECT_TRUE(h.provisional());
+  h.record(false, std::nullopt);
+  EXPECT_TRUE(h.provisional());
+  h.record(true, std::nullopt);  // the blip is over: the bad run starts again
+  h.record(false, std::nullopt);
+  h.record(false, std::nullopt);
+  EXPECT_TRUE(h.provisional());
+  h.record(false, std::nullopt);  // three bad in a row: as unhealthy as any other target
+  EXPECT_FALSE(h.provisional());
+  EXPECT_FALSE(h.healthy());
+}
+
+TEST(HealthTracker, AGoodFirstRoundOrRecoveryIsNeverProvisional) {
+  HealthTracker h({1, 3, 0});
+  h.record(true, std::nullopt);
+  EXPECT_FALSE(h.provisional());
+  HealthTracker blip({1, 3, 0});
+  blip.record(false, std::nullopt);
+  blip.record(true, std::nullopt);  // healthy_threshold 1: healthy again
+  EXPECT_TRUE(blip.healthy());
+  EXPECT_FALSE(blip.provisional());
+  HealthTracker strict({1, 1, 0});  // a threshold of one round: the first bad round settles it
+  strict.record(false, std::nullopt);
+  EXPECT_FALSE(strict.provisional());
 }
 
 TEST(HealthTracker, ThresholdsCountConsecutiveRounds) {

@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
 #include "agent/cli/exit_codes.h"
+#include "agent/failover/state_store.h"
 #include "net/atomic_file.h"
 #include "reporter/audit/audit_trail.h"
 #include "tests/support/process.h"
@@ -70,6 +72,8 @@ class LocalAuditTest : public ::testing::Test {
                            {"proxy-c", {{"known", false}}}}}}));
     trail.append(record("2026-11-28T10:05:00Z", "trunk", "apply_failed",
                         {{"from", "edge-1"}, {"to", "edge-2"}, {"error", "HTTP 503"}}));
+    // As the agent does after every record: the state file anchors the trail's tail.
+    StateStore(dir_.path()).save({}, trail.anchor());
   }
 
   int print(bool verify, std::chrono::milliseconds since = 24h) {
@@ -112,7 +116,10 @@ TEST_F(LocalAuditTest, VerifyOfAnIntactTrailCountsEveryRecordThenPrints) {
   writeTrail();
   EXPECT_EQ(print(true), kExitOk);
   EXPECT_EQ(out_.str(),
-            trailPath() + ": 4 records, every hash and link verified\n" + std::string(kListing));
+            trailPath() +
+                ": 4 records, every hash and link verified, the tail matches the state file's "
+                "anchor\n" +
+                std::string(kListing));
   EXPECT_EQ(err_.str(), "");
 }
 
@@ -146,9 +153,29 @@ TEST_F(LocalAuditTest, ALineThatIsNotJsonFailsBothVerifyAndTheListing) {
   std::string trail = net::readFile(trailPath());
   std::ofstream(trailPath(), std::ios::binary | std::ios::trunc) << trail << "{\"time\":\n";
   EXPECT_EQ(print(true), kExitFailed);
-  EXPECT_EQ(err_.str(), trailPath() + ": line 5: not JSON\n" +
-                            "mediapath-agent: audit: " + trailPath() + ": line 5 is not JSON\n");
+  EXPECT_EQ(err_.str(), trailPath() + ": line 5: not a JSON object\n" + "mediapath-agent: audit: " +
+                            trailPath() + ": line 5 is not a JSON object\n");
   EXPECT_EQ(out_.str(), trailPath() + ": verification FAILED (1 problems in 5 records)\n");
+}
+
+// Deleting the last records leaves a valid chain; the state file's anchor shows the cut.
+TEST_F(LocalAuditTest, ADeletedTailFailsVerifyAgainstTheStateFile) {
+  writeTrail();
+  std::string trail = net::readFile(trailPath());
+  trail.erase(trail.rfind('\n', trail.size() - 2) + 1);  // the last line
+  std::ofstream(trailPath(), std::ios::binary | std::ios::trunc) << trail;
+  EXPECT_EQ(print(true), kExitFailed);
+  EXPECT_EQ(err_.str(), trailPath() +
+                            ": the state file anchors record 4, which the trail no longer holds "
+                            "(its last records were deleted)\n");
+}
+
+TEST_F(LocalAuditTest, ADirectoryInPlaceOfTheTrailFailsVerify) {
+  std::filesystem::create_directory(trailPath());
+  EXPECT_EQ(print(true), kExitFailed);
+  EXPECT_NE(err_.str().find(trailPath() + " is a directory, not a file"), std::string::npos)
+      << err_.str();
+  EXPECT_EQ(out_.str().find("0 records, every hash"), std::string::npos) << out_.str();
 }
 
 TEST_F(LocalAuditTest, AMissingTrailIsAFailureNamingThePath) {
@@ -164,7 +191,8 @@ TEST_F(LocalAuditTest, AnEmptyTrailVerifiesAndListsNothing) {
   { reporter::AuditTrail created(trailPath()); }  // what the agent leaves before any decision
   EXPECT_EQ(print(true), kExitOk);
   EXPECT_EQ(out_.str(), trailPath() +
-                            ": 0 records, every hash and link verified\n"
+                            ": 0 records, every hash and link verified (no anchor in state.json: "
+                            "a deleted tail cannot be ruled out)\n"
                             "no local decisions in the last period\n");
   EXPECT_EQ(err_.str(), "");
 }

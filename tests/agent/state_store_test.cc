@@ -56,7 +56,7 @@ std::string errorOf(Fn&& fn) {
 TEST(StateStoreTest, NoFileYetLoadsEmptyAndTheDirectoryIsPrivate) {
   TempDir tmp;
   StateStore store(tmp.file("state"));
-  EXPECT_TRUE(store.load().empty());
+  EXPECT_TRUE(store.load().groups.empty());
   struct stat st {};
   ASSERT_EQ(::stat(store.dir().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
@@ -70,7 +70,7 @@ TEST(StateStoreTest, SaveThenLoadRoundTripsActiveAndPendingChange) {
   store.save(twoGroups());
 
   // A second store on the same directory stands for the agent after a restart.
-  auto loaded = StateStore(tmp.path()).load();
+  auto loaded = StateStore(tmp.path()).load().groups;
   ASSERT_EQ(loaded.size(), 2u);
   EXPECT_EQ(loaded["media-proxy"].active, "proxy-b");
   ASSERT_TRUE(loaded["media-proxy"].pending.has_value());
@@ -87,7 +87,7 @@ TEST(StateStoreTest, SaveThenLoadRoundTripsActiveAndPendingChange) {
   std::map<std::string, GroupState> next;
   next["media-proxy"].active = "proxy-b";
   store.save(next);
-  loaded = store.load();
+  loaded = store.load().groups;
   ASSERT_EQ(loaded.size(), 1u);
   EXPECT_FALSE(loaded["media-proxy"].pending.has_value());
 }
@@ -115,11 +115,11 @@ TEST(StateStoreTest, AStaleTemporaryFileFromACrashBreaksNeitherLoadNorSave) {
   // What a crash between mkstemp and rename leaves: a half-written temporary next to the file.
   std::string stale = tmp.write(".state.json.tmpAbC123", R"({"version":1,"groups":{"media-pr)");
 
-  EXPECT_EQ(store.load().at("media-proxy").active, "proxy-b");
+  EXPECT_EQ(store.load().groups.at("media-proxy").active, "proxy-b");
   std::map<std::string, GroupState> next;
   next["media-proxy"].active = "proxy-a";
   store.save(next);
-  EXPECT_EQ(store.load().at("media-proxy").active, "proxy-a");
+  EXPECT_EQ(store.load().groups.at("media-proxy").active, "proxy-a");
   // The writer picks its own temporary name: it neither reads nor removes someone else's.
   EXPECT_EQ(net::readFile(stale), R"({"version":1,"groups":{"media-pr)");
 }
@@ -150,7 +150,7 @@ TEST(StateStoreTest, AFailedSaveKeepsThePreviousStateAndRemovesItsTemporaryFile)
   EXPECT_NE(error.find("cannot write"), std::string::npos) << error;
   EXPECT_NE(error.find(tmp.path() + "/.state.json.tmp"), std::string::npos) << error;
   EXPECT_EQ(net::readFile(store.statePath()), before);
-  EXPECT_EQ(store.load().at("media-proxy").active, "proxy-b");
+  EXPECT_EQ(store.load().groups.at("media-proxy").active, "proxy-b");
   EXPECT_EQ(entries(tmp.path()), std::vector<std::string>{"state.json"});
 }
 
@@ -169,6 +169,29 @@ TEST(StateStoreTest, ADirectoryThatCannotBeCreatedIsNamed) {
   std::string error = errorOf([&] { StateStore store(file + "/state"); });
   EXPECT_NE(error.find("cannot create state directory " + file + "/state"), std::string::npos)
       << error;
+}
+
+// `run --state-dir /tmp` used to chmod /tmp to 0700. An existing directory keeps its mode.
+TEST(StateStoreTest, AnExistingDirectoryKeepsItsMode) {
+  TempDir tmp;
+  std::filesystem::create_directory(tmp.file("shared"));
+  ::chmod(tmp.file("shared").c_str(), 01777);
+  StateStore store(tmp.file("shared"));
+  struct stat st {};
+  ASSERT_EQ(::stat(tmp.file("shared").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 01777u);
+}
+
+TEST(StateStoreTest, TheAuditAnchorRoundTrips) {
+  TempDir tmp;
+  StateStore store(tmp.path());
+  store.save(twoGroups(), reporter::AuditAnchor{7, std::string(64, 'a')});
+  auto loaded = store.load();
+  ASSERT_TRUE(loaded.audit.has_value());
+  EXPECT_EQ(loaded.audit->seq, 7u);
+  EXPECT_EQ(loaded.audit->sha256, std::string(64, 'a'));
+  store.save(twoGroups());
+  EXPECT_FALSE(store.load().audit.has_value());
 }
 
 struct DamagedState {
@@ -194,15 +217,24 @@ TEST_P(StateStoreDamagedTest, LoadThrowsNamingTheFileAndLeavesItUntouched) {
 
 INSTANTIATE_TEST_SUITE_P(
     Damaged, StateStoreDamagedTest,
-    ::testing::Values(DamagedState{"Empty", ""}, DamagedState{"NotJson", "active=proxy-a\n"},
-                      DamagedState{"Truncated", R"({"version":1,"groups":{"media-proxy":{"act)"},
-                      DamagedState{"NoGroups", R"({"version":1})"},
-                      DamagedState{"TopLevelArray", R"([{"active":"proxy-a"}])"},
-                      DamagedState{"GroupNotAnObject", R"({"groups":{"media-proxy":"proxy-a"}})"},
-                      DamagedState{"ActiveNotAString",
-                                   R"({"groups":{"media-proxy":{"active":1}}})"},
-                      DamagedState{"PendingFieldNotAString",
-                                   R"({"groups":{"g":{"active":"a","pending":{"id":7}}}})"}),
+    ::testing::Values(
+        DamagedState{"Empty", ""}, DamagedState{"NotJson", "active=proxy-a\n"},
+        DamagedState{"Truncated", R"({"version":1,"groups":{"media-proxy":{"act)"},
+        DamagedState{"NoGroups", R"({"version":1})"},
+        DamagedState{"TopLevelArray", R"([{"active":"proxy-a"}])"},
+        DamagedState{"GroupNotAnObject", R"({"groups":{"media-proxy":"proxy-a"}})"},
+        DamagedState{"ActiveNotAString", R"({"groups":{"media-proxy":{"active":1}}})"},
+        DamagedState{"PendingFieldNotAString",
+                     R"({"groups":{"g":{"active":"a","pending":{"id":7}}}})"},
+        // These used to load silently (as groups "0", "1"..., or last-one-wins).
+        DamagedState{"GroupsAnArray", R"({"version":1,"groups":[{"active":"a"}]})"},
+        DamagedState{"UnknownVersion", R"({"version":2,"groups":{}})"},
+        DamagedState{"DuplicateGroup",
+                     R"({"version":1,"groups":{"g":{"active":"a"},"g":{"active":"b"}}})"},
+        DamagedState{"AnchorNotAnObject", R"({"version":1,"groups":{},"audit":5})"},
+        DamagedState{
+            "DeeplyNested",
+            R"({"version":1,"groups":{"g":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}})"}),
     [](const ::testing::TestParamInfo<DamagedState>& param_info) { return param_info.param.name; });
 
 }  // namespace
