@@ -289,6 +289,9 @@ AuditVerification verifyAuditTrail(const std::string& path,
     auto seq = seqOf(record);
     if (!seq) {
       v.problems.push_back({n, "no seq field"});
+    } else if (v.records == 1 && *seq != 1) {
+      v.problems.push_back({n, "the trail starts at record " + std::to_string(*seq) + ": " +
+                                   std::to_string(*seq - 1) + " records before it are missing"});
     } else if (previous_seq && *seq != *previous_seq + 1) {
       v.problems.push_back({n, *seq > *previous_seq + 1
                                    ? "seq jumps from " + std::to_string(*previous_seq) + " to " +
