@@ -12,6 +12,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <string_view>
+
+#include "net/text.h"
 
 namespace mediapath::agent {
 namespace {
@@ -44,6 +48,22 @@ class PriorityFlag : public spdlog::custom_flag_formatter {
   }
 };
 
+// %& in a pattern: the message with control bytes shown as \xNN, so that one call is one line
+// whatever a peer put in it (a SIP reason phrase, an API error, a DNS name): no forged record,
+// no terminal escape, whichever caller forgot net::printable. Nothing is cut.
+class EscapedMessageFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm& /*tm*/,
+              spdlog::memory_buf_t& dest) override {
+    std::string_view payload(msg.payload.data(), msg.payload.size());
+    std::string safe = net::printable(payload, payload.size());
+    dest.append(safe.data(), safe.data() + safe.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<EscapedMessageFlag>();
+  }
+};
+
 }  // namespace
 
 bool stderrIsJournal() {
@@ -59,14 +79,16 @@ bool stderrIsJournal() {
 }
 
 std::shared_ptr<spdlog::logger> makeStderrLogger(const std::string& name, bool journal) {
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  formatter->add_flag<EscapedMessageFlag>('&');
   if (!journal) {
     auto logger = spdlog::stderr_color_mt(name);
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %&");
+    logger->set_formatter(std::move(formatter));
     return logger;
   }
   auto logger = spdlog::stderr_logger_mt(name);
-  auto formatter = std::make_unique<spdlog::pattern_formatter>();
-  formatter->add_flag<PriorityFlag>('*').set_pattern("%*%v");
+  formatter->add_flag<PriorityFlag>('*').set_pattern("%*%&");
   logger->set_formatter(std::move(formatter));
   return logger;
 }

@@ -17,7 +17,7 @@ bool stderrIsJournal();
 /// The agent's stderr logger. For the journal every line starts with its sd-daemon priority
 /// ("<3>" error, "<4>" warning, "<6>" info, "<7>" debug; see sd-daemon(3)) and carries no
 /// timestamp or colour (journald adds its own); otherwise "TIME LEVEL message", coloured on a
-/// terminal.
+/// terminal. Either way control bytes in a message are shown as \xNN: one call, one line.
 std::shared_ptr<spdlog::logger> makeStderrLogger(const std::string& name, bool journal);
 
 }  // namespace mediapath::agent
