@@ -2,20 +2,21 @@
 
 #include <cstdlib>
 #include <stdexcept>
-#include <system_error>
+#include <string>
 
-#include "net/atomic_file.h"
+#include "net/json_input.h"
 
 namespace mediapath::agent {
 namespace {
 
+// An OAuth client secret is tens of bytes; a file far larger (or a device) is a mistake.
+constexpr std::size_t kMaxSecretBytes = 4096;
+
 std::string readSecretFile(const std::string& path, const std::string& what) {
-  std::string value;
-  try {
-    value = net::readFile(path);
-  } catch (const std::system_error& e) {
-    throw std::runtime_error("cannot read " + what + ": " + e.code().message());
-  }
+  net::FileInput file = net::readFileBounded(path, kMaxSecretBytes);
+  if (!file.ok()) throw std::runtime_error("cannot read " + what + ": " + file.error);
+  std::string value = std::move(file.text);
+  // One final line end, as editors write it (LF or CRLF), is not part of the secret.
   if (!value.empty() && value.back() == '\n') value.pop_back();
   if (!value.empty() && value.back() == '\r') value.pop_back();
   return value;
