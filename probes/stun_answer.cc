@@ -40,6 +40,10 @@ std::string checkAttribute(const StunMessage& message, StunAttribute attribute, 
   const auto* value = static_cast<const std::uint8_t*>(
       stun_message_find(mutableMessage(message), attribute, &length));
   if (value == nullptr) return std::string("TURN challenge without ") + name;
+  if (attribute == STUN_ATTRIBUTE_REALM &&
+      emptyOnceTrimmed(std::string_view(reinterpret_cast<const char*>(value), length))) {
+    return std::string(name) + " is empty (or only quotes and NULs)";
+  }
   if (length > kMaxChallengeBytes || utf8Characters(value, length) > kMaxChallengeCharacters) {
     return std::string(name) + " is " + std::to_string(length) +
            " bytes (RFC 8489 allows fewer than 128 characters, at most 763 bytes)";
@@ -97,6 +101,10 @@ TurnAnswer readTurnAnswer(const StunMessage& message) {
                   stun_message_has_attribute(mutableMessage(message), STUN_ATTRIBUTE_REALM);
   if (out.challenge) out.challenge_problem = checkChallenge(message);
   return out;
+}
+
+bool emptyOnceTrimmed(std::string_view value) {
+  return value.find_first_not_of(std::string_view("\"\0", 2)) == std::string_view::npos;
 }
 
 std::string checkChallenge(const StunMessage& message) {

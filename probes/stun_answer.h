@@ -11,6 +11,7 @@ extern "C" {
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "net/socket_address.h"
 
@@ -44,6 +45,11 @@ struct TurnAnswer {
 
 BindingAnswer readBindingAnswer(const StunMessage& message);
 TurnAnswer readTurnAnswer(const StunMessage& message);
+
+/// libnice strips '"' from both ends and NULs from the end of the realm, username and password it
+/// hashes into the long-term key, without a bound: when nothing would be left (an empty value
+/// included) it reads out of bounds and crashes. True for such a value: it must not reach libnice.
+bool emptyOnceTrimmed(std::string_view value);
 
 /// "" when REALM and NONCE are within RFC 8489's bounds, else e.g. "NONCE is 1000 bytes (RFC 8489
 /// allows fewer than 128 characters, at most 763 bytes)".

@@ -221,6 +221,10 @@ class TurnProbe final : public AddressProbe {
              " challenge cannot be answered: " + answer.challenge_problem);
       return;
     }
+    if (retry && (emptyOnceTrimmed(target().username) || emptyOnceTrimmed(target().password))) {
+      finish("TURN username or password is empty once quotes are stripped: cannot authenticate");
+      return;
+    }
     if (retry) {
       // The expected challenge (or a fresh nonce): answer it with credentials.
       std::memcpy(challenge_buffer_.data(), response_buffer_.data(), response_buffer_.size());

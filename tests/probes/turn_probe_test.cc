@@ -104,6 +104,37 @@ TEST_F(TurnProbeTest, OversizedNonceIsNamed) {
             "than 128 characters, at most 763 bytes)");
 }
 
+// Found by fuzz/stun_answer_fuzzer.cc: an empty REALM (or one of only quotes and NULs) made
+// libnice's long-term key hashing read out of bounds and crash the agent. Refused before libnice.
+TEST_F(TurnProbeTest, EmptyRealmIsRefusedBeforeLibniceSeesIt) {
+  ChallengingTurnPeer peer(loop_.get(), 0, 16);
+  auto probe = makeTurnProbe(context_);
+  auto result = testing::runRound(loop_, *probe, target(peer));
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->error,
+            "TURN 401 challenge cannot be answered: REALM is empty (or only quotes and NULs)");
+  EXPECT_EQ(peer.requests(), 1);
+}
+
+TEST_F(TurnProbeTest, CredentialsLibniceWouldStripToNothingAreRefused) {
+  ChallengingTurnPeer peer(loop_.get(), 16, 16);
+  auto probe = makeTurnProbe(context_);
+  auto t = target(peer);
+  t.password = "\"\"";
+  auto result = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->error,
+            "TURN username or password is empty once quotes are stripped: cannot authenticate");
+}
+
+TEST(StunAnswerTest, EmptyOnceTrimmed) {
+  EXPECT_TRUE(emptyOnceTrimmed(""));
+  EXPECT_TRUE(emptyOnceTrimmed("\"\""));
+  EXPECT_TRUE(emptyOnceTrimmed(std::string("\"\0\0", 3)));
+  EXPECT_FALSE(emptyOnceTrimmed("\"example.org\""));
+  EXPECT_FALSE(emptyOnceTrimmed("a"));
+}
+
 // 1,000 bytes each do not even fit the answer buffer: that, too, is said at once.
 TEST_F(TurnProbeTest, AnswerLargerThanTheBufferFailsAtOnce) {
   ChallengingTurnPeer peer(loop_.get(), 1000, 1000);
