@@ -19,11 +19,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
 
-  auto length = mediapath::probes::sipMessageLength(input, 4096);
-  if (length && *length > size) std::abort();  // framing never claims bytes it does not have
-  if (length && *length > 0) {
-    // A framed message always parses as a response.
-    if (!mediapath::probes::parseSipResponse(input.substr(0, *length))) std::abort();
+  // Stream framing, fed in chunks whose sizes the input's first byte picks: whatever the split,
+  // memory stays bounded and every framed message parses as a response.
+  constexpr std::size_t kMax = 4096;
+  mediapath::probes::SipStreamFramer framer(kMax);
+  std::size_t chunk = size == 0 ? 1 : data[0] % 64 + 1;
+  for (std::size_t at = 0; at < size && !framer.failed(); at += chunk) {
+    framer.append(input.substr(at, chunk));
+    while (auto message = framer.next()) {
+      if (message->size() > kMax) std::abort();
+      if (!mediapath::probes::parseSipResponse(*message)) std::abort();
+    }
+    if (framer.buffered() > kMax + chunk) std::abort();
   }
   return 0;
 }

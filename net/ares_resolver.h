@@ -10,23 +10,30 @@
 #include <vector>
 
 #include "net/clock.h"
+#include "net/dns_answer.h"
 #include "net/resolver.h"
 
 namespace mediapath::net {
 
 class EventLoop;
 
+/// The longest a DNS answer is trusted, whatever TTL the server gave (`dns.max_ttl`): a TTL of
+/// 2^31-1 s would otherwise pin an address until the config is reloaded (issue #19).
+inline constexpr std::chrono::seconds kDefaultMaxDnsTtl{300};
+
 /// Answers remembered until their TTL runs out. Keyed by (name, record type); an entry lives for
-/// the smallest TTL of its answer, so no record is used past its own TTL. Failures are not
-/// cached: a name that failed is asked again next time.
+/// the smallest TTL of its answer, capped at `max_ttl`, so no record is used past its own TTL and
+/// none for longer than the cap. Failures are not cached: a name that failed is asked again next
+/// time.
 ///
 /// Thread safety: none (the resolver's loop thread).
 class DnsCache {
  public:
-  explicit DnsCache(const Clock& clock, std::size_t max_entries = 1024)
-      : clock_(clock), max_entries_(max_entries) {}
+  explicit DnsCache(const Clock& clock, std::size_t max_entries = 1024,
+                    std::chrono::seconds max_ttl = kDefaultMaxDnsTtl)
+      : clock_(clock), max_entries_(max_entries), max_ttl_(max_ttl) {}
 
-  /// Stores a successful result with ttl > 0 (others are ignored).
+  /// Stores a successful result with ttl > 0 (others are ignored), for at most max_ttl.
   void put(const std::string& name, RecordType type, const ResolveResult& result);
   /// The stored result with `ttl` lowered to what remains, or nullopt when absent or expired.
   std::optional<ResolveResult> get(const std::string& name, RecordType type);
@@ -42,6 +49,7 @@ class DnsCache {
 
   const Clock& clock_;
   std::size_t max_entries_;
+  std::chrono::seconds max_ttl_;
   std::map<std::pair<std::string, RecordType>, Entry> entries_;
 };
 
@@ -53,6 +61,8 @@ struct AresOptions {
   /// Send attempts per server within query_timeout.
   int tries = 2;
   bool cache = true;
+  /// Answers are cached, and reported, with a TTL of at most this (see kDefaultMaxDnsTtl).
+  std::chrono::seconds max_ttl = kDefaultMaxDnsTtl;
 };
 
 /// c-ares 1.18 driven by a libuv loop: one uv_poll per socket c-ares opens
@@ -85,13 +95,5 @@ class AresResolver final : public Resolver {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-/// Maps a c-ares status to the short error the rest of the agent shows: "NXDOMAIN", "SERVFAIL",
-/// "timeout", "REFUSED", "no A records", ... Exposed for tests.
-std::string aresErrorText(int status, RecordType type);
-
-/// Smallest TTL over the answer section of a raw DNS reply (c-ares 1.18 reports no TTL for SRV).
-/// nullopt when the reply cannot be parsed or has no answers.
-std::optional<std::chrono::seconds> minAnswerTtl(const unsigned char* reply, int length);
 
 }  // namespace mediapath::net

@@ -1,11 +1,18 @@
 #include "net/event_loop.h"
 
+#include <csignal>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
 namespace mediapath::net {
 
 EventLoop::EventLoop() {
+  // libuv writes to TCP streams with write(2): once a peer has reset the connection (a hostile or
+  // crashing SIP server, a dropped HTTPS connection), the next write raises SIGPIPE, whose default
+  // action ends the process. Ignored, the write fails with EPIPE and the owner reports it.
+  static std::once_flag ignore_sigpipe;
+  std::call_once(ignore_sigpipe, [] { std::signal(SIGPIPE, SIG_IGN); });
   if (int rc = uv_loop_init(&loop_); rc != 0) {
     throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
   }

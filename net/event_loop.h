@@ -5,7 +5,8 @@
 namespace mediapath::net {
 
 /// Owns a uv_loop_t. Everything that runs on the agent's loop (probes, resolver, HTTP client,
-/// timers) takes the raw loop from here.
+/// timers) takes the raw loop from here. The first loop makes the process ignore SIGPIPE, so a
+/// write to a peer that reset the connection is an error (EPIPE), not the end of the process.
 ///
 /// Thread safety: none; create, run and destroy on one thread.
 class EventLoop {

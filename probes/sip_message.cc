@@ -10,6 +10,7 @@ namespace mediapath::probes {
 namespace {
 
 bool isSpace(char c) { return c == ' ' || c == '\t'; }
+bool isLineEnd(char c) { return c == '\r' || c == '\n'; }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (isSpace(s.front()) || s.front() == '\r' || s.front() == '\n')) {
@@ -27,9 +28,9 @@ struct HeaderEnd {
   std::size_t body_start;
 };
 
-std::optional<HeaderEnd> findHeaderEnd(std::string_view data) {
+std::optional<HeaderEnd> findHeaderEnd(std::string_view data, std::size_t from = 0) {
   // Accept "\r\n\r\n" and "\n\n" (and mixes such as "\n\r\n").
-  for (std::size_t i = 0; i < data.size(); ++i) {
+  for (std::size_t i = from; i < data.size(); ++i) {
     if (data[i] != '\n') continue;
     std::size_t j = i + 1;
     if (j < data.size() && data[j] == '\r') ++j;
@@ -186,25 +187,70 @@ std::optional<SipResponse> parseSipResponse(std::string_view message, std::strin
   return out;
 }
 
-std::optional<std::size_t> sipMessageLength(std::string_view buffer, std::size_t max_header_bytes) {
-  std::size_t skipped = 0;
-  while (skipped < buffer.size() && (buffer[skipped] == '\r' || buffer[skipped] == '\n')) {
-    ++skipped;
+void SipStreamFramer::append(std::string_view data) {
+  if (failed()) return;
+  buffer_.append(data);
+  dropKeepAlives();
+}
+
+void SipStreamFramer::dropKeepAlives() {
+  if (buffer_.empty() || !isLineEnd(buffer_.front())) return;  // no message start to skip to
+  std::size_t n = 0;
+  while (n < buffer_.size() && isLineEnd(buffer_[n])) ++n;
+  buffer_.erase(0, n);
+  keepalive_bytes_ += n;
+  if (keepalive_bytes_ > max_) {
+    fail("more than " + std::to_string(max_) + " bytes of keep-alive CRLFs and no message");
   }
-  std::string_view data = buffer.substr(skipped);
-  auto end = findHeaderEnd(data);
-  if (!end) {
-    if (data.size() > max_header_bytes) return std::nullopt;
-    return 0;
+}
+
+void SipStreamFramer::fail(std::string why) {
+  error_ = std::move(why);
+  buffer_.clear();
+  buffer_.shrink_to_fit();
+}
+
+std::optional<std::string> SipStreamFramer::next() {
+  if (failed()) return std::nullopt;
+  if (!length_) {
+    auto end = findHeaderEnd(buffer_, scanned_);
+    if (!end) {
+      // Positions before the last two had all the bytes a blank line needs: never again.
+      scanned_ = buffer_.size() < 2 ? 0 : buffer_.size() - 2;
+      if (keepalive_bytes_ + buffer_.size() > max_) {
+        fail("no end of headers within " + std::to_string(max_) + " bytes");
+      }
+      return std::nullopt;
+    }
+    if (keepalive_bytes_ + end->body_start > max_) {
+      fail("headers longer than " + std::to_string(max_) + " bytes");
+      return std::nullopt;
+    }
+    std::string why;
+    auto parsed = parseSipResponse(std::string_view(buffer_).substr(0, end->body_start), &why);
+    if (!parsed) {
+      fail("unparsable response (" + why + ")");
+      return std::nullopt;
+    }
+    // On a stream, a message without Content-Length cannot be delimited (RFC 3261 §18.3).
+    if (!parsed->content_length) {
+      fail("response without Content-Length");
+      return std::nullopt;
+    }
+    if (*parsed->content_length > max_ - keepalive_bytes_ - end->body_start) {
+      fail("message longer than " + std::to_string(max_) + " bytes");
+      return std::nullopt;
+    }
+    length_ = end->body_start + *parsed->content_length;
   }
-  if (end->body_start > max_header_bytes) return std::nullopt;
-  auto parsed = parseSipResponse(data.substr(0, end->body_start));
-  // On a stream, a message without Content-Length cannot be delimited (RFC 3261 §18.3).
-  if (!parsed || !parsed->content_length) return std::nullopt;
-  if (*parsed->content_length > max_header_bytes) return std::nullopt;
-  std::size_t total = skipped + end->body_start + *parsed->content_length;
-  if (total > buffer.size()) return 0;
-  return total;
+  if (buffer_.size() < *length_) return std::nullopt;
+  std::string message = buffer_.substr(0, *length_);
+  buffer_.erase(0, *length_);
+  length_.reset();
+  scanned_ = 0;
+  keepalive_bytes_ = 0;
+  dropKeepAlives();
+  return message;
 }
 
 }  // namespace mediapath::probes

@@ -30,10 +30,44 @@ struct SipResponse {
 /// `error` (if given) says why.
 std::optional<SipResponse> parseSipResponse(std::string_view message, std::string* error = nullptr);
 
-/// Stream framing for SIP over TCP: the length of the first complete message in `buffer`
-/// (headers + Content-Length body), 0 if more bytes are needed, or nullopt if the buffer can never
-/// hold a valid message (no Content-Length, or headers larger than `max_header_bytes`).
-std::optional<std::size_t> sipMessageLength(std::string_view buffer,
-                                            std::size_t max_header_bytes = 65536);
+/// The most bytes one message may take on a stream: the keep-alive CRLFs before it, its start
+/// line and headers, and its body. An OPTIONS answer is a few hundred bytes; 16 KiB leaves room
+/// for chatty servers while a hostile one is cut off long before it costs memory or time.
+inline constexpr std::size_t kMaxSipMessageBytes = 16384;
+
+/// Stream framing for SIP over TCP (RFC 3261 §18.3): bytes go in as they arrive, whole messages
+/// come out. Keep-alive CRLFs (RFC 5626 §3.5.1) before a message are dropped but count toward its
+/// `max_message_bytes`, so a peer sending only CRLFs fails as fast as one sending huge headers.
+/// Each byte is searched for the end of the headers once: the search resumes where it stopped.
+/// After an error the framer stays failed and returns no more messages.
+///
+/// Thread safety: none (one stream, one thread).
+class SipStreamFramer {
+ public:
+  explicit SipStreamFramer(std::size_t max_message_bytes = kMaxSipMessageBytes)
+      : max_(max_message_bytes) {}
+
+  void append(std::string_view data);
+  /// The next complete message (without the keep-alives before it), or nullopt when more bytes
+  /// are needed or the stream failed (see error()).
+  std::optional<std::string> next();
+  bool failed() const { return !error_.empty(); }
+  /// Why the stream can never frame a message: too many bytes before one, headers too long, no
+  /// Content-Length, an unparsable start line. Contains no peer text.
+  const std::string& error() const { return error_; }
+  /// Bytes held (the message being read); never much more than max_message_bytes.
+  std::size_t buffered() const { return buffer_.size(); }
+
+ private:
+  void dropKeepAlives();
+  void fail(std::string why);
+
+  std::size_t max_;
+  std::string buffer_;                 ///< from the first byte of the current message on
+  std::size_t keepalive_bytes_ = 0;    ///< CRLFs dropped before the current message
+  std::size_t scanned_ = 0;            ///< buffer_ bytes already searched for the blank line
+  std::optional<std::size_t> length_;  ///< the current message's length, once its headers are in
+  std::string error_;
+};
 
 }  // namespace mediapath::probes

@@ -8,6 +8,7 @@
 #include "net/clock.h"
 #include "net/event_loop.h"
 #include "net/tcp_connection.h"
+#include "net/text.h"
 #include "net/udp_socket.h"
 #include "net/uv_timer.h"
 #include "probes/probe_resources.h"
@@ -160,7 +161,7 @@ class SipProbe final : public AddressProbe {
     result().connect_ms = millisecondsBetween(connect_started_, now);
     auto local = connection_->localAddress().value_or(net::anyAddressLike(remote_));
     requests_.push_back(buildRequest(local, "TCP"));
-    read_buffer_.clear();
+    framer_ = SipStreamFramer();
     int rc = connection_->startRead(
         [this](int error, std::string_view data) { onTcpData(error, data); });
     if (rc == 0) rc = connection_->write(requests_.back().text);
@@ -176,16 +177,9 @@ class SipProbe final : public AddressProbe {
       judgeTcp(net::uvErrorText(error));
       return;
     }
-    read_buffer_.append(data);
-    while (true) {
-      auto length = sipMessageLength(read_buffer_);
-      if (!length) {
-        judgeTcp("unparsable SIP response from " + remote_.toString());
-        return;
-      }
-      if (*length == 0) return;  // need more bytes
-      auto response = parseSipResponse(std::string_view(read_buffer_).substr(0, *length));
-      read_buffer_.erase(0, *length);
+    framer_.append(data);
+    while (auto message = framer_.next()) {
+      auto response = parseSipResponse(*message);
       if (!response || response->status_code < 200 || !matchResponse(*response)) continue;
       double rtt = millisecondsBetween(request_sent_, nowFrom(context().clock));
       finals_.push_back({response->status_code, response->reason});
@@ -195,6 +189,9 @@ class SipProbe final : public AddressProbe {
       r.rtt_samples_ms = {rtt};
       judgeTcp({});
       return;
+    }
+    if (framer_.failed()) {
+      judgeTcp("SIP stream from " + remote_.toString() + ": " + framer_.error());
     }
   }
 
@@ -218,8 +215,10 @@ class SipProbe final : public AddressProbe {
       error.clear();
     } else if (!finals_.empty()) {
       r.status_code = finals_.back().code;
-      error = "SIP " + std::to_string(finals_.back().code) +
-              (finals_.back().reason.empty() ? "" : " " + finals_.back().reason);
+      // The reason phrase is the peer's text: escaped, so it cannot forge or colour a log line.
+      error =
+          "SIP " + std::to_string(finals_.back().code) +
+          (finals_.back().reason.empty() ? "" : " " + net::printable(finals_.back().reason, 128));
     }
     report(std::move(error));
   }
@@ -235,7 +234,7 @@ class SipProbe final : public AddressProbe {
   std::uint32_t cseq_ = 0;
   std::vector<Request> requests_;
   std::vector<Final> finals_;
-  std::string read_buffer_;
+  SipStreamFramer framer_;
   std::chrono::steady_clock::time_point connect_started_;
   std::chrono::steady_clock::time_point request_sent_;
   JitterEstimator jitter_;

@@ -14,6 +14,7 @@ extern "C" {
 #include "probes/probe_resources.h"
 #include "probes/probe_support.h"
 #include "probes/stun_agent_pool.h"
+#include "probes/stun_answer.h"
 #include "probes/udp_burst.h"
 
 namespace mediapath::probes {
@@ -87,22 +88,14 @@ class StunProbe final : public AddressProbe {
     if (!index) return std::nullopt;
     // A validated answer (success or error) closed its transaction in the agent.
     transactions_[static_cast<std::size_t>(*index)].open = false;
-    sockaddr_storage mapped{};
-    socklen_t mapped_len = sizeof(mapped);
-    sockaddr_storage alternate{};
-    socklen_t alternate_len = sizeof(alternate);
-    auto rc = stun_usage_bind_process(&msg, reinterpret_cast<sockaddr*>(&mapped), &mapped_len,
-                                      reinterpret_cast<sockaddr*>(&alternate), &alternate_len);
-    if (rc == STUN_USAGE_BIND_RETURN_SUCCESS) {
-      if (auto address = net::SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&mapped))) {
-        mapped_ = &mapped_text_.of(*address);
-      }
+    BindingAnswer answer = readBindingAnswer(msg);
+    if (answer.success) {
+      if (answer.mapped) mapped_ = &mapped_text_.of(*answer.mapped);
       return index;
     }
     // An error response answers the request (the server is there) but is not a success.
-    int code = 0;
-    if (stun_message_find_error(&msg, &code) == STUN_MESSAGE_RETURN_SUCCESS) {
-      last_error_code_ = code;
+    if (answer.error_code) {
+      last_error_code_ = *answer.error_code;
       ++error_responses_;
     }
     return std::nullopt;

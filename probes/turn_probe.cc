@@ -15,6 +15,7 @@ extern "C" {
 #include "probes/probe_resources.h"
 #include "probes/probe_support.h"
 #include "probes/quality.h"
+#include "probes/stun_answer.h"
 
 namespace mediapath::probes {
 namespace {
@@ -143,6 +144,15 @@ class TurnProbe final : public AddressProbe {
   }
 
   void send(std::size_t len) {
+    if (len == 0) {
+      // libnice returns 0 when the message does not fit its buffer: never send an empty datagram
+      // (the round would end as a misleading timeout).
+      deadline_.start(std::chrono::milliseconds(0), [this] {
+        finish(phase_ == Phase::kRelease ? std::string()
+                                         : "cannot build the TURN request (too large)");
+      });
+      return;
+    }
     sent_at_ = nowFrom(context().clock);
     if (phase_ != Phase::kRelease) ++result().sent;
     int rc = socket_->send(remote_, std::span<const std::uint8_t>(request_.data(), len));
@@ -163,7 +173,15 @@ class TurnProbe final : public AddressProbe {
   }
 
   void onDatagram(std::span<const std::uint8_t> data) {
-    if (phase_ == Phase::kIdle || !keepResponse(data)) return;
+    if (phase_ == Phase::kIdle) return;
+    if (data.size() > response_buffer_.size() && phase_ != Phase::kRelease) {
+      // Only the server's address reaches here (on a fresh port): it sent more than any TURN
+      // answer needs. Say so rather than drop it and report a timeout.
+      finish("TURN answer of " + std::to_string(data.size()) + " bytes (limit " +
+             std::to_string(response_buffer_.size()) + ")");
+      return;
+    }
+    if (!keepResponse(data)) return;
     auto now = nowFrom(context().clock);
     ProbeResult& r = result();
     if (phase_ == Phase::kRelease) {
@@ -171,17 +189,8 @@ class TurnProbe final : public AddressProbe {
       return;
     }
     ++r.received;
-    sockaddr_storage relay{};
-    socklen_t relay_len = sizeof(relay);
-    sockaddr_storage mapped{};
-    socklen_t mapped_len = sizeof(mapped);
-    sockaddr_storage alternate{};
-    socklen_t alternate_len = sizeof(alternate);
-    std::uint32_t bandwidth = 0;
-    std::uint32_t lifetime = 0;
-    auto rc = stun_usage_turn_process(&response_, &relay, &relay_len, &mapped, &mapped_len,
-                                      &alternate, &alternate_len, &bandwidth, &lifetime, kCompat);
-    if (rc == STUN_USAGE_TURN_RETURN_RELAY_SUCCESS || rc == STUN_USAGE_TURN_RETURN_MAPPED_SUCCESS) {
+    TurnAnswer answer = readTurnAnswer(response_);
+    if (answer.kind == TurnAnswer::Kind::kSuccess) {
       double rtt = millisecondsBetween(sent_at_, now);
       r.rtt = RttStats{rtt, rtt, rtt};
       r.rtt_samples_ms = {rtt};
@@ -189,33 +198,33 @@ class TurnProbe final : public AddressProbe {
       r.jitter_ms = jitter_.jitterMs();
       r.loss = 0;
       r.mos = estimateMos(rtt, r.jitter_ms.value_or(0.0), 0.0);
-      if (auto address =
-              net::SocketAddress::fromSockaddr(reinterpret_cast<const sockaddr*>(&relay))) {
-        r.relayed_address = address->toString();
-      }
-      if (rc == STUN_USAGE_TURN_RETURN_MAPPED_SUCCESS) {
-        if (auto address =
-                net::SocketAddress::fromSockaddr(reinterpret_cast<const sockaddr*>(&mapped))) {
-          r.mapped_address = address->toString();
-        }
-      }
+      if (answer.relayed) r.relayed_address = answer.relayed->toString();
+      if (answer.mapped) r.mapped_address = answer.mapped->toString();
       r.ok = true;
       sendRelease();
       return;
     }
-    if (rc == STUN_USAGE_TURN_RETURN_ALTERNATE_SERVER) {
+    if (answer.kind == TurnAnswer::Kind::kAlternate) {
       finish("TURN 300 Try Alternate (redirect not followed)");
       return;
     }
-    int code = 0;
-    if (stun_message_find_error(&response_, &code) != STUN_MESSAGE_RETURN_SUCCESS) {
+    if (answer.kind == TurnAnswer::Kind::kInvalid) {
       finish("TURN invalid response");
       return;
     }
-    bool has_nonce = stun_message_has_attribute(&response_, STUN_ATTRIBUTE_NONCE) &&
-                     stun_message_has_attribute(&response_, STUN_ATTRIBUTE_REALM);
-    bool retry = has_nonce && ((code == 401 && phase_ == Phase::kChallenge) ||
-                               (code == 438 && stale_nonce_retries_++ < 1));
+    int code = answer.error_code;
+    bool retry = answer.challenge && ((code == 401 && phase_ == Phase::kChallenge) ||
+                                      (code == 438 && stale_nonce_retries_++ < 1));
+    if (retry && !answer.challenge_problem.empty()) {
+      // Echoing an out-of-bounds REALM or NONCE would not fit a request: say so, send nothing.
+      finish("TURN " + std::to_string(code) +
+             " challenge cannot be answered: " + answer.challenge_problem);
+      return;
+    }
+    if (retry && (emptyOnceTrimmed(target().username) || emptyOnceTrimmed(target().password))) {
+      finish("TURN username or password is empty once quotes are stripped: cannot authenticate");
+      return;
+    }
     if (retry) {
       // The expected challenge (or a fresh nonce): answer it with credentials.
       std::memcpy(challenge_buffer_.data(), response_buffer_.data(), response_buffer_.size());

@@ -40,6 +40,8 @@ struct DnsServer {
 
 struct DnsConfig {
   std::vector<DnsServer> servers;  ///< empty: the system resolver (/etc/resolv.conf)
+  /// `dns.max_ttl`: answers are used for at most this long, whatever TTL they carry.
+  Duration max_ttl{std::chrono::seconds(300)};
 };
 
 struct TargetConfig {

@@ -372,7 +372,14 @@ DnsConfig readDns(const ObjectReader& root) {
   DnsConfig out;
   const json* v = root.get("dns");
   if (v == nullptr) return out;
-  ObjectReader r(*v, root.at("dns"), root.diags(), {"servers"});
+  ObjectReader r(*v, root.at("dns"), root.diags(), {"servers", "max_ttl"});
+  if (auto d = r.duration("max_ttl")) {
+    if (*d < std::chrono::seconds(1)) {
+      r.diags().add(r.at("max_ttl"), "must be at least 1s");
+    } else {
+      out.max_ttl = *d;
+    }
+  }
   r.array("servers", [&](const json& e, const std::string& ptr) {
     if (!e.is_string()) {
       r.diags().add(ptr, "expected a string such as \"10.0.0.53:53\", got " + show(e));

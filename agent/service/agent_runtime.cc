@@ -171,6 +171,7 @@ struct AgentRuntime::Impl {
     }
     net::AresOptions ares;
     ares.servers = dnsServerList(config.dns);
+    ares.max_ttl = std::chrono::duration_cast<std::chrono::seconds>(config.dns.max_ttl);
     resolver = std::make_unique<net::AresResolver>(loop, ares, clock);
     probe_context = {&loop, resolver.get(), &clock, &random, probe_resources.get()};
 

@@ -31,6 +31,7 @@ std::vector<std::optional<probes::ProbeResult>> probeOnce(const std::vector<Plan
   {
     net::AresOptions ares;
     ares.servers = dnsServerList(dns);
+    ares.max_ttl = std::chrono::duration_cast<std::chrono::seconds>(dns.max_ttl);
     if (dns_timeout) ares.query_timeout = *dns_timeout;
     net::AresResolver resolver(loop, ares, clock);
     probes::ProbeResources resources(socket_budget ? &*socket_budget : nullptr);

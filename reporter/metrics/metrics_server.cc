@@ -8,6 +8,8 @@
 #include <map>
 #include <mutex>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "reporter/metrics/metrics.h"
 
@@ -66,6 +68,16 @@ int beginRequest(mg_connection* conn) {
   return reply->status;  // non-zero: handled here (civetweb logs the value as the status)
 }
 
+// civetweb options (see kHttpSlowClientsTolerated). prometheus-cpp's (address, threads)
+// constructor sets only the first two, leaving civetweb's 30 s request timeout: two idle sockets
+// took down the endpoint with its two threads.
+std::vector<std::string> exposerOptions(const std::string& listen) {
+  return {"listening_ports",    listen,
+          "num_threads",        std::to_string(kHttpWorkerThreads),
+          "request_timeout_ms", std::to_string(kHttpRequestTimeout.count()),
+          "enable_keep_alive",  "no"};
+}
+
 }  // namespace
 
 struct MetricsServer::Impl {
@@ -77,7 +89,8 @@ MetricsServer::MetricsServer(const std::string& listen, const Metrics& metrics, 
     : impl_(std::make_unique<Impl>()) {
   impl_->callbacks.begin_request = &beginRequest;
   try {
-    impl_->exposer = std::make_unique<prometheus::Exposer>(listen, 2, &impl_->callbacks);
+    impl_->exposer =
+        std::make_unique<prometheus::Exposer>(exposerOptions(listen), &impl_->callbacks);
   } catch (const std::exception& e) {
     throw std::runtime_error("cannot listen on " + listen + ": " + e.what());
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -14,6 +15,18 @@ struct HttpReply {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
 };
+
+/// What the endpoint withstands (issue #19). civetweb gives a connection one worker thread from
+/// accept until its request is answered, so a client that connects and sends nothing, or sends
+/// its request a byte a second (slowloris), holds a worker. With kHttpWorkerThreads workers,
+/// kHttpSlowClientsTolerated such clients leave the rest free for scrapes, /healthz and the
+/// status page; each is cut off kHttpRequestTimeout after it connected (whole request, not per
+/// read), and a connection is closed after each response (no keep-alive to hold a worker idle).
+/// More slow clients than that delay a scrape by at most about kHttpRequestTimeout per
+/// kHttpWorkerThreads clients queued before it.
+inline constexpr int kHttpSlowClientsTolerated = 32;
+inline constexpr int kHttpWorkerThreads = kHttpSlowClientsTolerated + 16;
+inline constexpr std::chrono::milliseconds kHttpRequestTimeout{5000};
 
 /// Answers every path other than /metrics; nullopt means 404.
 using PageHandler = std::function<std::optional<HttpReply>(const std::string& path)>;

@@ -99,6 +99,16 @@ TEST(ParseConfig, NotAnObject) {
   EXPECT_EQ(r.errors[0].message, "expected an object, got an array");
 }
 
+// Issue #19 item 10: DNS answers are trusted for at most dns.max_ttl (default 5 minutes).
+TEST(ParseConfig, DnsMaxTtlCapsAnswers) {
+  EXPECT_EQ(parseConfig(kMinimal, "x.json").config->dns.max_ttl, milliseconds(300000));
+  LoadResult r = parseConfig(R"({"site": {"name": "s"}, "dns": {"max_ttl": "1h"},
+    "targets": [{"name": "t", "kind": "stun", "host": "h"}]})",
+                             "x.json");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().message;
+  EXPECT_EQ(r.config->dns.max_ttl, milliseconds(3600000));
+}
+
 TEST(LoadConfigFile, MissingFileIsOneClearError) {
   LoadResult r = loadConfigFile("/nonexistent/site.json");
   ASSERT_EQ(r.errors.size(), 1u);

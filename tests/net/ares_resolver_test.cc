@@ -62,6 +62,23 @@ TEST(DnsCacheTest, AnswersUntilTheTtlRunsOutAndNotAfter) {
   EXPECT_EQ(cache.size(), 0u);
 }
 
+// Issue #19 item 10: a TTL of 2^31-1 s used to pin an address until a reload.
+TEST(DnsCacheTest, HugeTtlIsCutToTheCap) {
+  FakeClock clock;
+  DnsCache cache(clock, 16, 300s);
+  cache.put("pinned", RecordType::kA, answer({"10.0.0.1"}, std::chrono::seconds(0x7fffffff)));
+  auto hit = cache.get("pinned", RecordType::kA);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->ttl, 300s);
+  clock.advance(299s);
+  EXPECT_TRUE(cache.get("pinned", RecordType::kA));
+  clock.advance(1s);
+  EXPECT_FALSE(cache.get("pinned", RecordType::kA)) << "asked again after the cap";
+  // A TTL under the cap is kept as it is.
+  cache.put("short", RecordType::kA, answer({"10.0.0.2"}, 30s));
+  EXPECT_EQ(cache.get("short", RecordType::kA)->ttl, 30s);
+}
+
 TEST(DnsCacheTest, KeyedByNameAndRecordType) {
   FakeClock clock;
   DnsCache cache(clock);
@@ -338,6 +355,27 @@ TEST_F(AresResolverTest, CachesForTheSmallestTtlOfTheAnswer) {
   auto fresh = resolve(*r, "pool.example.test", RecordType::kA, {.bypass_cache = true});
   EXPECT_FALSE(fresh.from_cache);
   EXPECT_EQ(server_.queries("pool.example.test"), 3);
+}
+
+// The same with a server that answers a TTL of 2^31-1: the answer is reported and cached with
+// the cap (dns.max_ttl), and the name is asked again once the cap runs out.
+TEST_F(AresResolverTest, HugeTtlFromTheServerIsCutToMaxTtl) {
+  server_.set("pinned.example.test", {0, {{{10, 0, 0, 9}, 0x7fffffffU}}, false});
+  AresOptions o;
+  o.servers = {server_.server()};
+  o.max_ttl = 120s;
+  AresResolver r(loop_, o, clock_);
+  auto first = resolve(r, "pinned.example.test");
+  ASSERT_TRUE(first.ok) << first.error;
+  EXPECT_EQ(first.ttl, 120s);
+  clock_.advance(119s);
+  EXPECT_TRUE(resolve(r, "pinned.example.test").from_cache);
+  clock_.advance(1s);
+  auto again = resolve(r, "pinned.example.test");
+  EXPECT_FALSE(again.from_cache);
+  EXPECT_EQ(server_.queries("pinned.example.test"), 2);
+  // Without a setting, the default cap.
+  EXPECT_EQ(AresOptions{}.max_ttl, 300s);
 }
 
 TEST_F(AresResolverTest, MapsServfailRefusedAndNxdomainFromTheAnswer) {

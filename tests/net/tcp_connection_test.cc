@@ -1,10 +1,14 @@
 #include "net/tcp_connection.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "net/event_loop.h"
 #include "net/uv_handle.h"
@@ -141,6 +145,48 @@ TEST(TcpConnectionTest, ClosingDuringConnectRunsNoCallback) {
     server.close();
     loop.run();
     EXPECT_FALSE(called);
+  }
+  EXPECT_EQ(testing::openHandleCount(loop), 0);
+  EXPECT_EQ(loop.close(), 0);
+}
+
+// A peer that resets the connection (a hostile or crashing SIP server) must make a write fail,
+// not raise SIGPIPE: libuv writes with write(2), and SIGPIPE's default action ends the process.
+// Any EventLoop makes the process ignore SIGPIPE.
+TEST(TcpConnectionTest, WritingToAPeerThatResetIsAnErrorNotSigpipe) {
+  EventLoop loop;
+  {
+    int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in at{};
+    at.sin_family = AF_INET;
+    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&at), sizeof(at)), 0);
+    ASSERT_EQ(::listen(listener, 1), 0);
+    socklen_t len = sizeof(at);
+    ::getsockname(listener, reinterpret_cast<sockaddr*>(&at), &len);
+    TcpConnection connection(loop.get());
+    int connect_status = 1;
+    ASSERT_EQ(connection.connect(*parseIpLiteral("127.0.0.1", ntohs(at.sin_port)),
+                                 [&](int status) { connect_status = status; }),
+              0);
+    while (connect_status == 1) loop.runOnce();
+    ASSERT_EQ(connect_status, 0);
+    int read_error = 0;
+    connection.startRead([&](int error, std::string_view) { read_error = error; });
+    // The peer resets: SO_LINGER 0, then close.
+    int peer = ::accept(listener, nullptr, nullptr);
+    linger reset{1, 0};
+    ::setsockopt(peer, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    ::close(peer);
+    ::close(listener);
+    for (int i = 0; i < 20; ++i) {  // on after the reset was seen: EPIPE from then on
+      connection.write("OPTIONS sip:x SIP/2.0\r\n\r\n");
+      loop.runOnce();
+      std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_NE(read_error, 0) << "the reset surfaces as an error";
+    connection.close();
+    loop.run();
   }
   EXPECT_EQ(testing::openHandleCount(loop), 0);
   EXPECT_EQ(loop.close(), 0);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace mediapath::probes {
 namespace {
@@ -118,22 +120,92 @@ TEST(SipMessageTest, RejectsGarbage) {
   EXPECT_FALSE(parseSipResponse(std::string("\x00\x01\xff\r\n\r\n", 7), &error));
 }
 
+// Feeds `stream` to a framer in one piece and returns the messages it frames.
+std::vector<std::string> frameAll(SipStreamFramer& framer, std::string_view stream) {
+  framer.append(stream);
+  std::vector<std::string> out;
+  while (auto m = framer.next()) out.push_back(*m);
+  return out;
+}
+
 TEST(SipMessageTest, StreamFramingUsesContentLength) {
-  std::string two = std::string(kOk) + "SIP/2.0 200 OK\r\nContent-Length: 4\r\n\r\nbody";
-  auto first = sipMessageLength(two);
-  ASSERT_TRUE(first);
-  EXPECT_EQ(*first, std::string(kOk).size());
-  std::string rest = two.substr(*first);
-  EXPECT_EQ(sipMessageLength(rest), rest.size());
+  std::string second = "SIP/2.0 200 OK\r\nContent-Length: 4\r\n\r\nbody";
+  SipStreamFramer framer;
+  auto messages = frameAll(framer, std::string(kOk) + second);
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0], kOk);
+  EXPECT_EQ(messages[1], second);
+  EXPECT_FALSE(framer.failed());
+  EXPECT_EQ(framer.buffered(), 0u);
   // Incomplete: headers not finished, or body still missing.
-  EXPECT_EQ(sipMessageLength("SIP/2.0 200 OK\r\nContent-Len"), 0u);
-  EXPECT_EQ(sipMessageLength("SIP/2.0 200 OK\r\nContent-Length: 4\r\n\r\nbo"), 0u);
-  // Keep-alive CRLFs before a message are part of what is consumed.
-  std::string keepalive = "\r\n\r\n" + std::string(kOk);
-  EXPECT_EQ(sipMessageLength(keepalive), keepalive.size());
-  // No Content-Length on a stream: cannot be framed.
-  EXPECT_FALSE(sipMessageLength("SIP/2.0 200 OK\r\nCall-ID: x\r\n\r\n"));
-  EXPECT_FALSE(sipMessageLength(std::string(70000, 'a')));
+  SipStreamFramer partial;
+  EXPECT_TRUE(frameAll(partial, "SIP/2.0 200 OK\r\nContent-Len").empty());
+  EXPECT_TRUE(frameAll(partial, "gth: 4\r\n\r\nbo").empty());
+  EXPECT_EQ(frameAll(partial, "dy"), std::vector<std::string>{second});
+  // Keep-alive CRLFs before a message are dropped.
+  SipStreamFramer keepalive;
+  EXPECT_EQ(frameAll(keepalive, "\r\n\r\n" + std::string(kOk)), std::vector<std::string>{kOk});
+}
+
+TEST(SipMessageTest, StreamFramingFindsTheBlankLineWhereverTheStreamIsSplit) {
+  // The search for the end of the headers resumes where it stopped: a split inside "\r\n\r\n"
+  // or "\n\n" must still be found, and only once.
+  for (std::string message : {std::string(kOk), std::string("SIP/2.0 200 OK\nl: 2\n\nok")}) {
+    for (std::size_t cut = 0; cut <= message.size(); ++cut) {
+      SipStreamFramer framer;
+      auto first = frameAll(framer, message.substr(0, cut));
+      auto rest = frameAll(framer, message.substr(cut));
+      first.insert(first.end(), rest.begin(), rest.end());
+      ASSERT_EQ(first, std::vector<std::string>{message}) << "cut at " << cut;
+    }
+  }
+}
+
+TEST(SipMessageTest, StreamFramingRejectsWhatCanNeverBeAMessage) {
+  SipStreamFramer no_length;
+  EXPECT_TRUE(frameAll(no_length, "SIP/2.0 200 OK\r\nCall-ID: x\r\n\r\n").empty());
+  EXPECT_EQ(no_length.error(), "response without Content-Length");
+  SipStreamFramer request;
+  EXPECT_TRUE(frameAll(request, "OPTIONS sip:x SIP/2.0\r\nl: 0\r\n\r\n").empty());
+  EXPECT_EQ(request.error(), "unparsable response (not a SIP/2.0 response)");
+  SipStreamFramer huge_body(1000);
+  EXPECT_TRUE(frameAll(huge_body, "SIP/2.0 200 OK\r\nl: 990\r\n\r\n").empty());
+  EXPECT_EQ(huge_body.error(), "message longer than 1000 bytes");
+  // Once failed, a framer stays failed and holds nothing.
+  EXPECT_TRUE(frameAll(huge_body, kOk).empty());
+  EXPECT_EQ(huge_body.buffered(), 0u);
+}
+
+TEST(SipMessageTest, StreamFramingBoundsHeaderBytes) {
+  SipStreamFramer framer(1000);
+  std::string header = "SIP/2.0 200 OK\r\nX-Pad: " + std::string(1000, 'a');
+  EXPECT_TRUE(frameAll(framer, header).empty());
+  EXPECT_EQ(framer.error(), "no end of headers within 1000 bytes");
+  EXPECT_EQ(framer.buffered(), 0u);
+}
+
+// Issue #19 item 6: a peer that sends only CRLFs used to be skipped past the header limit for
+// ever, with the whole buffer rescanned on every read. Keep-alives now count toward the limit.
+TEST(SipMessageTest, KeepAliveCrlfsCountTowardTheLimit) {
+  SipStreamFramer framer(1000);
+  for (int i = 0; i < 499 && !framer.failed(); ++i) {
+    EXPECT_TRUE(frameAll(framer, "\r\n").empty());
+  }
+  EXPECT_FALSE(framer.failed());     // 998 bytes: a server may send a few keep-alives
+  EXPECT_EQ(framer.buffered(), 0u);  // dropped, not kept
+  EXPECT_TRUE(frameAll(framer, "\r\n\r\n").empty());
+  EXPECT_TRUE(framer.failed());
+  EXPECT_EQ(framer.error(), "more than 1000 bytes of keep-alive CRLFs and no message");
+  // ...and toward the message after them: 900 CRLFs plus a 200-byte response is too much.
+  SipStreamFramer mixed(1000);
+  std::string padded = "SIP/2.0 200 OK\r\nl: 0\r\nX-Pad: " + std::string(160, 'a') + "\r\n\r\n";
+  EXPECT_TRUE(frameAll(mixed, std::string(900, '\n') + padded).empty());
+  EXPECT_EQ(mixed.error(), "headers longer than 1000 bytes");
+  // Keep-alives between messages are dropped and the count starts again for each message.
+  SipStreamFramer between(1000);
+  std::string stream = std::string(kOk) + std::string(600, '\n') + kOk + std::string(600, '\n');
+  EXPECT_EQ(frameAll(between, stream).size(), 2u);
+  EXPECT_FALSE(between.failed());
 }
 
 }  // namespace

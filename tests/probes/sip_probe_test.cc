@@ -199,5 +199,42 @@ TEST_F(SipProbeTest, TcpSilentServerTimesOut) {
   EXPECT_TRUE(result->connect_ms);  // connected, then no answer
 }
 
+// Issue #19 item 6: a peer that answers with nothing but keep-alive CRLFs (4 MiB of them) used to
+// be read until the timeout, the buffer growing and rescanned on every read. The round now fails
+// as soon as the CRLFs pass the message limit, long before the timeout, naming why.
+TEST_F(SipProbeTest, TcpPeerFloodingCrlfsFailsFastWithAClearError) {
+  testing::SipTcpResponder responder(loop_.get(), "127.0.0.1");
+  responder.respond = [](const std::string&) {
+    return std::vector<std::string>{std::string(4 << 20, '\n')};
+  };
+  auto probe = makeSipProbe(context_);
+  auto t = target(responder.address(), Transport::kTcp);
+  t.timeout = 10s;
+  auto started = std::chrono::steady_clock::now();
+  auto result = testing::runRound(loop_, *probe, t, 15s);
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->error, "SIP stream from " + responder.address().toString() +
+                               ": more than 16384 bytes of keep-alive CRLFs and no message");
+  EXPECT_LT(elapsed, 2s);
+  EXPECT_EQ(result->loss, 1.0);
+}
+
+// Issue #19 item 9: the reason phrase is the peer's text; ESC, NUL and CR reach the error (and
+// so the log and the status page) escaped.
+TEST_F(SipProbeTest, ReasonPhraseControlBytesAreEscaped) {
+  testing::SipTcpResponder responder(loop_.get(), "127.0.0.1");
+  responder.respond = [](const std::string& request) {
+    std::string reason("Busy\x1b[2J\0\rHere", 14);
+    return std::vector<std::string>{sipResponseFor(request, 486, reason)};
+  };
+  auto probe = makeSipProbe(context_);
+  auto result = testing::runRound(loop_, *probe, target(responder.address(), Transport::kTcp));
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->error, "SIP 486 Busy\\x1b[2J\\x00\\x0dHere");
+}
+
 }  // namespace
 }  // namespace mediapath::probes

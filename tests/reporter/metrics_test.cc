@@ -1,9 +1,17 @@
 #include "reporter/metrics/metrics.h"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "net/event_loop.h"
 #include "reporter/metrics/metrics_server.h"
@@ -113,13 +121,15 @@ TEST(Metrics, FailoverAndGenesysCounters) {
   EXPECT_FALSE(contains(m.serialize(), "group=\"g\""));
 }
 
+std::optional<HttpReply> healthzPage(const std::string& path) {
+  if (path == "/healthz") return HttpReply{200, "text/plain", "ok\n"};
+  return std::nullopt;
+}
+
 TEST(MetricsServer, ServesMetricsAndPagesOnOnePort) {
   Metrics m("s", "v");
   m.addTarget("stun-a", "stun");
-  MetricsServer server("127.0.0.1:0", m, [](const std::string& path) -> std::optional<HttpReply> {
-    if (path == "/healthz") return HttpReply{200, "text/plain", "ok\n"};
-    return std::nullopt;
-  });
+  MetricsServer server("127.0.0.1:0", m, healthzPage);
   ASSERT_GT(server.port(), 0);
   std::string base = "http://127.0.0.1:" + std::to_string(server.port());
   auto metrics = testing::runCommand({"curl", "-sS", base + "/metrics"});
@@ -142,6 +152,98 @@ TEST(MetricsServer, BusyPortIsAClearError) {
   } catch (const std::runtime_error& e) {
     EXPECT_TRUE(contains(e.what(), "cannot listen on " + listen)) << e.what();
   }
+}
+
+/// A client of the endpoint that connects and then sends nothing, or a byte at a time.
+class HostileClient {
+ public:
+  explicit HostileClient(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<std::uint16_t>(port));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0;
+  }
+  ~HostileClient() { ::close(fd_); }
+  HostileClient(const HostileClient&) = delete;
+  HostileClient& operator=(const HostileClient&) = delete;
+
+  bool connected() const { return connected_; }
+  void sendByte(char c) const { (void)::send(fd_, &c, 1, MSG_NOSIGNAL); }
+  /// True when the server closed the connection within `limit` (EOF or reset).
+  bool closedByServerWithin(std::chrono::milliseconds limit) const {
+    timeval tv{static_cast<time_t>(limit.count() / 1000),
+               static_cast<suseconds_t>(limit.count() % 1000 * 1000)};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char buf[512];
+    ssize_t n = 0;
+    while ((n = ::recv(fd_, buf, sizeof(buf), 0)) > 0) {
+    }
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+// Issue #19 item 4: two idle connections used to take down /metrics, /healthz and / (two worker
+// threads, civetweb's 30 s request timeout). Now kHttpSlowClientsTolerated idle sockets plus a
+// few slowloris clients (a header byte a second) leave every scrape answered at once, and each
+// of them is cut off after kHttpRequestTimeout. With the old settings every scrape here fails.
+TEST(MetricsServer, IdleAndSlowlorisClientsCannotBlockAScrape) {
+  Metrics m("s", "v");
+  m.addTarget("stun-a", "stun");
+  MetricsServer server("127.0.0.1:0", m, healthzPage);
+  auto opened = std::chrono::steady_clock::now();
+  std::vector<std::unique_ptr<HostileClient>> idle;
+  for (int i = 0; i < kHttpSlowClientsTolerated; ++i) {
+    idle.push_back(std::make_unique<HostileClient>(server.port()));
+    ASSERT_TRUE(idle.back()->connected());
+  }
+  std::vector<std::unique_ptr<HostileClient>> slow;
+  for (int i = 0; i < 4; ++i) {
+    slow.push_back(std::make_unique<HostileClient>(server.port()));
+    ASSERT_TRUE(slow.back()->connected());
+  }
+  std::atomic<bool> done{false};
+  std::thread slowloris([&] {
+    const std::string request = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaa";
+    for (std::size_t i = 0; !done && i < request.size(); ++i) {
+      for (auto& c : slow) c->sendByte(request[i]);
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  });
+
+  // Scrapes over a span longer than the request timeout: while the hostile clients hold their
+  // workers, and after they were cut off.
+  httplib::Client client("127.0.0.1", server.port());
+  client.set_connection_timeout(std::chrono::seconds(2));
+  client.set_read_timeout(std::chrono::seconds(2));
+  std::chrono::milliseconds slowest{0};
+  int scrapes = 0;
+  while (std::chrono::steady_clock::now() - opened <
+         kHttpRequestTimeout + std::chrono::seconds(2)) {
+    for (const char* path : {"/metrics", "/healthz"}) {
+      auto started = std::chrono::steady_clock::now();
+      auto reply = client.Get(path);
+      auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - started);
+      slowest = std::max(slowest, took);
+      ++scrapes;
+      ASSERT_TRUE(reply) << path << " failed after " << took.count() << " ms";
+      EXPECT_EQ(reply->status, 200) << path;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_LT(slowest, std::chrono::milliseconds(1000)) << "over " << scrapes << " scrapes";
+  RecordProperty("slowest_scrape_ms", static_cast<int>(slowest.count()));
+
+  // Every hostile connection was closed by the server, not left to hold a worker.
+  for (auto& c : idle) EXPECT_TRUE(c->closedByServerWithin(std::chrono::milliseconds(1000)));
+  for (auto& c : slow) EXPECT_TRUE(c->closedByServerWithin(std::chrono::milliseconds(1000)));
+  done = true;
+  slowloris.join();
 }
 
 }  // namespace

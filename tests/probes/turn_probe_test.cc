@@ -1,0 +1,186 @@
+#include "probes/turn_probe.h"
+
+extern "C" {
+#include <stun/stunagent.h>
+}
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <string>
+
+#include "net/event_loop.h"
+#include "net/udp_socket.h"
+#include "probes/probe_resources.h"
+#include "probes/stun_answer.h"
+#include "tests/net/loop_check.h"
+#include "tests/probes/probe_harness.h"
+
+namespace mediapath::probes {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// A hostile TURN server on loopback: answers every request with a 401 challenge whose REALM and
+/// NONCE are as long as the test says (RFC 8489 wants fewer than 128 characters each).
+class ChallengingTurnPeer {
+ public:
+  ChallengingTurnPeer(uv_loop_t* loop, std::size_t realm_bytes, std::size_t nonce_bytes)
+      : socket_(loop), realm_(realm_bytes, 'r'), nonce_(nonce_bytes, 'n') {
+    stun_agent_init(&agent_, STUN_ALL_KNOWN_ATTRIBUTES, STUN_COMPATIBILITY_RFC5389,
+                    static_cast<StunAgentUsageFlags>(STUN_AGENT_USAGE_USE_FINGERPRINT |
+                                                     STUN_AGENT_USAGE_IGNORE_CREDENTIALS));
+    EXPECT_EQ(socket_.bind(*net::parseIpLiteral("127.0.0.1", 0)), 0);
+    address_ = *socket_.localAddress();
+    socket_.startReceive(
+        [this](std::span<const std::uint8_t> data, const net::SocketAddress& from) {
+          ++requests_;
+          StunMessage request{};
+          // The request's credentials are never checked: this peer only ever challenges.
+          if (stun_agent_validate(&agent_, &request, data.data(), data.size(), nullptr, nullptr) !=
+              STUN_VALIDATION_SUCCESS) {
+            return;
+          }
+          std::array<std::uint8_t, 8192> buffer{};
+          StunMessage reply{};
+          stun_agent_init_error(&agent_, &reply, buffer.data(), buffer.size(), &request,
+                                STUN_ERROR_UNAUTHORIZED);
+          stun_message_append_bytes(&reply, STUN_ATTRIBUTE_REALM, realm_.data(), realm_.size());
+          stun_message_append_bytes(&reply, STUN_ATTRIBUTE_NONCE, nonce_.data(), nonce_.size());
+          std::size_t len = stun_agent_finish_message(&agent_, &reply, nullptr, 0);
+          ASSERT_GT(len, 0u);
+          socket_.send(from, std::string(reinterpret_cast<const char*>(buffer.data()), len));
+        });
+  }
+  const net::SocketAddress& address() const { return address_; }
+  int requests() const { return requests_; }
+
+ private:
+  StunAgent agent_{};
+  net::UdpSocket socket_;
+  net::SocketAddress address_;
+  std::string realm_;
+  std::string nonce_;
+  int requests_ = 0;
+};
+
+class TurnProbeTest : public testing::LoopTest {
+ protected:
+  ProbeTarget target(const ChallengingTurnPeer& peer) {
+    ProbeTarget t = testing::burstTarget("turn-test", Kind::kTurn, peer.address(), 1);
+    t.username = "agent";
+    t.password = "secret";
+    t.timeout = 5s;
+    return t;
+  }
+
+  ProbeResources resources_;  // after the loop, before the probes: outlives them
+  ProbeContext context_{&loop_, nullptr, nullptr, nullptr, &resources_};
+};
+
+// Issue #19 item 11: a challenge with a 1,000-byte REALM made the agent send an empty datagram
+// and report a timeout. Now the round fails at once, naming the attribute, after one request.
+TEST_F(TurnProbeTest, OversizedChallengeFailsAtOnceNamingTheAttribute) {
+  ChallengingTurnPeer peer(loop_.get(), 1000, 900);
+  auto probe = makeTurnProbe(context_);
+  auto started = std::chrono::steady_clock::now();
+  auto result = testing::runRound(loop_, *probe, target(peer));
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->error,
+            "TURN 401 challenge cannot be answered: REALM is 1000 bytes (RFC 8489 allows fewer "
+            "than 128 characters, at most 763 bytes)");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
+  EXPECT_EQ(peer.requests(), 1);  // nothing more was sent
+}
+
+TEST_F(TurnProbeTest, OversizedNonceIsNamed) {
+  ChallengingTurnPeer peer(loop_.get(), 20, 800);
+  auto probe = makeTurnProbe(context_);
+  auto result = testing::runRound(loop_, *probe, target(peer));
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->error,
+            "TURN 401 challenge cannot be answered: NONCE is 800 bytes (RFC 8489 allows fewer "
+            "than 128 characters, at most 763 bytes)");
+}
+
+// Found by fuzz/stun_answer_fuzzer.cc: an empty REALM (or one of only quotes and NULs) made
+// libnice's long-term key hashing read out of bounds and crash the agent. Refused before libnice.
+TEST_F(TurnProbeTest, EmptyRealmIsRefusedBeforeLibniceSeesIt) {
+  ChallengingTurnPeer peer(loop_.get(), 0, 16);
+  auto probe = makeTurnProbe(context_);
+  auto result = testing::runRound(loop_, *probe, target(peer));
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->error,
+            "TURN 401 challenge cannot be answered: REALM is empty (or only quotes and NULs)");
+  EXPECT_EQ(peer.requests(), 1);
+}
+
+TEST_F(TurnProbeTest, CredentialsLibniceWouldStripToNothingAreRefused) {
+  ChallengingTurnPeer peer(loop_.get(), 16, 16);
+  auto probe = makeTurnProbe(context_);
+  auto t = target(peer);
+  t.password = "\"\"";
+  auto result = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->error,
+            "TURN username or password is empty once quotes are stripped: cannot authenticate");
+}
+
+TEST(StunAnswerTest, EmptyOnceTrimmed) {
+  EXPECT_TRUE(emptyOnceTrimmed(""));
+  EXPECT_TRUE(emptyOnceTrimmed("\"\""));
+  EXPECT_TRUE(emptyOnceTrimmed(std::string("\"\0\0", 3)));
+  EXPECT_FALSE(emptyOnceTrimmed("\"example.org\""));
+  EXPECT_FALSE(emptyOnceTrimmed("a"));
+}
+
+// 1,000 bytes each do not even fit the answer buffer: that, too, is said at once.
+TEST_F(TurnProbeTest, AnswerLargerThanTheBufferFailsAtOnce) {
+  ChallengingTurnPeer peer(loop_.get(), 1000, 1000);
+  auto probe = makeTurnProbe(context_);
+  auto result = testing::runRound(loop_, *probe, target(peer));
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->error, "TURN answer of 2056 bytes (limit 2048)");
+  EXPECT_EQ(peer.requests(), 1);
+}
+
+// A request that does not fit (here: a legal challenge, but a username longer than any server
+// takes) is never sent as an empty datagram: the round fails with the reason.
+TEST_F(TurnProbeTest, RequestThatCannotBeBuiltIsNeverSent) {
+  ChallengingTurnPeer peer(loop_.get(), 100, 100);
+  auto probe = makeTurnProbe(context_);
+  auto t = target(peer);
+  t.username = std::string(2000, 'u');
+  auto result = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->error, "cannot build the TURN request (too large)");
+  EXPECT_EQ(peer.requests(), 1);  // the challenge request only
+}
+
+// A challenge within bounds counts characters, not bytes: 127 three-byte characters are legal.
+TEST(StunAnswerTest, ChallengeBoundsCountCharacters) {
+  std::array<std::uint8_t, 2048> buffer{};
+  StunAgent agent{};
+  stun_agent_init(&agent, STUN_ALL_KNOWN_ATTRIBUTES, STUN_COMPATIBILITY_RFC5389,
+                  STUN_AGENT_USAGE_IGNORE_CREDENTIALS);
+  StunMessage message{};
+  ASSERT_TRUE(
+      stun_agent_init_request(&agent, &message, buffer.data(), buffer.size(), STUN_ALLOCATE));
+  std::string euro;
+  for (int i = 0; i < 127; ++i) euro += "\xe2\x82\xac";  // 381 bytes, 127 characters
+  stun_message_append_bytes(&message, STUN_ATTRIBUTE_REALM, euro.data(), euro.size());
+  stun_message_append_bytes(&message, STUN_ATTRIBUTE_NONCE, "n", 1);
+  EXPECT_EQ(checkChallenge(message), "");
+  euro += "\xe2\x82\xac";  // the 128th character
+  StunMessage longer{};
+  ASSERT_TRUE(
+      stun_agent_init_request(&agent, &longer, buffer.data(), buffer.size(), STUN_ALLOCATE));
+  stun_message_append_bytes(&longer, STUN_ATTRIBUTE_REALM, euro.data(), euro.size());
+  stun_message_append_bytes(&longer, STUN_ATTRIBUTE_NONCE, "n", 1);
+  EXPECT_EQ(checkChallenge(longer),
+            "REALM is 384 bytes (RFC 8489 allows fewer than 128 characters, at most 763 bytes)");
+}
+
+}  // namespace
+}  // namespace mediapath::probes
