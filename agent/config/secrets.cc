@@ -2,20 +2,21 @@
 
 #include <cstdlib>
 #include <stdexcept>
-#include <system_error>
+#include <utility>
 
-#include "net/atomic_file.h"
+#include "net/json_input.h"
 
 namespace mediapath::agent {
 namespace {
 
+// A secret is a password or a client secret: far below this. The cap keeps a mistaken path
+// (/dev/zero, a log file) from being read into memory whole.
+constexpr std::size_t kMaxSecretBytes = std::size_t{64} << 10;  // 64 KiB
+
 std::string readSecretFile(const std::string& path, const std::string& what) {
-  std::string value;
-  try {
-    value = net::readFile(path);
-  } catch (const std::system_error& e) {
-    throw std::runtime_error("cannot read " + what + ": " + e.code().message());
-  }
+  net::FileInput file = net::readFileBounded(path, kMaxSecretBytes);
+  if (!file.ok()) throw std::runtime_error("cannot read " + what + ": " + file.error);
+  std::string value = std::move(file.text);
   if (!value.empty() && value.back() == '\n') value.pop_back();
   if (!value.empty() && value.back() == '\r') value.pop_back();
   return value;
