@@ -14,7 +14,7 @@
 #include <sstream>
 #include <system_error>
 
-#include "net/atomic_file.h"
+#include "net/json_input.h"
 #include "net/text.h"
 #include "reporter/genesys/genesys_json_patch.h"
 #include "reporter/genesys/genesys_regions.h"
@@ -27,13 +27,44 @@ using nlohmann::json;
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-std::string quote(std::string_view s) { return json(std::string(s)).dump(); }
+// JSON-quoted and escaped; bytes that are not UTF-8 become U+FFFD instead of a type_error.
+std::string quote(std::string_view s) {
+  return json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
-// Shows a JSON value in a message: strings quoted, long values cut.
+// A value is shown in a message to say which one is meant, not to reproduce it: at most this
+// many bytes, and containers only this deep ("[[...]]"), so that neither a deeply nested value
+// (recursion) nor a 4 MiB one (a copy per message) costs more than a few lines of text.
+constexpr std::size_t kShowBytes = 60;
+constexpr int kShowDepth = 2;
+
+void render(const json& v, int depth, std::string& out) {
+  if (v.is_array() || v.is_object()) {
+    const char* brackets = v.is_array() ? "[]" : "{}";
+    out += brackets[0];
+    if (!v.empty() && depth >= kShowDepth) out += "...";
+    for (auto it = v.begin(); depth < kShowDepth && it != v.end(); ++it) {
+      if (out.size() > kShowBytes) {
+        out += "...";
+        break;
+      }
+      if (it != v.begin()) out += ',';
+      if (v.is_object()) out += quote(it.key()) + ":";
+      render(*it, depth + 1, out);
+    }
+    out += brackets[1];
+  } else if (v.is_string()) {
+    out += quote(std::string_view(v.get_ref<const std::string&>()).substr(0, kShowBytes + 1));
+  } else {
+    out += v.dump();
+  }
+}
+
+// Shows a JSON value in a message: compact JSON, strings quoted, long values cut with "...".
 std::string show(const json& v) {
-  std::string s = v.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
+  std::string s;
+  render(v, 0, s);
+  return net::printable(s, s.size() > kShowBytes ? kShowBytes - 3 : kShowBytes);
 }
 
 std::string typeName(const json& v) {
@@ -181,13 +212,16 @@ class ObjectReader {
                           (v.is_number() || v.is_string() ? " " + show(v) : ""));
       return std::nullopt;
     }
-    auto n = v.get<std::int64_t>();
-    if (n < min || n > max) {
-      diags_.add(ptr, std::to_string(n) + " is not a valid " + std::string(what) + " (" +
+    // Above INT64_MAX a JSON integer is unsigned: compared (and printed) as such, never
+    // wrapped ("18446744073709551615", not "-1").
+    bool too_big =
+        v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(max);
+    if (too_big || v.get<std::int64_t>() < min || v.get<std::int64_t>() > max) {
+      diags_.add(ptr, v.dump() + " is not a valid " + std::string(what) + " (" +
                           std::to_string(min) + "-" + std::to_string(max) + ")");
       return std::nullopt;
     }
-    return n;
+    return v.get<std::int64_t>();
   }
 
   std::optional<double> number(std::string_view key, double min, double max,
@@ -223,6 +257,10 @@ class ObjectReader {
     }
     if (d->count() <= 0) {
       error(key, "duration must be greater than 0");
+      return std::nullopt;
+    }
+    if (*d > kMaxConfigDuration) {
+      error(key, show(*v) + " is too long (1ms-" + net::formatDuration(kMaxConfigDuration) + ")");
       return std::nullopt;
     }
     return d;
@@ -949,18 +987,27 @@ void checkCrossReferences(Config& c, Diagnostics& d) {
   }
 }
 
-std::string lineColumn(std::string_view text, size_t byte) {
-  size_t line = 1;
-  size_t col = 1;
-  for (size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
+// What the bounded JSON reader refused, as the contract's diagnostic: a syntax error by line and
+// column (the document has no pointer yet), the rest by the pointer of the value at fault.
+Diagnostic jsonInputDiagnostic(const net::JsonInputError& e) {
+  using Kind = net::JsonInputError::Kind;
+  switch (e.kind) {
+    case Kind::kSyntax: {
+      std::string where = "line " + std::to_string(e.line) + ", column " + std::to_string(e.column);
+      constexpr std::string_view kOverflow = "number overflow parsing ";
+      if (e.detail.starts_with(kOverflow)) {
+        return {"", "number out of range at " + where + ": " + e.detail.substr(kOverflow.size()) +
+                        " does not fit a double"};
+      }
+      return {"", "JSON syntax error at " + where + ": " + e.detail};
     }
+    case Kind::kTooLarge:
+      return {"", "the config " + e.detail + " bytes"};
+    case Kind::kTooDeep:
+    case Kind::kDuplicateKey:
+      return {e.pointer, e.detail};
   }
-  return "line " + std::to_string(line) + ", column " + std::to_string(col);
+  return {e.pointer, e.detail};
 }
 
 }  // namespace
@@ -1041,19 +1088,14 @@ const TargetConfig* Config::findTarget(const std::string& name) const {
 
 LoadResult parseConfig(std::string_view text, const std::string& source) {
   LoadResult result;
-  json doc;
-  try {
-    doc = json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
-    // e.what() is "[json.exception.parse_error.101] parse error at line 3, column 5: ..."; keep
-    // the part after the position, which says what was expected.
-    std::string what = e.what();
-    auto colon = what.find(": ", what.find("parse error"));
-    std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
-    size_t at = e.byte == 0 ? 0 : e.byte - 1;
-    result.errors.push_back({"", "JSON syntax error at " + lineColumn(text, at) + ": " + detail});
+  net::JsonInput input =
+      net::parseJson(text, net::JsonLimits{kMaxConfigBytes, kMaxConfigDepth, /*comments=*/true,
+                                           /*unique_keys=*/true});
+  if (input.error) {
+    result.errors.push_back(jsonInputDiagnostic(*input.error));
     return result;
   }
+  const json& doc = input.value;
 
   Diagnostics diags;
   Config config;
@@ -1081,20 +1123,22 @@ LoadResult parseConfig(std::string_view text, const std::string& source) {
 }
 
 LoadResult loadConfigFile(const std::string& path) {
-  std::string text;
-  try {
-    text = net::readFile(path);
-  } catch (const std::system_error& e) {
+  net::FileInput file = net::readFileBounded(path, kMaxConfigBytes);
+  if (!file.ok()) {
     LoadResult r;
-    r.errors.push_back({"", std::string("cannot read config: ") + e.code().message()});
+    r.errors.push_back({"", "cannot read config: " + file.error});
     return r;
   }
-  return parseConfig(text, path);
+  return parseConfig(file.text, path);
 }
 
 std::string formatDiagnostic(const std::string& source, const Diagnostic& d) {
-  if (d.pointer.empty()) return source + ": " + d.message;
-  return source + ": " + d.pointer + ": " + d.message;
+  // Keys and values come from the file: a control character in one must not reach a terminal or
+  // forge a log line. Long enough for any pointer within kMaxConfigDepth.
+  constexpr std::size_t kMaxShown = 4096;
+  std::string out = net::printable(source, kMaxShown) + ": ";
+  if (!d.pointer.empty()) out += net::printable(d.pointer, kMaxShown) + ": ";
+  return out + net::printable(d.message, kMaxShown);
 }
 
 }  // namespace mediapath::agent

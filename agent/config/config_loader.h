@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -8,6 +10,14 @@
 #include "agent/config/config.h"
 
 namespace mediapath::agent {
+
+/// The config is read whole into memory: a larger file (or an endless one such as /dev/zero) is
+/// refused before it is parsed. The example config with every option is about 6 KiB.
+constexpr std::size_t kMaxConfigBytes = std::size_t{4} << 20;  // 4 MiB
+/// Objects and arrays inside each other; the config's own shape is at most 5 deep.
+constexpr std::size_t kMaxConfigDepth = 64;
+/// The longest duration a config key accepts (interval, timeout, min_hold, retry_budget...).
+constexpr Duration kMaxConfigDuration = std::chrono::hours(24);
 
 /// One problem found in a config: where (JSON pointer, empty for the whole file) and what.
 struct Diagnostic {

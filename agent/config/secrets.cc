@@ -2,21 +2,21 @@
 
 #include <cstdlib>
 #include <stdexcept>
-#include <string>
+#include <utility>
 
 #include "net/json_input.h"
 
 namespace mediapath::agent {
 namespace {
 
-// An OAuth client secret is tens of bytes; a file far larger (or a device) is a mistake.
-constexpr std::size_t kMaxSecretBytes = 4096;
+// A secret is a password or a client secret: far below this. The cap keeps a mistaken path
+// (/dev/zero, a log file) from being read into memory whole.
+constexpr std::size_t kMaxSecretBytes = std::size_t{64} << 10;  // 64 KiB
 
 std::string readSecretFile(const std::string& path, const std::string& what) {
   net::FileInput file = net::readFileBounded(path, kMaxSecretBytes);
   if (!file.ok()) throw std::runtime_error("cannot read " + what + ": " + file.error);
   std::string value = std::move(file.text);
-  // One final line end, as editors write it (LF or CRLF), is not part of the secret.
   if (!value.empty() && value.back() == '\n') value.pop_back();
   if (!value.empty() && value.back() == '\r') value.pop_back();
   return value;

@@ -4,7 +4,11 @@
 
 #include <atomic>
 #include <csignal>
+#include <exception>
 #include <map>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "agent/config/config_loader.h"
 #include "agent/config/genesys_options.h"
@@ -19,6 +23,7 @@
 #include "net/clock.h"
 #include "net/event_loop.h"
 #include "net/socket_budget.h"
+#include "net/text.h"
 #include "net/uv_signal.h"
 #include "net/uv_timer.h"
 #include "probes/probe_resources.h"
@@ -41,6 +46,19 @@ using std::chrono::milliseconds;
 constexpr milliseconds kHeartbeatInterval{1000};
 // /healthz fails when the loop has not turned for this long: a stuck loop is a dead agent.
 constexpr milliseconds kLivenessLimit{5000};
+// One log line for a rejected reload: five diagnostics fit, a runaway message does not.
+constexpr std::size_t kMaxReloadMessage = 4096;
+
+// what() of the exception in flight, for a log line; call only inside a catch block.
+std::string currentExceptionText() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
 
 std::int64_t steadyMs() {
   return std::chrono::duration_cast<milliseconds>(
@@ -159,12 +177,14 @@ struct AgentRuntime::Impl {
   std::unique_ptr<net::UvTimer> watchdog;
 
   std::vector<PlannedTarget> planned_at_start;  // planStep -> probeStep
+  std::vector<PlannedTarget> active_planned;    // what runs now: a failed reload restarts it
 
   Impl(RunOptions o, Config c)
       : options(std::move(o)), config(std::move(c)), metrics(config.site_name, versionLabel()) {}
 
   // Builds the resolver and scheduler for `config`; series and status for its targets.
   void startProbing(std::vector<PlannedTarget> planned) {
+    active_planned = planned;
     if (auto warning = openFileLimitWarning(descriptorsNeeded(planned), file_limit);
         !warning.empty()) {
       spdlog::warn("{}", warning);
@@ -361,6 +381,10 @@ struct AgentRuntime::Impl {
     notifier.status(serviceStatusLine(healthy, static_cast<int>(targets.size()), active));
   }
 
+  // SIGHUP. A reload that fails for any reason (an invalid or unreadable file, a missing secret,
+  // an error while building the new probes or failover) leaves the agent probing and serving
+  // with the config it had, says so in one log line and sets
+  // mediapath_config_last_reload_successful to 0. This runs in a loop callback: nothing escapes.
   void reload() {
     spdlog::info("SIGHUP: reloading {}", options.config_path);
     notifier.reloading();
@@ -373,37 +397,81 @@ struct AgentRuntime::Impl {
         if (was_ready) n.ready();
       }
     } ready_again{notifier, board.ready()};
-    LoadResult r = loadConfigFile(options.config_path);
-    if (!r.config) {
-      for (const auto& d : r.errors) {
-        spdlog::error("reload rejected: {}", formatDiagnostic(options.config_path, d));
-      }
-      metrics.setConfigReloadSuccessful(false);
-      return;
-    }
-    std::vector<PlannedTarget> planned;
+    std::string failure;
     try {
-      planned = planTargets(*r.config);
-    } catch (const std::exception& e) {
-      spdlog::error("reload rejected: {}", e.what());
+      failure = reloadConfig();
+    } catch (...) {
+      failure = currentExceptionText();
+    }
+    if (!failure.empty()) {
       metrics.setConfigReloadSuccessful(false);
+      spdlog::error("reload rejected, still running the previous config: {}",
+                    net::printable(failure, kMaxReloadMessage));
       return;
     }
+    metrics.setConfigReloadSuccessful(true);
+    spdlog::info("reload done: {} targets, {} failover groups", config.targets.size(),
+                 config.failover.size());
+  }
+
+  // Takes the config file anew; empty when done, else why it was not taken (the running config
+  // is then the one before, restored if the switch had begun).
+  std::string reloadConfig() {
+    LoadResult r = loadConfigFile(options.config_path);
+    if (!r.config) return diagnosticsLine(r.errors);
+    // Secrets are read here, before anything stops: a missing one changes nothing.
+    std::vector<PlannedTarget> planned = planTargets(*r.config);
+    Config previous = config;
+    std::vector<PlannedTarget> previous_planned = active_planned;
+    std::map<std::string, TargetState> previous_targets = targets;
+    try {
+      switchTo(std::move(*r.config), std::move(planned));
+      return {};
+    } catch (...) {
+      std::string why = "cannot start the new config: " + currentExceptionText();
+      try {
+        switchTo(std::move(previous), std::move(previous_planned), std::move(previous_targets));
+      } catch (...) {
+        // Probes run again (the scheduler starts before failover); failover may be off.
+        why += "; restoring the previous config failed too: " + currentExceptionText();
+      }
+      return why;
+    }
+  }
+
+  // Stops what runs for the current config and starts `next`. `health` replaces the per-target
+  // state first (a rollback restores what the failed switch changed).
+  void switchTo(Config next, std::vector<PlannedTarget> planned,
+                std::optional<std::map<std::string, TargetState>> health = std::nullopt) {
     stopProbing();
     // Series of targets and groups that left (or changed kind) disappear.
     for (const auto& old : config.targets) {
-      const TargetConfig* now = r.config->findTarget(old.name);
+      const TargetConfig* now = next.findTarget(old.name);
       if (now == nullptr || now->kind != old.kind) {
         metrics.removeTarget(old.name);
         targets.erase(old.name);
       }
     }
     for (const auto& old : config.failover) metrics.removeFailoverGroup(old.name);
-    config = std::move(*r.config);
+    if (health) targets = std::move(*health);
+    config = std::move(next);
     startProbing(std::move(planned));
-    metrics.setConfigReloadSuccessful(true);
-    spdlog::info("reload done: {} targets, {} failover groups", config.targets.size(),
-                 config.failover.size());
+  }
+
+  // Every problem of a rejected config in one log line (the first few; `validate` lists all).
+  std::string diagnosticsLine(const std::vector<Diagnostic>& errors) const {
+    constexpr std::size_t kShown = 5;
+    std::string line;
+    for (std::size_t i = 0; i < errors.size() && i < kShown; ++i) {
+      if (i > 0) line += "; ";
+      line += formatDiagnostic(options.config_path, errors[i]);
+    }
+    if (errors.size() > kShown) {
+      line += "; and " + std::to_string(errors.size() - kShown) +
+              " more (`mediapath-agent validate --config " + options.config_path +
+              "` lists them all)";
+    }
+    return line;
   }
 
   void shutdown(const char* why) {

@@ -1,11 +1,13 @@
 // The built binary, run the way a user or a script runs it: exit codes, stdout/stderr contract.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "tests/support/process.h"
 
@@ -88,6 +90,40 @@ TEST(Cli, MissingConfigFileExitsTwo) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("/nonexistent/site.json: cannot read config"), std::string::npos)
       << r.output;
+}
+
+// Hostile config files (issue #19 items 1, 2, 12): `validate` exits 2 with one line naming the
+// file and the pointer (or line and column); no library exception text, no crash, no hang.
+TEST(Cli, ValidateReportsHostileFilesAsConfigErrors) {
+  TempDir dir;
+  const std::string target = R"("targets": [{"name": "t", "kind": "tcp", "host": "h", "port": )";
+  struct Case {
+    std::string path;
+    std::string expected;  // what follows "PATH: "
+  };
+  std::vector<Case> cases = {
+      {dir.write("overflow.json", R"({"site": {"name": "s"}, )" + target + "1e400}]}"),
+       "number out of range at line 1, column 91: '1e400' does not fit a double"},
+      {dir.write("huge-port.json",
+                 R"({"site": {"name": "s"}, )" + target + "18446744073709551615}]}"),
+       "/targets/0/port: 18446744073709551615 is not a valid port (1-65535)"},
+      {dir.write("negative-port.json", R"({"site": {"name": "s"}, )" + target + "-1}]}"),
+       "/targets/0/port: -1 is not a valid port (1-65535)"},
+      {dir.write("deep.json", R"({"site": {"name": )" + std::string(80'000, '[') +
+                                  std::string(80'000, ']') + "}}"),
+       "/site/name/0/0/0/"},
+      {dir.write("duplicate.json", R"({"site": {"name": "a", "name": "b"}, )" + target + "80}]}"),
+       "/site/name: duplicate key \"name\" (members 1 and 2 of this object)"},
+      {dir.path(), "cannot read config: is a directory"},
+      {"/dev/zero", "cannot read config: is larger than 4194304 bytes"},
+  };
+  for (const Case& c : cases) {
+    auto r = agent({"validate", "--config", c.path});
+    EXPECT_EQ(r.exit_code, 2) << c.path << "\n" << r.output.substr(0, 2000);
+    EXPECT_TRUE(r.output.starts_with(c.path + ": " + c.expected)) << r.output.substr(0, 2000);
+    EXPECT_EQ(r.output.find("json.exception"), std::string::npos) << r.output.substr(0, 2000);
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output.substr(0, 2000);
+  }
 }
 
 TEST(Cli, LiteralSecretIsRefusedAndNotEchoed) {

@@ -112,10 +112,10 @@ TEST(SecretsTest, MissingOrEmptyFileNamesThePath) {
             "cannot read file " + missing + ": No such file or directory");
   std::string newline_only = tmp.write("newline-only", "\n");
   EXPECT_EQ(errorOf(fromFile(newline_only)), "file " + newline_only + " is empty");
-  // A directory, or a device that never ends, is refused with the reason (the read is bounded).
+  // A directory, or an endless device, is said to be one (read with net::readFileBounded).
   EXPECT_EQ(errorOf(fromFile(tmp.path())), "cannot read file " + tmp.path() + ": is a directory");
   EXPECT_EQ(errorOf(fromFile("/dev/zero")),
-            "cannot read file /dev/zero: is larger than 4096 bytes");
+            "cannot read file /dev/zero: is larger than 65536 bytes");
 }
 
 TEST(SecretsTest, CredentialIsReadFromTheCredentialsDirectory) {
