@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -265,6 +269,144 @@ TEST(HttpClientTest, ACallbackMayDestroyTheClient) {
       loop, [&] { return !client; }, 10s, "a callback destroying the client"));
   EXPECT_EQ(called, 1);
   EXPECT_EQ(testing::openHandleCount(loop), 0);
+  EXPECT_EQ(loop.close(), 0);
+}
+
+/// A raw TCP peer on 127.0.0.1 that accepts one connection, reads the request head, then does
+/// what `behave` says with the socket (a hostile server: resets, endless bodies).
+class RawPeer {
+ public:
+  explicit RawPeer(std::function<void(int fd)> behave) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::listen(listener_, 4) != 0 ||
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      throw std::runtime_error("RawPeer: cannot listen");
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this, behave = std::move(behave)] {
+      int fd = ::accept(listener_, nullptr, nullptr);
+      if (fd < 0) return;
+      std::string head;
+      char buf[4096];
+      while (head.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        head.append(buf, static_cast<std::size_t>(n));
+      }
+      behave(fd);
+    });
+  }
+  ~RawPeer() {
+    ::shutdown(listener_, SHUT_RDWR);
+    thread_.join();
+    ::close(listener_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/x"; }
+
+  /// Closes `fd` with an RST instead of a FIN (SO_LINGER with a zero timeout).
+  static void reset(int fd) {
+    linger l{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    ::close(fd);
+  }
+  static void sendAll(int fd, std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  int listener_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+// Issue #19 item 14: a reset was reported as "select/poll returned error".
+TEST(HttpClientTest, AResetBeforeAnyResponseIsReportedAsAReset) {
+  RawPeer peer([](int fd) { RawPeer::reset(fd); });
+  EventLoop loop;
+  {
+    HttpClient client(loop);
+    HttpRequest req;
+    req.url = peer.url();
+    HttpResponse r = runOne(loop, client, req);
+    EXPECT_EQ(r.status, 0);
+    EXPECT_EQ(r.failure, HttpFailure::kConnection);
+    EXPECT_EQ(r.error, "connection reset by peer before any response");
+  }
+  EXPECT_EQ(loop.close(), 0);
+}
+
+TEST(HttpClientTest, AResetMidResponseIsReportedAsAReset) {
+  RawPeer peer([](int fd) {
+    RawPeer::sendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n{\"partial\": ");
+    std::this_thread::sleep_for(100ms);
+    RawPeer::reset(fd);
+  });
+  EventLoop loop;
+  {
+    HttpClient client(loop);
+    HttpRequest req;
+    req.url = peer.url();
+    HttpResponse r = runOne(loop, client, req);
+    EXPECT_EQ(r.status, 0);
+    EXPECT_EQ(r.failure, HttpFailure::kConnection);
+    EXPECT_EQ(r.error, "connection reset by peer mid-response");
+  }
+  EXPECT_EQ(loop.close(), 0);
+}
+
+// Issue #19 item 2: the body cap must stop the read, not only refuse the result afterwards.
+TEST(HttpClientTest, AnEndlessBodyIsCutAtTheCap) {
+  std::size_t sent = 0;
+  RawPeer peer([&sent](int fd) {
+    RawPeer::sendAll(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    std::string chunk = "4000\r\n" + std::string(0x4000, '[') + "\r\n";
+    // Until the client hangs up (or far beyond any cap, so a broken client still ends the test).
+    while (sent < (std::size_t{256} << 20)) {
+      ssize_t n = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+  });
+  EventLoop loop;
+  {
+    HttpClient client(loop, HttpClientOptions{{}, 1 << 20, "test"});
+    HttpRequest req;
+    req.url = peer.url();
+    HttpResponse r = runOne(loop, client, req);
+    EXPECT_EQ(r.failure, HttpFailure::kTooLarge);
+    EXPECT_EQ(r.error, "response larger than 1048576 bytes");
+    EXPECT_TRUE(r.body.empty() || r.body.size() <= (1u << 20));
+  }
+  EXPECT_EQ(loop.close(), 0);
+  // The server stopped when the client hung up, not after 256 MiB (socket buffers aside).
+  EXPECT_LT(sent, std::size_t{64} << 20);
+}
+
+TEST(HttpClientTest, ADeclaredOversizedBodyIsRefusedBeforeReadingIt) {
+  RawPeer peer([](int fd) {
+    RawPeer::sendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n[[[");
+    std::this_thread::sleep_for(200ms);
+    ::close(fd);
+  });
+  EventLoop loop;
+  {
+    HttpClient client(loop, HttpClientOptions{{}, 1 << 20, "test"});
+    HttpRequest req;
+    req.url = peer.url();
+    HttpResponse r = runOne(loop, client, req);
+    EXPECT_EQ(r.failure, HttpFailure::kTooLarge);
+    EXPECT_EQ(r.error, "response larger than 1048576 bytes");
+  }
   EXPECT_EQ(loop.close(), 0);
 }
 
