@@ -39,6 +39,7 @@ inline constexpr std::uint64_t kMaxApiCount = (std::uint64_t{1} << 53) - 1;
 /// A Location (GET/POST/PATCH /api/v2/locations): an object with a non-empty string `id`;
 /// `version` (the platform's; the seed's Location has none) a JSON-safe integer when present;
 /// `state` (platform) / `status` (seed) strings when present.
+// NOLINTNEXTLINE(bugprone-exception-escape): json members; an allocation failure ends the agent
 struct LocationAnswer {
   std::string id;
   std::optional<std::int64_t> version;
@@ -50,6 +51,7 @@ Parsed<LocationAnswer> parseLocation(nlohmann::json body);
 
 /// A platform object written back whole with its version (trunk base settings, a Site): an
 /// object with a non-empty string `id` and an integer `version` in range.
+// NOLINTNEXTLINE(bugprone-exception-escape): json members; an allocation failure ends the agent
 struct VersionedObject {
   std::string id;
   std::int64_t version = 0;
@@ -70,6 +72,7 @@ Parsed<AuditQueryStatus> parseAuditQueryStatus(const nlohmann::json& body, bool 
 
 /// One page of audit results: `entities` an array of objects (absent: none), `cursor` a string
 /// when present (absent or empty: the last page).
+// NOLINTNEXTLINE(bugprone-exception-escape): json members; an allocation failure ends the agent
 struct AuditPage {
   std::vector<nlohmann::json> entities;
   std::string cursor;
@@ -78,6 +81,7 @@ Parsed<AuditPage> parseAuditPage(nlohmann::json body);
 
 /// One page of analytics conversation details: `totalHits` a count (required: the platform
 /// always sends it), `conversations` an array of objects (absent on a page past the end).
+// NOLINTNEXTLINE(bugprone-exception-escape): json members; an allocation failure ends the agent
 struct AnalyticsPage {
   std::vector<nlohmann::json> conversations;
   std::uint64_t total_hits = 0;
