@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -70,6 +71,7 @@ struct HttpClient::Impl {
     Impl* impl = nullptr;
     curl_socket_t fd = CURL_SOCKET_BAD;
     UvHandle<uv_poll_t> poll;
+    int events = 0;  ///< what curl asked us to watch (UV_READABLE | UV_WRITABLE)
   };
 
   EventLoop& loop;
@@ -130,6 +132,7 @@ struct HttpClient::Impl {
     int events = 0;
     if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) events |= UV_READABLE;
     if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) events |= UV_WRITABLE;
+    it->second->events = events;
     uv_poll_start(it->second->poll.get(), events, &Impl::onPoll);
     return 0;
   }
@@ -150,7 +153,14 @@ struct HttpClient::Impl {
     auto* watch = static_cast<SocketWatch*>(handle->data);
     if (watch == nullptr) return;
     int flags = 0;
-    if (status < 0) flags |= CURL_CSELECT_ERR;
+    if (status < 0) {
+      // libuv reports a socket error (a reset: POLLERR) as a status and stops the watch. Handing
+      // curl CURL_CSELECT_ERR would make it give up with "select/poll returned error"; letting
+      // it read and write instead makes it meet the socket's own error ("Connection reset by
+      // peer") and report that. The watch is restarted in case curl still wants the socket.
+      uv_poll_start(handle, watch->events, &Impl::onPoll);
+      events = watch->events;
+    }
     if ((events & UV_READABLE) != 0) flags |= CURL_CSELECT_IN;
     if ((events & UV_WRITABLE) != 0) flags |= CURL_CSELECT_OUT;
     Impl* self = watch->impl;
@@ -212,17 +222,45 @@ struct HttpClient::Impl {
     }
   }
 
+  // Whether the transfer died on a connection the peer reset (RST): curl words it "Recv failure:
+  // Connection reset by peer" and keeps the errno.
+  static bool wasReset(const Transfer& t, CURLcode code) {
+    if (code != CURLE_RECV_ERROR && code != CURLE_SEND_ERROR) return false;
+    long os_errno = 0;
+    curl_easy_getinfo(t.easy, CURLINFO_OS_ERRNO, &os_errno);
+    if (os_errno == ECONNRESET || os_errno == EPIPE) return true;
+    return std::string_view(t.error_buffer).find("reset") != std::string_view::npos;
+  }
+
+  // What happened, in words a human can act on: a reset is "connection reset by peer", not
+  // whatever internal step of curl noticed it.
   std::string describeError(const Transfer& t, CURLcode code) const {
-    std::string detail = t.error_buffer[0] != '\0' ? std::string(t.error_buffer)
-                                                   : std::string(curl_easy_strerror(code));
+    // The error buffer may quote the peer (a TLS alert, a header): escaped like any peer text.
+    std::string detail = printable(t.error_buffer[0] != '\0' ? std::string_view(t.error_buffer)
+                                                             : curl_easy_strerror(code));
     if (isTlsError(code)) return "TLS: " + detail;
+    if (wasReset(t, code)) {
+      return t.response.body.empty() && t.response.headers.all().empty()
+                 ? "connection reset by peer before any response"
+                 : "connection reset by peer mid-response";
+    }
     switch (code) {
       case CURLE_OPERATION_TIMEDOUT:
         return "timeout after " + std::to_string(t.request.timeout.count()) + " ms";
       case CURLE_COULDNT_RESOLVE_HOST:
-        return "cannot resolve host: " + detail;
+      case CURLE_COULDNT_RESOLVE_PROXY:
+        return "DNS: cannot resolve host: " + detail;
       case CURLE_COULDNT_CONNECT:
         return "connection failed: " + detail;
+      case CURLE_GOT_NOTHING:
+        return "connection closed by the server without a response";
+      case CURLE_PARTIAL_FILE:
+        return "connection closed mid-response: " + detail;
+      case CURLE_RECV_ERROR:
+      case CURLE_SEND_ERROR:
+        return "connection error: " + detail;
+      case CURLE_FILESIZE_EXCEEDED:
+        return "response larger than " + std::to_string(options.max_response_bytes) + " bytes";
       case CURLE_WRITE_ERROR:
         if (t.too_large) {
           return "response larger than " + std::to_string(options.max_response_bytes) + " bytes";
@@ -247,6 +285,8 @@ struct HttpClient::Impl {
         return HttpFailure::kInvalidRequest;
       case CURLE_WRITE_ERROR:
         return t.too_large ? HttpFailure::kTooLarge : HttpFailure::kConnection;
+      case CURLE_FILESIZE_EXCEEDED:
+        return HttpFailure::kTooLarge;
       default:
         return HttpFailure::kConnection;
     }
@@ -317,6 +357,10 @@ struct HttpClient::Impl {
     if (!options.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_file.c_str());
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
     curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
+    // A declared Content-Length beyond the cap is refused before a byte of the body is read; an
+    // undeclared (chunked, compressed) one is cut by onBody the moment it passes the cap.
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+                     static_cast<curl_off_t>(options.max_response_bytes));
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::onBody);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::onHeader);

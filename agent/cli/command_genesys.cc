@@ -29,6 +29,8 @@
 #include "net/event_loop.h"
 #include "net/text.h"
 #include "probes/probe.h"
+#include "reporter/genesys/api_responses.h"
+#include "reporter/genesys/genesys_backends.h"
 #include "reporter/genesys/genesys_client.h"
 #include "reporter/genesys/genesys_json_patch.h"
 #include "reporter/genesys/genesys_lifecycle.h"
@@ -182,6 +184,7 @@ int runCreate(const GenesysOptions& o) {
         s.client(), s.loop(), s.clock(),
         seed ? reporter::LocationReadyField::kStatus : reporter::LocationReadyField::kState);
     reporter::LocationCreation::Events events;
+    // Ids reaching here were checked as plain text (reporter::parseLocation).
     events.created = [](const std::string& id) { std::cerr << "created location " << id << "\n"; };
     events.waiting = [seed](const std::string& id, const std::string& status) {
       std::cerr << "location " << id << ": " << (seed ? "status " : "state ")
@@ -200,11 +203,15 @@ int runCreate(const GenesysOptions& o) {
 
 // ---- location plan / apply / export ---------------------------------------------------------
 
-/// GETs the location and hands its body to `then`.
-void getLocation(GenesysCommandRun& s, const std::string& id, std::function<void(json)> then) {
+/// GETs the location and hands it, checked (an object with an id and a version in range), to
+/// `then` with the answer it came from (for errors naming the request and status).
+void getLocation(GenesysCommandRun& s, const std::string& id,
+                 std::function<void(reporter::LocationAnswer, const reporter::ApiResponse&)> then) {
   reporter::getLocation(s.client(), id, [&s, then = std::move(then)](reporter::ApiResponse r) {
     if (!r.ok()) return s.fail(*r.error);
-    then(std::move(r.body));
+    auto location = reporter::parseLocation(std::move(r.body));
+    if (!location) return s.fail(reporter::malformedAnswer(r, location.error));
+    then(std::move(*location), r);
   });
 }
 
@@ -222,19 +229,23 @@ void computeLocationChange(GenesysCommandRun& s, const Config& config, const std
                            std::function<void(LocationChange)> then) {
   bool seed = usesSeedSchema(config);
   json desired = locationCreateBody(config);
-  getLocation(s, id, [&s, then = std::move(then), desired, id, seed](const json& remote) {
-    LocationChange change{id, nullptr, seed};
-    if (seed) {
-      change.change = reporter::buildJsonPatch(remote, desired);
-    } else {
-      try {
-        change.change = reporter::buildLocationUpdate(remote, desired);
-      } catch (const std::invalid_argument& e) {
-        return s.fail("location " + id + ": malformed answer: " + e.what());
-      }
-    }
-    then(std::move(change));
-  });
+  getLocation(s, id,
+              [&s, then = std::move(then), desired, id, seed](
+                  const reporter::LocationAnswer& remote, const reporter::ApiResponse& r) {
+                LocationChange change{id, nullptr, seed};
+                if (seed) {
+                  change.change = reporter::buildJsonPatch(remote.object, desired);
+                } else {
+                  // The update carries the version read: a location without one cannot be
+                  // updated safely.
+                  if (!remote.version) {
+                    return s.fail(reporter::malformedAnswer(
+                        r, "location " + remote.id + ": \"version\" is missing"));
+                  }
+                  change.change = reporter::buildLocationUpdate(remote.object, desired);
+                }
+                then(std::move(change));
+              });
 }
 
 int withLocationChange(
@@ -263,20 +274,19 @@ int runPlan(const GenesysOptions& o) {
       });
 }
 
-void printApplied(const LocationChange& change, const json& answer) {
+void printApplied(const LocationChange& change, const reporter::LocationAnswer& answer) {
   if (change.seed) {
     std::cout << "applied " << change.change.size() << " operations to location " << change.id;
   } else {
     std::cout << "updated " << (change.change.size() - 1) << " fields of location " << change.id;
   }
-  if (answer.contains("version")) std::cout << " (version " << answer["version"].dump() << ")";
+  if (answer.version) std::cout << " (version " << *answer.version << ")";
   std::cout << "\n";
 }
 
 // Sends the change; on the platform a version conflict (someone saved the location between our
-// read and our write) reads again and recomputes, at most kMaxConflicts times.
-constexpr int kMaxConflicts = 3;
-
+// read and our write: the reporter's isVersionConflict rule, 409/408/400) reads again and
+// recomputes, at most kMaxVersionConflicts times, as the failover backends do.
 void sendLocationChange(GenesysCommandRun& s, const Config& config, const LocationChange& change,
                         int conflicts) {
   if (change.empty()) {
@@ -286,8 +296,10 @@ void sendLocationChange(GenesysCommandRun& s, const Config& config, const Locati
   std::cerr << change.change.dump(2) << "\n";
   auto done = [&s, &config, change, conflicts](reporter::ApiResponse r) {
     if (!r.ok()) {
-      if (!change.seed && r.error->status == 409 && conflicts < kMaxConflicts) {
-        std::cerr << "location " << change.id << " changed meanwhile (409); reading it again\n";
+      if (!change.seed && reporter::isVersionConflict(r.error->status, r.error->message) &&
+          conflicts < reporter::kMaxVersionConflicts) {
+        std::cerr << "location " << change.id << " changed meanwhile (HTTP " << r.error->status
+                  << "); reading it again\n";
         return computeLocationChange(s, config, change.id,
                                      [&s, &config, conflicts](const LocationChange& again) {
                                        sendLocationChange(s, config, again, conflicts + 1);
@@ -295,7 +307,9 @@ void sendLocationChange(GenesysCommandRun& s, const Config& config, const Locati
       }
       return s.fail(*r.error);
     }
-    printApplied(change, r.body);
+    auto answer = reporter::parseLocation(std::move(r.body));
+    if (!answer) return s.fail(reporter::malformedAnswer(r, answer.error));
+    printApplied(change, *answer);
     s.finish(kExitOk);
   };
   if (change.seed) {
@@ -328,7 +342,11 @@ struct ExportRun {
     pending.erase(pending.begin());
     auto got = [this, kind](reporter::ApiResponse r) {
       if (!r.ok()) return s.fail(*r.error);
-      out[kind].push_back(std::move(r.body));
+      // Only checked answers reach the file: a trunk or site without an id or version is not one.
+      auto object = kind == "sites" ? reporter::parseSite(std::move(r.body))
+                                    : reporter::parseTrunkBaseSettings(std::move(r.body));
+      if (!object) return s.fail(reporter::malformedAnswer(r, object.error));
+      out[kind].push_back(std::move(object->object));
       next();
     };
     if (kind == "sites") {
@@ -338,6 +356,8 @@ struct ExportRun {
     }
   }
 
+  // Reached only after every answer was read and checked; the file is replaced atomically, so a
+  // failure anywhere before leaves an existing file untouched.
   void write() {
     std::string body = out.dump(2) + "\n";
     if (o.output.empty()) {
@@ -369,11 +389,11 @@ int runExport(const GenesysOptions& o) {
         if (!g.apply_to.site_id.empty()) run.pending.emplace_back("sites", g.apply_to.site_id);
       }
     }
-    getLocation(s, id, [&run, seed](json remote) {
+    getLocation(s, id, [&run, seed](reporter::LocationAnswer remote, const reporter::ApiResponse&) {
       if (seed) {
-        run.out = std::move(remote);
+        run.out = std::move(remote.object);
       } else {
-        run.out["location"] = std::move(remote);
+        run.out["location"] = std::move(remote.object);
       }
       run.next();
     });
@@ -398,7 +418,7 @@ int runQuality(const GenesysOptions& o) {
     std::string interval = reporter::isoInterval(
         s.clock().wallNow(), std::chrono::duration_cast<std::chrono::seconds>(since));
     reporter::queryConversationDetails(
-        s.client(), interval, filters,
+        s.client(), s.clock(), interval, filters,
         [&s, interval](const std::vector<json>& conversations, const std::string& error) {
           if (!error.empty()) return s.fail(error);
           std::cout << "interval: " << interval << "\n";

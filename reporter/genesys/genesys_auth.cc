@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdint>
 #include <string_view>
 
 namespace mediapath::reporter {
@@ -60,18 +61,29 @@ std::string basicAuthorization(const std::string& client_id, const std::string& 
   return "Basic " + base64Encode(client_id + ":" + client_secret);
 }
 
-std::optional<TokenResponse> parseTokenResponse(const nlohmann::json& body) {
-  if (!body.is_object()) return std::nullopt;
+Parsed<TokenResponse> parseTokenResponse(const nlohmann::json& body) {
+  using Result = Parsed<TokenResponse>;
+  if (!body.is_object()) return Result::failure("token response is not a JSON object");
   auto token = body.find("access_token");
   auto expires = body.find("expires_in");
   if (token == body.end() || !token->is_string() || token->get<std::string>().empty()) {
-    return std::nullopt;
+    return Result::failure("token response without access_token");
   }
-  if (expires == body.end() || !expires->is_number() || expires->get<double>() <= 0) {
-    return std::nullopt;
+  if (expires == body.end() || !expires->is_number()) {
+    return Result::failure("token response without a numeric expires_in");
   }
-  return TokenResponse{token->get<std::string>(),
-                       std::chrono::seconds(static_cast<long long>(expires->get<double>()))};
+  // Range-checked as a double before any conversion: 1e300 converted to an integer is undefined
+  // behaviour. Below a second the token could not be used; beyond the platform's maximum
+  // lifetime it is clamped (refreshing early is harmless, the 401 rule covers the rest).
+  auto seconds = expires->get<double>();
+  if (!(seconds >= 1)) {
+    return Result::failure("token response expires_in " + expires->dump() +
+                           " is not a lifetime of at least 1 s");
+  }
+  std::chrono::seconds lifetime = seconds >= static_cast<double>(kMaxTokenLifetime.count())
+                                      ? kMaxTokenLifetime
+                                      : std::chrono::seconds(static_cast<std::int64_t>(seconds));
+  return Result{TokenResponse{token->get<std::string>(), lifetime}, {}};
 }
 
 namespace {
@@ -84,7 +96,59 @@ bool containsIgnoreCase(std::string_view text, std::string_view needle) {
   return it != text.end();
 }
 
+bool isToken68(char ch) {
+  auto c = static_cast<unsigned char>(ch);
+  return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' ||
+         c == '/' || c == '=';
+}
+
+// Redacts the credential after each "Basic" / "Bearer" scheme name (RFC 9110 token68).
+std::string redactSchemes(std::string text) {
+  static constexpr std::array<std::string_view, 2> kSchemes{"basic", "bearer"};
+  constexpr std::string_view kRedacted = "[redacted]";
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t after = std::string::npos;
+    for (std::string_view scheme : kSchemes) {
+      if (text.size() - i < scheme.size()) continue;
+      bool match = std::equal(
+          scheme.begin(), scheme.end(), text.begin() + static_cast<long>(i),
+          [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+      bool word_start = i == 0 || std::isalnum(static_cast<unsigned char>(text[i - 1])) == 0;
+      if (match && word_start) after = i + scheme.size();
+    }
+    if (after == std::string::npos) {
+      ++i;
+      continue;
+    }
+    std::size_t start = after;
+    while (start < text.size() && (text[start] == ' ' || text[start] == '\t')) ++start;
+    std::size_t end = start;
+    while (end < text.size() && isToken68(text[end])) ++end;
+    if (start == after || end == start) {
+      i = after;
+      continue;
+    }
+    text.replace(start, end - start, kRedacted);
+    i = start + kRedacted.size();
+  }
+  return text;
+}
+
 }  // namespace
+
+std::string redactCredentials(std::string_view text, const std::vector<std::string>& secrets) {
+  std::string out(text);
+  constexpr std::string_view kRedacted = "[redacted]";
+  for (const std::string& secret : secrets) {
+    if (secret.empty()) continue;
+    for (std::size_t at = out.find(secret); at != std::string::npos;
+         at = out.find(secret, at + kRedacted.size())) {
+      out.replace(at, secret.size(), kRedacted);
+    }
+  }
+  return redactSchemes(std::move(out));
+}
 
 bool isTokenRateLimited(int status, const nlohmann::json& body) {
   if (status != 400 || !body.is_object()) return false;

@@ -4,6 +4,10 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
+
+#include "reporter/genesys/api_responses.h"
 
 namespace mediapath::reporter {
 
@@ -46,8 +50,19 @@ struct TokenResponse {
   std::chrono::seconds expires_in{0};
 };
 
-/// nullopt when the body lacks access_token or a positive expires_in.
-std::optional<TokenResponse> parseTokenResponse(const nlohmann::json& body);
+/// `text` with every credential in it replaced by "[redacted]": each of `secrets` (exact strings,
+/// e.g. the client secret, the Basic value, the access token; empty ones are ignored) and any
+/// `Basic <token>` / `Bearer <token>` (case-insensitive). For peer text (error bodies, headers)
+/// before it is kept in an error or printed: a server that echoes the Authorization header back
+/// must not get the credentials printed. Run it on the raw text, before net::printable cuts it.
+std::string redactCredentials(std::string_view text, const std::vector<std::string>& secrets);
+
+/// The longest token lifetime the platform configures (48 h); a longer expires_in is clamped.
+inline constexpr std::chrono::seconds kMaxTokenLifetime{48 * 3600};
+
+/// The token, or why the body is not a token response: no access_token, expires_in not a
+/// number or under 1 s. expires_in beyond kMaxTokenLifetime (1e300) is clamped to it.
+Parsed<TokenResponse> parseTokenResponse(const nlohmann::json& body);
 
 /// Whether a token endpoint answer is its rate limit: `400 {"error": "invalid_request",
 /// "description": "...rate limit exceeded..."}` (the Terraform provider retries it with backoff).

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "net/text.h"
+#include "reporter/genesys/api_responses.h"
 #include "reporter/genesys/genesys_json_patch.h"
 #include "reporter/genesys/genesys_reports.h"
 
@@ -102,7 +103,7 @@ struct Update {
   std::string put_operation;
   std::string put_path;
   Edit edit;
-  int max_conflicts = 3;
+  int max_conflicts = kMaxVersionConflicts;
   BackendCallback done;
 };
 
@@ -110,11 +111,10 @@ void attemptUpdate(const std::shared_ptr<Update>& u, int conflicts) {
   u->client.call(
       {u->get_operation, "GET", u->get_path, std::nullopt, {}}, [u, conflicts](ApiResponse r) {
         if (!r.ok()) return u->done(failed(std::move(*r.error), false, conflicts));
-        json object = std::move(r.body);
-        if (!object.is_object()) {
-          return u->done(failed(agentError("GET " + u->get_path, "the answer is not a JSON object"),
-                                false, conflicts));
-        }
+        // The object goes back whole with its version: it must be one, with a version in range.
+        auto read = parseVersionedObject(std::move(r.body), u->get_operation.c_str());
+        if (!read) return u->done(failed(malformedAnswer(r, read.error), false, conflicts));
+        json object = std::move(read->object);
         EditOutcome e = u->edit(object);
         if (!e.refusal.empty()) {
           BackendResult res =

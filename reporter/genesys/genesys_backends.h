@@ -13,6 +13,10 @@
 
 namespace mediapath::reporter {
 
+/// How many version conflicts in a row a read-modify-write survives (re-read and retry) before
+/// it reports the conflict: the backends' and `location apply`'s one rule.
+inline constexpr int kMaxVersionConflicts = 3;
+
 /// The seed's location backend: moves one media endpoint of a Location (`path` "/media/proxy",
 /// "/media/stun" or "/media/turn") with `PATCH /api/v2/locations/{id}` and an RFC 6902 JSON Patch
 /// (`Content-Type: application/json-patch+json`) that tests the old value before replacing it.
@@ -57,7 +61,7 @@ class LocationBackend final : public FailoverBackend {
 class TrunkBackend final : public FailoverBackend {
  public:
   TrunkBackend(GenesysClient& client, std::string trunk_base_id,
-               std::vector<BackendCandidate> candidates, int max_conflicts = 3);
+               std::vector<BackendCandidate> candidates, int max_conflicts = kMaxVersionConflicts);
 
   std::string kind() const override { return "trunk"; }
   /// The candidate the server list's first entry names.
@@ -85,7 +89,7 @@ class TrunkBackend final : public FailoverBackend {
 class SiteBackend final : public FailoverBackend {
  public:
   SiteBackend(GenesysClient& client, std::string site_id, std::vector<BackendCandidate> candidates,
-              int max_conflicts = 3);
+              int max_conflicts = kMaxVersionConflicts);
 
   std::string kind() const override { return "site"; }
   /// The candidate whose region is the site's first media region (none while the site picks by

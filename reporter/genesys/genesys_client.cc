@@ -9,6 +9,7 @@
 
 #include "net/clock.h"
 #include "net/event_loop.h"
+#include "net/json_input.h"
 #include "net/text.h"
 #include "net/uv_timer.h"
 #include "reporter/genesys/genesys_auth.h"
@@ -40,9 +41,13 @@ void checkUrl(const std::string& what, const std::string& url) {
   }
 }
 
-nlohmann::json parseBody(const std::string& body) {
-  if (body.empty()) return nullptr;
-  return nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+// Every API body enters here: bounded (size, depth), duplicate keys refused, never throws.
+net::JsonInput parseBody(const std::string& body, const GenesysClientOptions& options) {
+  if (body.empty()) return {};
+  net::JsonLimits limits;
+  limits.max_bytes = options.max_response_bytes;
+  limits.max_depth = options.max_response_depth;
+  return net::parseJson(body, limits);
 }
 
 }  // namespace
@@ -87,15 +92,29 @@ std::string urlEncode(std::string_view text) {
   return out;
 }
 
-void fillErrorFromBody(const nlohmann::json& body, ApiError& error) {
+std::string peerText(std::string_view text, const std::vector<std::string>& secrets,
+                     std::size_t max_bytes) {
+  return net::printable(redactCredentials(text, secrets), max_bytes);
+}
+
+ApiError malformedAnswer(const ApiResponse& r, const std::string& what) {
+  ApiError e;
+  e.request = r.request;
+  e.status = r.status;
+  e.message = "malformed answer to " + r.operation + ": " + what;
+  return e;
+}
+
+void fillErrorFromBody(const nlohmann::json& body, ApiError& error,
+                       const std::vector<std::string>& secrets) {
   if (!body.is_object()) return;
   // Bounds: enough for any real message, small enough that a hostile or broken peer cannot
   // flood a log line or the audit trail.
   constexpr std::size_t kMessageBytes = 1024;
   constexpr std::size_t kTokenBytes = 128;
   constexpr std::size_t kMaxFields = 10;
-  auto str = [&body](const char* key, std::size_t max) {
-    return net::printable(stringField(body, key), max);
+  auto str = [&body, &secrets](const char* key, std::size_t max) {
+    return peerText(stringField(body, key), secrets, max);
   };
   error.code = str("code", kTokenBytes);
   error.message = str("message", kMessageBytes);
@@ -108,7 +127,7 @@ void fillErrorFromBody(const nlohmann::json& body, ApiError& error) {
   if (details == body.end() || !details->is_array()) return;
   std::size_t named = 0;
   for (const auto& d : *details) {
-    std::string field = net::printable(stringField(d, "fieldName"), kTokenBytes);
+    std::string field = peerText(stringField(d, "fieldName"), secrets, kTokenBytes);
     if (field.empty()) continue;
     if (++named > kMaxFields) continue;  // counted, not kept
     error.fields.push_back(std::move(field));
@@ -173,6 +192,7 @@ struct GenesysClient::Impl {
   int token_requests = 0;
   std::unique_ptr<net::UvTimer> token_timer;
   std::vector<std::uint64_t> waiting_for_token;
+  std::vector<std::string> tokens_seen;  // the last few, for redaction
 
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 
@@ -236,10 +256,19 @@ struct GenesysClient::Impl {
 
   void onTokenResponse(const net::HttpResponse& resp) {
     observe("oauth_token", resp.status);
-    nlohmann::json body = parseBody(resp.body);
+    net::JsonInput input = parseBody(resp.body, options);
+    nlohmann::json& body = input.value;
+    std::string malformed;
     if (resp.ok() && resp.status == 200) {
-      if (auto parsed = parseTokenResponse(body)) {
+      auto parsed =
+          input.ok() ? parseTokenResponse(body)
+                     : Parsed<TokenResponse>::failure("token response is not JSON: " +
+                                                      peerText(input.error->describe(), secrets()));
+      malformed = parsed.error;
+      if (parsed) {
         tokens.store(parsed->access_token, parsed->expires_in, clock.now());
+        if (tokens_seen.size() >= 4) tokens_seen.erase(tokens_seen.begin());
+        tokens_seen.push_back(parsed->access_token);
         token_pending = false;
         std::vector<std::uint64_t> waiting = std::exchange(waiting_for_token, {});
         std::weak_ptr<bool> guard = alive;
@@ -258,9 +287,7 @@ struct GenesysClient::Impl {
       return;
     }
     ApiError error = makeError("POST /oauth/token", resp, body, token_attempt);
-    if (resp.ok() && resp.status == 200) {
-      error.message = "token response without access_token/expires_in";
-    }
+    if (!malformed.empty()) error.message = malformed;
     token_pending = false;
     std::vector<std::uint64_t> waiting = std::exchange(waiting_for_token, {});
     std::weak_ptr<bool> guard = alive;
@@ -268,7 +295,7 @@ struct GenesysClient::Impl {
       if (guard.expired()) return;
       ApiError e = error;
       e.request = "POST /oauth/token (for " + requestLine(id) + ")";
-      finish(id, ApiResponse{resp.status, nullptr, resp.headers, std::move(e)});
+      finish(id, ApiResponse{resp.status, nullptr, resp.headers, std::move(e), {}, {}, 0});
     }
   }
 
@@ -301,13 +328,24 @@ struct GenesysClient::Impl {
     ApiError e;
     e.request = std::move(request);
     e.status = resp.status;
-    e.transport = resp.error;
+    e.transport = peerText(resp.error, secrets(), 1024);
     e.attempts = attempts;
-    fillErrorFromBody(body, e);
+    fillErrorFromBody(body, e, secrets());
     if (e.context_id.empty()) {
-      if (auto cid = resp.headers.get("ININ-Correlation-Id")) e.context_id = *cid;
+      if (auto cid = resp.headers.get("ININ-Correlation-Id")) {
+        e.context_id = peerText(*cid, secrets(), 128);
+      }
     }
     return e;
+  }
+
+  // What must never be printed, whatever a peer echoes: the client secret, the Basic value and
+  // every token obtained.
+  std::vector<std::string> secrets() const {
+    std::vector<std::string> s{options.client_secret,
+                               base64Encode(options.client_id + ":" + options.client_secret)};
+    s.insert(s.end(), tokens_seen.begin(), tokens_seen.end());
+    return s;
   }
 
   void sendAttempt(std::uint64_t id, const std::string& token) {
@@ -337,9 +375,19 @@ struct GenesysClient::Impl {
     if (it == calls.end()) return;
     Call& call = *it->second;
     observe(call.api.operation, resp.status);
-    nlohmann::json body = parseBody(resp.body);
+    net::JsonInput input = parseBody(resp.body, options);
+    nlohmann::json& body = input.value;
+    std::string request = call.api.method + " " + call.api.path;
     if (resp.ok() && resp.status >= 200 && resp.status < 300) {
-      finish(id, ApiResponse{resp.status, std::move(body), std::move(resp.headers), std::nullopt});
+      ApiResponse answer{resp.status,        std::move(body), std::move(resp.headers), std::nullopt,
+                         call.api.operation, request,         resp.body.size()};
+      // A 2xx that is not JSON is a failure of the call, never an empty success.
+      if (!input.ok()) {
+        answer.error = malformedAnswer(
+            answer, "not JSON (" + peerText(input.error->describe(), secrets()) + ")");
+        answer.error->attempts = call.attempt;
+      }
+      finish(id, std::move(answer));
       return;
     }
     if (resp.ok() && resp.status == 401 && !call.refreshed_after_401) {
@@ -354,8 +402,9 @@ struct GenesysClient::Impl {
       call.retry_timer->start(*delay, [this, id] { withToken(id); });
       return;
     }
-    ApiError e = makeError(call.api.method + " " + call.api.path, resp, body, call.attempt);
-    finish(id, ApiResponse{resp.status, std::move(body), std::move(resp.headers), std::move(e)});
+    ApiError e = makeError(request, resp, body, call.attempt);
+    finish(id, ApiResponse{resp.status, std::move(body), std::move(resp.headers), std::move(e),
+                           call.api.operation, request, resp.body.size()});
   }
 
   void finish(std::uint64_t id, ApiResponse response) {

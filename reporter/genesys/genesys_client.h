@@ -39,7 +39,12 @@ struct GenesysClientOptions {
   std::string ca_file;
   Millis request_timeout{10000};  ///< per attempt
   RetryOptions retry;
+  /// Every body is read through net::parseJson within these bounds: the HTTP client stops
+  /// reading beyond max_response_bytes, and nothing nested deeper than max_response_depth is
+  /// accepted (the platform's deepest answers, analytics details, nest about 8 levels), so no
+  /// walk over a remote body (diff, copy, print) can exhaust the stack.
   std::size_t max_response_bytes = std::size_t{16} * 1024 * 1024;
+  std::size_t max_response_depth = 64;
 };
 
 /// A refused or failed call, with what the platform said (its error body) so a human can act on
@@ -62,11 +67,20 @@ struct ApiError {
 
 struct ApiResponse {
   int status = 0;
-  nlohmann::json body;  ///< parsed JSON; null for an empty or non-JSON body
+  /// Parsed JSON (null for an empty body). A 2xx whose body is not JSON within the limits is an
+  /// error, never a null body; its shape is checked by the typed parsers (api_responses.h).
+  nlohmann::json body;
   net::HttpHeaders headers;
   std::optional<ApiError> error;
+  std::string operation;       ///< the call's operation name ("get_location")
+  std::string request;         ///< "GET /api/v2/locations/123"
+  std::size_t body_bytes = 0;  ///< size of the body as received
   bool ok() const { return !error; }
 };
+
+/// The error for a 2xx answer that is not what `r`'s operation expects:
+/// "GET /api/v2/locations/1: HTTP 200: malformed answer to get_location: <what>".
+ApiError malformedAnswer(const ApiResponse& r, const std::string& what);
 
 using ApiCallback = std::function<void(ApiResponse)>;
 
@@ -115,10 +129,15 @@ class GenesysClient {
 };
 
 /// Reads an error body ({message, code, status, contextId, details[].fieldName} or the OAuth
-/// {error, error_description}) into `error`. Tolerates any body; every string read is passed
-/// through net::printable (bounded, escaped): it comes from the peer and ends up in logs and the
-/// audit trail.
-void fillErrorFromBody(const nlohmann::json& body, ApiError& error);
+/// {error, error_description}) into `error`. Tolerates any body; every string read has the
+/// credentials redacted (redactCredentials with `secrets`) and is passed through net::printable
+/// (bounded, escaped): it comes from the peer and ends up in logs and the audit trail.
+void fillErrorFromBody(const nlohmann::json& body, ApiError& error,
+                       const std::vector<std::string>& secrets = {});
+
+/// Peer text made fit for an error or a log: credentials redacted, then net::printable.
+std::string peerText(std::string_view text, const std::vector<std::string>& secrets,
+                     std::size_t max_bytes = 256);
 
 /// Percent-encodes everything but RFC 3986's unreserved characters (ALPHA DIGIT - . _ ~): safe as
 /// a query value, a form value or a path segment (an opaque cursor, an id).

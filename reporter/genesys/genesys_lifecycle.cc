@@ -1,5 +1,9 @@
 #include "reporter/genesys/genesys_lifecycle.h"
 
+#include <string_view>
+
+#include "net/text.h"
+#include "reporter/genesys/api_responses.h"
 #include "reporter/genesys/genesys_reports.h"
 
 namespace mediapath::reporter {
@@ -54,6 +58,10 @@ LocationCreation::LocationCreation(GenesysClient& client, net::EventLoop& loop,
 
 LocationCreation::~LocationCreation() = default;
 
+std::string LocationCreation::readiness(const LocationAnswer& location) const {
+  return std::string_view(ready_field_) == "state" ? location.state : location.status;
+}
+
 void LocationCreation::start(const nlohmann::json& payload, std::chrono::milliseconds wait,
                              Events events) {
   events_ = std::move(events);
@@ -61,11 +69,13 @@ void LocationCreation::start(const nlohmann::json& payload, std::chrono::millise
   client_.call({"create_location", "POST", "/api/v2/locations", payload, "application/json"},
                [this](ApiResponse r) {
                  if (!r.ok()) return events_.done("", false, r.error->describe());
-                 std::string id = stringField(r.body, "id");
-                 if (id.empty())
-                   return events_.done("", false, "the platform answered without an id");
+                 auto location = parseLocation(std::move(r.body));
+                 if (!location) {
+                   return events_.done("", false, malformedAnswer(r, location.error).describe());
+                 }
+                 std::string id = location->id;
                  events_.created(id);
-                 std::string status = stringField(r.body, ready_field_);
+                 std::string status = readiness(*location);
                  if (status == "active") return events_.done(id, false, "");
                  events_.waiting(id, status);
                  poll(id, status);
@@ -75,7 +85,9 @@ void LocationCreation::start(const nlohmann::json& payload, std::chrono::millise
 void LocationCreation::poll(const std::string& id, const std::string& last_status) {
   getLocation(client_, id, [this, id, last_status](ApiResponse r) {
     if (!r.ok()) return events_.done(id, true, r.error->describe());
-    std::string status = stringField(r.body, ready_field_);
+    auto location = parseLocation(std::move(r.body));
+    if (!location) return events_.done(id, true, malformedAnswer(r, location.error).describe());
+    std::string status = readiness(*location);
     if (status == "active") return events_.done(id, true, "");
     if (status == "deleted") {
       return events_.done(id, true, "location " + id + " was deleted while waiting for it");
@@ -83,7 +95,8 @@ void LocationCreation::poll(const std::string& id, const std::string& last_statu
     if (status != last_status) events_.waiting(id, status);
     if (poller_.pastDeadline()) {
       return events_.done(id, true,
-                          "location " + id + " still " + ready_field_ + " \"" + status +
+                          "location " + id + " still " + ready_field_ + " \"" +
+                              net::printable(status, 64) +
                               "\" after the wait limit (it exists: delete or reuse it)");
     }
     poller_.after([this, id, status] { poll(id, status); });

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "reporter/genesys/api_responses.h"
 #include "reporter/genesys/genesys_client.h"
 #include "reporter/genesys/genesys_poller.h"
 
@@ -61,6 +62,7 @@ class LocationCreation {
 
  private:
   void poll(const std::string& id, const std::string& last_status);
+  std::string readiness(const LocationAnswer& location) const;
 
   GenesysClient& client_;
   Poller poller_;

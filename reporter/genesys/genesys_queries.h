@@ -2,11 +2,13 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "reporter/genesys/genesys_client.h"
+#include "reporter/genesys/genesys_paging.h"
 #include "reporter/genesys/genesys_poller.h"
 #include "reporter/genesys/genesys_reports.h"
 
@@ -17,11 +19,16 @@ using RecordsCallback =
     std::function<void(std::vector<nlohmann::json> records, const std::string& error)>;
 
 /// The analytics conversation details of `interval` (POST
-/// /api/v2/analytics/conversations/details/query), page by page until every hit is read.
+/// /api/v2/analytics/conversations/details/query), page by page until every hit is read, within
+/// `limits` (pages, records, bytes, a deadline on `clock`); a page identical to an earlier one is
+/// an error (a platform repeating itself would be paged forever). Every page must be the
+/// expected shape (parseAnalyticsPage) or the query fails naming the request.
 ///
 /// Thread safety: loop thread only; the client must outlive the query (or be cancelled).
-void queryConversationDetails(GenesysClient& client, const std::string& interval,
-                              const std::vector<DimensionFilter>& filters, RecordsCallback done);
+void queryConversationDetails(GenesysClient& client, const net::Clock& clock,
+                              const std::string& interval,
+                              const std::vector<DimensionFilter>& filters, RecordsCallback done,
+                              const PagingLimits& limits = {});
 
 /// One entity whose platform audit trail is read.
 struct AuditTarget {
@@ -41,12 +48,14 @@ AuditTarget siteAuditTarget(const std::string& site_id);
 
 /// The platform's audit entries of several entities: per entity an async audit query (POST
 /// /api/v2/audits/query, poll until it succeeded, then page through its results with the
-/// cursor). Entries come out oldest first.
+/// cursor). Entries come out oldest first. Paging is bounded by `limits` over the whole run
+/// (pages, entries, bytes, a deadline on `clock`); a cursor the platform repeats is an error.
 ///
 /// Thread safety: loop thread only. Destroy it after `done` ran, or after client.cancelAll().
 class AuditQuery {
  public:
-  AuditQuery(GenesysClient& client, net::EventLoop& loop, const net::Clock& clock);
+  AuditQuery(GenesysClient& client, net::EventLoop& loop, const net::Clock& clock,
+             PagingLimits limits = {});
   ~AuditQuery();
   AuditQuery(const AuditQuery&) = delete;
   AuditQuery& operator=(const AuditQuery&) = delete;
@@ -61,7 +70,10 @@ class AuditQuery {
   void fetch(const std::string& query_id, const std::string& cursor);
 
   GenesysClient& client_;
+  const net::Clock& clock_;
   Poller poller_;
+  PagingLimits limits_;
+  std::unique_ptr<PagingGuard> guard_;
   std::string interval_;
   std::vector<AuditTarget> targets_;
   std::size_t next_ = 0;

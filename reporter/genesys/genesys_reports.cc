@@ -29,12 +29,19 @@ std::optional<double> num(const nlohmann::json& j, const char* key) {
 // The platform's intervals carry milliseconds and an explicit Z.
 std::string isoTime(std::chrono::system_clock::time_point t) { return net::formatUtc(t, true); }
 
+// Peer text bound for a terminal: escaped (no forged lines, no escape sequences) and bounded.
+std::string shown(const nlohmann::json& j, const char* key) {
+  return net::printable(stringField(j, key), 256);
+}
+
 std::string joinValues(const nlohmann::json& values) {
-  if (!values.is_array()) return values.dump();
+  // dump() escapes control characters itself; strings are printed bare, so escaped here.
+  if (!values.is_array()) return net::printable(values.dump(), 1024);
   std::string s = "[";
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (i != 0) s += ", ";
-    s += values[i].is_string() ? values[i].get<std::string>() : values[i].dump();
+    s += values[i].is_string() ? net::printable(values[i].get<std::string>(), 1024)
+                               : net::printable(values[i].dump(), 1024);
   }
   return s + "]";
 }
@@ -48,14 +55,14 @@ QualitySummary summarizeQuality(const std::vector<nlohmann::json>& conversations
   s.conversations = conversations.size();
   std::vector<double> mos;
   for (const auto& c : conversations) {
-    std::string conversation_id = stringField(c, "conversationId");
+    std::string conversation_id = shown(c, "conversationId");
     std::optional<double> conv_mos = num(c, "mediaStatsMinConversationMos");
     std::optional<double> lowest_session;
     auto participants = c.find("participants");
     if (c.is_object() && participants != c.end() && participants->is_array()) {
       for (const auto& p : *participants) {
-        std::string who = stringField(p, "participantName");
-        if (who.empty()) who = stringField(p, "purpose");
+        std::string who = shown(p, "participantName");
+        if (who.empty()) who = shown(p, "purpose");
         auto sessions = p.find("sessions");
         if (sessions == p.end() || !sessions->is_array()) continue;
         for (const auto& sess : *sessions) {
@@ -68,14 +75,14 @@ QualitySummary summarizeQuality(const std::vector<nlohmann::json>& conversations
             if (!worst_here || *m < worst_here->min_mos) {
               SessionQuality q;
               q.conversation_id = conversation_id;
-              q.session_id = stringField(sess, "sessionId");
+              q.session_id = shown(sess, "sessionId");
               q.participant = who;
               q.min_mos = *m;
               q.max_latency_ms = num(st, "maxLatencyMs");
               auto codecs = st.find("codecs");
               if (codecs != st.end() && codecs->is_array() && !codecs->empty() &&
                   codecs->front().is_string()) {
-                q.codec = codecs->front().get<std::string>();
+                q.codec = net::printable(codecs->front().get<std::string>(), 64);
               }
               worst_here = q;
             }
@@ -178,30 +185,30 @@ std::string formatAuditEntry(const nlohmann::json& e) {
   std::ostringstream out;
   std::string who;
   if (e.contains("user") && e["user"].is_object()) {
-    std::string name = stringField(e["user"], "name");
-    std::string id = stringField(e["user"], "id");
+    std::string name = shown(e["user"], "name");
+    std::string id = shown(e["user"], "id");
     who = "user " + (name.empty() ? id : name + " (" + id + ")");
   }
   if (e.contains("client") && e["client"].is_object()) {
-    std::string id = stringField(e["client"], "id");
+    std::string id = shown(e["client"], "id");
     if (!id.empty()) who += (who.empty() ? "" : ", ") + std::string("client ") + id;
   }
   if (who.empty()) who = "unknown";
-  out << stringField(e, "eventDate") << "  " << who << "  " << stringField(e, "action");
-  std::string entity_type = stringField(e, "entityType");
+  out << shown(e, "eventDate") << "  " << who << "  " << shown(e, "action");
+  std::string entity_type = shown(e, "entityType");
   if (!entity_type.empty()) out << " " << entity_type;
   if (e.contains("entity") && e["entity"].is_object()) {
-    std::string name = stringField(e["entity"], "name");
-    std::string id = stringField(e["entity"], "id");
+    std::string name = shown(e["entity"], "name");
+    std::string id = shown(e["entity"], "id");
     out << " " << (name.empty() ? id : name + " (" + id + ")");
   }
-  std::string status = stringField(e, "status");
+  std::string status = shown(e, "status");
   if (!status.empty()) out << "  " << status;
   out << "\n";
   if (e.contains("propertyChanges") && e["propertyChanges"].is_array()) {
     for (const auto& pc : e["propertyChanges"]) {
       if (!pc.is_object()) continue;
-      out << "    " << stringField(pc, "property") << ": "
+      out << "    " << shown(pc, "property") << ": "
           << joinValues(pc.value("oldValues", nlohmann::json::array())) << " -> "
           << joinValues(pc.value("newValues", nlohmann::json::array())) << "\n";
     }

@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -266,6 +270,127 @@ TEST(HttpClientTest, ACallbackMayDestroyTheClient) {
   EXPECT_EQ(called, 1);
   EXPECT_EQ(testing::openHandleCount(loop), 0);
   EXPECT_EQ(loop.close(), 0);
+}
+
+/// A raw TCP peer on 127.0.0.1 that accepts one connection, reads the request head, then does
+/// what `behave` says with the socket (a hostile server: resets, endless bodies).
+class RawPeer {
+ public:
+  explicit RawPeer(std::function<void(int fd)> behave) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::listen(listener_, 4) != 0 ||
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      throw std::runtime_error("RawPeer: cannot listen");
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this, behave = std::move(behave)] {
+      int fd = ::accept(listener_, nullptr, nullptr);
+      if (fd < 0) return;
+      std::string head;
+      char buf[4096];
+      while (head.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        head.append(buf, static_cast<std::size_t>(n));
+      }
+      behave(fd);
+    });
+  }
+  ~RawPeer() {
+    ::shutdown(listener_, SHUT_RDWR);
+    thread_.join();
+    ::close(listener_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/x"; }
+
+  /// Closes `fd` with an RST instead of a FIN (SO_LINGER with a zero timeout).
+  static void reset(int fd) {
+    linger l{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    ::close(fd);
+  }
+  static void sendAll(int fd, std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  int listener_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+/// One GET of `peer` with a client capped at `max_bytes`, on a loop that must close cleanly.
+HttpResponse getFrom(const RawPeer& peer, std::size_t max_bytes = std::size_t{16} << 20) {
+  EventLoop loop;
+  HttpResponse r;
+  {
+    HttpClient client(loop, HttpClientOptions{{}, max_bytes, "test"});
+    HttpRequest req;
+    req.url = peer.url();
+    r = runOne(loop, client, req);
+  }
+  EXPECT_EQ(loop.close(), 0);
+  return r;
+}
+
+// Issue #19 item 14: a reset was reported as "select/poll returned error".
+TEST(HttpClientTest, AResetIsReportedAsAReset) {
+  RawPeer before([](int fd) { RawPeer::reset(fd); });
+  HttpResponse r = getFrom(before);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.failure, HttpFailure::kConnection);
+  EXPECT_EQ(r.error, "connection reset by peer before any response");
+
+  RawPeer mid([](int fd) {
+    RawPeer::sendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n{\"partial\": ");
+    std::this_thread::sleep_for(100ms);
+    RawPeer::reset(fd);
+  });
+  r = getFrom(mid);
+  EXPECT_EQ(r.failure, HttpFailure::kConnection);
+  EXPECT_EQ(r.error, "connection reset by peer mid-response");
+}
+
+// Issue #19 item 2: the body cap must stop the read, not only refuse the result afterwards.
+TEST(HttpClientTest, AnEndlessBodyIsCutAtTheCap) {
+  std::size_t sent = 0;
+  {
+    RawPeer peer([&sent](int fd) {
+      RawPeer::sendAll(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+      std::string chunk = "4000\r\n" + std::string(0x4000, '[') + "\r\n";
+      // Until the client hangs up (or far beyond any cap, so a broken client still ends).
+      while (sent < (std::size_t{256} << 20)) {
+        ssize_t n = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+        if (n <= 0) break;
+        sent += static_cast<std::size_t>(n);
+      }
+      ::close(fd);
+    });
+    HttpResponse r = getFrom(peer, 1 << 20);
+    EXPECT_EQ(r.failure, HttpFailure::kTooLarge);
+    EXPECT_EQ(r.error, "response larger than 1048576 bytes");
+  }
+  // The server stopped when the client hung up, not after 256 MiB (socket buffers aside).
+  EXPECT_LT(sent, std::size_t{64} << 20);
+
+  // A declared length beyond the cap is refused from the headers alone.
+  RawPeer declared([](int fd) {
+    RawPeer::sendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n[[[");
+    std::this_thread::sleep_for(200ms);
+    ::close(fd);
+  });
+  HttpResponse r = getFrom(declared, 1 << 20);
+  EXPECT_EQ(r.failure, HttpFailure::kTooLarge);
+  EXPECT_EQ(r.error, "response larger than 1048576 bytes");
 }
 
 TEST(UrlTest, LoopbackHostsAndUrlParts) {
