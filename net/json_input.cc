@@ -15,18 +15,9 @@ namespace {
 
 using json = nlohmann::json;
 
-// RFC 6901: "~" and "/" inside a reference token are escaped.
 void appendToken(std::string& pointer, std::string_view token) {
   pointer += '/';
-  for (char c : token) {
-    if (c == '~') {
-      pointer += "~0";
-    } else if (c == '/') {
-      pointer += "~1";
-    } else {
-      pointer += c;
-    }
-  }
+  pointer += escapePointerToken(token);
 }
 
 // nlohmann's messages start "[json.exception.parse_error.101] parse error at line 3, column 5: ";
@@ -142,6 +133,20 @@ class BoundedSax {
 };
 
 }  // namespace
+
+std::string escapePointerToken(std::string_view token) {
+  std::string out;
+  for (char c : token) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 
 std::string JsonInputError::describe() const {
   if (line > 0) {

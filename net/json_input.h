@@ -50,6 +50,9 @@ struct JsonInput {
 /// Parses `text` within `limits`. Never throws (short of bad_alloc).
 JsonInput parseJson(std::string_view text, const JsonLimits& limits);
 
+/// An RFC 6901 reference token: "~" becomes "~0" and "/" becomes "~1".
+std::string escapePointerToken(std::string_view token);
+
 /// "line L, column C" of byte offset `byte` in `text` (1-based).
 std::pair<std::size_t, std::size_t> lineColumnAt(std::string_view text, std::size_t byte);
 

@@ -21,20 +21,6 @@ void diff(const nlohmann::json& remote, const nlohmann::json& desired, const std
 
 }  // namespace
 
-std::string escapePointerToken(std::string_view token) {
-  std::string out;
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 nlohmann::json buildJsonPatch(const nlohmann::json& remote, const nlohmann::json& desired) {
   nlohmann::json tests = nlohmann::json::array();
   nlohmann::json changes = nlohmann::json::array();

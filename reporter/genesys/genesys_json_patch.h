@@ -4,12 +4,14 @@
 #include <string>
 #include <string_view>
 
+#include "net/json_input.h"
 #include "reporter/genesys/location_payload.h"
 
 namespace mediapath::reporter {
 
-/// RFC 6901 escaping of one reference token ("~" → "~0", "/" → "~1").
-std::string escapePointerToken(std::string_view token);
+/// RFC 6901 escaping of one reference token ("~" → "~0", "/" → "~1"): the base library's, which
+/// also names the pointers of JSON input errors.
+using net::escapePointerToken;
 
 /// An RFC 6902 JSON Patch that makes `remote` hold every value `desired` holds. Only keys present
 /// in `desired` are considered (the remote's server-side fields — id, status, version, selfUri —
