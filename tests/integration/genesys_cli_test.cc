@@ -149,7 +149,8 @@ TEST_F(GenesysCliPlatformIT, ApplyRereadsWhenSomeoneSavedTheLocationMeanwhile) {
               {"concurrent_change", true}});
   CommandResult applied = agent({"location", "apply", "--config", writeConfig(c)});
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
-  EXPECT_NE(applied.output.find("changed meanwhile (HTTP 409"), std::string::npos) << applied.output;
+  EXPECT_NE(applied.output.find("changed meanwhile (HTTP 409"), std::string::npos)
+      << applied.output;
   auto patches = emu_.requestsTo("/api/v2/locations/" + id, "PATCH");
   ASSERT_EQ(patches.size(), 2u);
   EXPECT_EQ(patches[0]["status"], 409);
