@@ -116,7 +116,8 @@ failover_bench() {
   export GENESYS_CLIENT_ID=bench GENESYS_CLIENT_SECRET=bench-secret
   local eport; eport=$(free_port)
   "$emulator" --listen "127.0.0.1:$eport" --port-file "$work/emu.port" --client-id bench \
-    --client-secret-env GENESYS_CLIENT_SECRET --activation-delay 0ms >"$work/emu.log" 2>&1 &
+    --client-secret-env GENESYS_CLIENT_SECRET --activation-delay 0ms --schema seed \
+    >"$work/emu.log" 2>&1 &
   pids+=($!)
   wait_file "$work/emu.port"
   local base="http://127.0.0.1:$eport"
@@ -153,7 +154,7 @@ json.dump({"site": {"name": "bench"},
                        {"name": "proxy-b", "kind": "sip", "host": "127.0.0.3", "port": pb}],
            "failover": [{"name": "g", "candidates": ["proxy-a", "proxy-b"],
                          "unhealthy_threshold": 3, "apply_to": {"location_path": "/media/proxy"}}],
-           "genesys": {"api_base_url": base, "login_base_url": base, "mode": "apply",
+           "genesys": {"api_base_url": base, "login_base_url": base, "mode": "apply", "schema": "seed",
                        "client_id_env": "GENESYS_CLIENT_ID", "client_secret_env": "GENESYS_CLIENT_SECRET",
                        "location_id": loc}}, open(path, "w"))
 EOF

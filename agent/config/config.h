@@ -13,6 +13,11 @@ namespace mediapath::agent {
 
 using Duration = std::chrono::milliseconds;
 
+/// How often a target whose round just failed is probed until the failure is confirmed or gone.
+/// 200 ms: three confirmation rounds fit in well under a second, and even a 1 s interval
+/// target is probed at most five times as often, and only while a failure is suspected.
+inline constexpr Duration kDefaultConfirmInterval{200};
+
 /// Where a secret comes from. Exactly one is set; literal secrets are refused by the loader so
 /// that they never sit in a config file that is world-readable or copied into a ticket.
 struct SecretRef {
@@ -53,6 +58,8 @@ struct TargetConfig {
   std::optional<Duration> interval;
   std::optional<Duration> timeout;
   std::optional<BurstConfig> burst;
+  /// Overrides the failover group's confirm_interval; 0 ("off"): no fast confirmation.
+  std::optional<Duration> confirm_interval;
   // turn
   std::string username;
   SecretRef password;
@@ -80,6 +87,9 @@ struct FailoverGroup {
   Duration min_hold{60000};
   double min_mos = 3.6;
   double min_mos_gain = 0.3;
+  /// Fast confirmation of a suspected failure on a candidate (DESIGN.md "Health and
+  /// failover"); 0 ("off") disables it. Also the default for targets in no group.
+  Duration confirm_interval{kDefaultConfirmInterval};
   ApplyTo apply_to;
 };
 

@@ -242,21 +242,32 @@ class ObjectReader {
     return d;
   }
 
-  std::optional<Duration> duration(std::string_view key) const {
+  std::optional<Duration> duration(std::string_view key) const { return readDuration(key, false); }
+
+  // A duration, or "off" (0): for settings that can be turned off.
+  std::optional<Duration> durationOrOff(std::string_view key) const {
+    return readDuration(key, true);
+  }
+
+  // A duration string of 1ms-24h; with `can_be_off`, also "off" (0).
+  std::optional<Duration> readDuration(std::string_view key, bool can_be_off) const {
     const json* v = get(key);
     if (v == nullptr) return std::nullopt;
+    const std::string off = can_be_off ? " or \"off\"" : "";
     if (!v->is_string()) {
-      error(key,
-            "expected a duration string with a unit such as \"5s\" or \"250ms\", got " + show(*v));
+      error(key, "expected a duration string with a unit such as \"5s\" or \"250ms\"" + off +
+                     ", got " + show(*v));
       return std::nullopt;
     }
+    if (can_be_off && v->get<std::string>() == "off") return Duration(0);
     auto d = parseDuration(v->get<std::string>());
     if (!d) {
-      error(key, show(*v) + " is not a duration (use a number and a unit: ms, s, m, h)");
+      error(key, show(*v) + " is not a duration (use a number and a unit: ms, s, m, h)" + off);
       return std::nullopt;
     }
     if (d->count() <= 0) {
-      error(key, "duration must be greater than 0");
+      error(key, "duration must be greater than 0" +
+                     (can_be_off ? " (\"off\" turns it off)" : std::string()));
       return std::nullopt;
     }
     if (*d > kMaxConfigDuration) {
@@ -433,12 +444,13 @@ DnsConfig readDns(const ObjectReader& root) {
   return out;
 }
 
-constexpr std::array<std::string_view, 14> kTargetKeys{"name",
+constexpr std::array<std::string_view, 15> kTargetKeys{"name",
                                                        "kind",
                                                        "host",
                                                        "port",
                                                        "interval",
                                                        "timeout",
+                                                       "confirm_interval",
                                                        "burst",
                                                        "username",
                                                        "password_env",
@@ -518,6 +530,7 @@ TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
   }
   if (auto d2 = r.duration("interval")) t.interval = *d2;
   if (auto d2 = r.duration("timeout")) t.timeout = *d2;
+  if (auto d2 = r.durationOrOff("confirm_interval")) t.confirm_interval = *d2;
   if (!kind) return t;
   t.kind = *kind;
 
@@ -690,7 +703,7 @@ std::vector<FailoverGroup> readFailover(const ObjectReader& root,
     FailoverGroup g;
     ObjectReader r(e, ptr, root.diags(),
                    {"name", "candidates", "healthy_threshold", "unhealthy_threshold", "min_hold",
-                    "min_mos", "min_mos_gain", "apply_to"});
+                    "min_mos", "min_mos_gain", "confirm_interval", "apply_to"});
     if (!r.valid()) return;
     if (auto s = r.string("name", true)) {
       g.name = *s;
@@ -718,6 +731,7 @@ std::vector<FailoverGroup> readFailover(const ObjectReader& root,
       g.unhealthy_threshold = int(*n);
     }
     if (auto d = r.duration("min_hold")) g.min_hold = *d;
+    if (auto d = r.durationOrOff("confirm_interval")) g.confirm_interval = *d;
     if (auto n = r.number("min_mos", 1.0, 5.0, "MOS")) g.min_mos = *n;
     if (auto n = r.number("min_mos_gain", 0.0, 4.0, "MOS gain")) g.min_mos_gain = *n;
     if (const json* a = r.get("apply_to")) {

@@ -1,5 +1,8 @@
 #include "agent/failover/health.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace mediapath::agent {
 
 HealthTracker::Transition HealthTracker::record(bool ok, std::optional<double> mos) {
@@ -32,6 +35,21 @@ HealthTracker::Transition HealthTracker::record(bool ok, std::optional<double> m
     return Transition::kChanged;
   }
   return Transition::kChangePending;
+}
+
+void SmoothedRtt::add(double rtt_ms) {
+  if (!std::isfinite(rtt_ms) || rtt_ms < 0) return;
+  srtt_ms_ = srtt_ms_ ? *srtt_ms_ + (rtt_ms - *srtt_ms_) / 8 : rtt_ms;
+}
+
+std::chrono::milliseconds confirmTimeout(std::optional<double> srtt_ms,
+                                         std::chrono::milliseconds timeout) {
+  using std::chrono::milliseconds;
+  if (!srtt_ms) return timeout;
+  // Clamped before the conversion: an SRTT near the double range would overflow the integer.
+  double four = std::min(4 * *srtt_ms, static_cast<double>(timeout.count()));
+  auto adaptive = milliseconds(static_cast<milliseconds::rep>(std::ceil(four)));
+  return std::min(std::max(milliseconds(100), adaptive), timeout);
 }
 
 }  // namespace mediapath::agent

@@ -68,13 +68,23 @@ std::int64_t steadyMs() {
 
 // Health thresholds of a target: those of the first failover group that lists it, else the
 // defaults (a target outside any group still shows health on the status page and in metrics).
+// The confirm interval: the target's own, else the group's, else the default.
 HealthPolicy healthPolicyFor(const Config& config, const std::string& target) {
+  HealthPolicy policy;
+  policy.confirm_interval = kDefaultConfirmInterval;
+  bool found = false;
   for (const auto& g : config.failover) {
     for (const auto& c : g.candidates) {
-      if (c == target) return {g.healthy_threshold, g.unhealthy_threshold, g.min_mos};
+      if (c == target && !found) {
+        policy = {g.healthy_threshold, g.unhealthy_threshold, g.min_mos, g.confirm_interval};
+        found = true;
+      }
     }
   }
-  return {};
+  if (const TargetConfig* t = config.findTarget(target); t && t->confirm_interval) {
+    policy.confirm_interval = *t->confirm_interval;
+  }
+  return policy;
 }
 
 reporter::ProbeSample toSample(const probes::ProbeResult& r) {
@@ -144,6 +154,9 @@ struct AgentRuntime::Impl {
   // What the agent keeps of each target between rounds, by name.
   struct TargetState {
     HealthTracker health{HealthPolicy{}};
+    SmoothedRtt srtt;               // of successful rounds: the confirmation rounds' timeout
+    milliseconds timeout{0};        // the target's own probe timeout
+    milliseconds interval{0};       // and interval, under the current config
     bool first_round_done = false;  // /-/ready and READY=1 wait for every target's first round
   };
   std::map<std::string, TargetState> targets;
@@ -210,6 +223,12 @@ struct AgentRuntime::Impl {
       if (auto old = targets.find(t.name); old != targets.end()) state.health = old->second.health;
       state.health.setPolicy(healthPolicyFor(config, t.name));
       new_targets.emplace(t.name, state);
+    }
+    for (const auto& p : planned) {
+      if (auto it = new_targets.find(p.target.name); it != new_targets.end()) {
+        it->second.timeout = p.target.timeout;
+        it->second.interval = p.interval;
+      }
     }
     targets = std::move(new_targets);
     awaiting_first_round = targets.size();
@@ -323,6 +342,14 @@ struct AgentRuntime::Impl {
     socket_drops_warned_at = now;
   }
 
+  // Fast confirmation: while a failure is suspected, the next round comes confirm_interval
+  // later (never later than the interval would bring it) with a timeout adapted to the path.
+  void confirmIfSuspected(const std::string& name, const TargetState& target) {
+    milliseconds every = std::min(target.health.policy().confirm_interval, target.interval);
+    if (!scheduler || every.count() <= 0 || !target.health.confirming()) return;
+    scheduler->confirm(name, every, confirmTimeout(target.srtt.ms(), target.timeout));
+  }
+
   void onResult(const probes::ProbeResult& r) {
     metrics.recordProbe(toSample(r));
     if (r.kind == probes::Kind::kStun) noteSocketDrops();
@@ -332,6 +359,8 @@ struct AgentRuntime::Impl {
     HealthTracker& h = target.health;
     bool was_known = h.known();
     bool changed = h.record(r.ok, r.mos) == HealthTracker::Transition::kChanged;
+    if (r.ok && r.rtt) target.srtt.add(r.rtt->avg_ms);
+    confirmIfSuspected(r.target, target);
     if (changed) {
       if (h.healthy()) {
         spdlog::info("target {}: healthy{}", r.target, was_known ? " again" : "");

@@ -64,6 +64,7 @@ class Scheduler::Session {
   TimePoint nextStart() const { return next_start_; }
 
   void arm(TimePoint first_start) {
+    grid_ = first_start;
     next_start_ = first_start;
     armTick();
   }
@@ -71,12 +72,23 @@ class Scheduler::Session {
   /// Called by the agenda when next_start_ is due.
   void onDue() {
     scheduled_ = false;
-    onTick();
+    if (confirm_timeout_) {
+      onConfirmTick();
+    } else {
+      onTick();
+    }
+  }
+
+  void confirm(milliseconds after, milliseconds timeout) {
+    pending_confirm_ = PendingConfirm{after, timeout};
+    if (!running_) applyConfirm();  // else when the running round ends
   }
 
   void stop() {
     if (scheduled_) owner_.unschedule(this, next_start_);
     scheduled_ = false;
+    pending_confirm_.reset();
+    confirm_timeout_.reset();
     round_timer_->stop();
     if (running_) {
       running_ = false;
@@ -85,6 +97,11 @@ class Scheduler::Session {
   }
 
  private:
+  struct PendingConfirm {
+    milliseconds after;
+    milliseconds timeout;
+  };
+
   void armTick() {
     owner_.schedule(this, next_start_);
     scheduled_ = true;
@@ -92,34 +109,75 @@ class Scheduler::Session {
 
   void onTick() {
     TimePoint now = owner_.clock_.now();
-    next_start_ += interval_;
+    grid_ += interval_;
     // A loop stalled for whole intervals (suspend, debugger) skips the missed ticks instead of
     // firing them back to back.
     std::uint64_t skipped = 0;
-    while (next_start_ <= now) {
-      next_start_ += interval_;
+    while (grid_ <= now) {
+      grid_ += interval_;
       ++skipped;
     }
+    next_start_ = grid_;
     // Never two rounds of one target at once: the slow round keeps going, this tick is lost.
     if (running_) ++skipped;
     if (skipped > 0) {
       stats_.ticks_skipped += skipped;
       if (owner_.options_.on_skipped) owner_.options_.on_skipped(target_.name, skipped);
     }
-    if (!running_) startRound();
-    // The round's result callback (possibly synchronous) may have stopped the scheduler.
-    if (owner_.stopped_ || owner_.options_.one_round) return;
+    if (!running_) {
+      confirm_round_ = false;
+      startRound(target_.timeout);
+    }
+    // The round's result callback (possibly synchronous) may have stopped the scheduler or
+    // asked for a confirmation round, which is then on the agenda already.
+    if (owner_.stopped_ || owner_.options_.one_round || scheduled_) return;
     armTick();
   }
 
-  milliseconds roundBudget() const {
-    int extra_packets = std::max(0, target_.burst.packets - 1);
-    return target_.timeout + target_.burst.spacing * extra_packets + owner_.options_.round_grace;
+  // A confirmation round replaces the grid: nothing else is scheduled until it ends, so its
+  // result decides what comes next (another confirmation, or the grid).
+  void onConfirmTick() {
+    milliseconds timeout = *confirm_timeout_;
+    confirm_timeout_.reset();
+    ++stats_.confirm_rounds;
+    confirm_round_ = true;
+    startRound(timeout);
   }
 
-  void startRound() {
+  void applyConfirm() {
+    PendingConfirm c = *pending_confirm_;
+    pending_confirm_.reset();
+    if (owner_.stopped_ || owner_.options_.one_round) return;
+    if (scheduled_) owner_.unschedule(this, next_start_);
+    confirm_timeout_ = c.timeout;
+    next_start_ = owner_.clock_.now() + c.after;
+    armTick();
+  }
+
+  // After a round: a confirmation asked for meanwhile goes on the agenda; after a confirmation
+  // round that asked for nothing more, the grid resumes at its first point still ahead.
+  void afterRound(bool was_confirm_round) {
+    if (owner_.stopped_ || owner_.options_.one_round) return;
+    if (pending_confirm_) {
+      applyConfirm();
+      return;
+    }
+    if (!was_confirm_round || scheduled_) return;
+    TimePoint now = owner_.clock_.now();
+    while (grid_ <= now) grid_ += interval_;
+    next_start_ = grid_;
+    armTick();
+  }
+
+  milliseconds roundBudget(milliseconds timeout) const {
+    int extra_packets = std::max(0, target_.burst.packets - 1);
+    return timeout + target_.burst.spacing * extra_packets + owner_.options_.round_grace;
+  }
+
+  void startRound(milliseconds timeout) {
     if (!probe_) probe_ = owner_.probe_factory_(target_);
     ++stats_.rounds_started;
+    round_budget_ = roundBudget(timeout);
     if (!probe_) {
       ++stats_.rounds_completed;
       probes::ProbeResult r;
@@ -132,8 +190,16 @@ class Scheduler::Session {
     }
     running_ = true;
     std::uint64_t round = ++round_id_;
-    round_timer_->start(roundBudget(), [this] { onRoundTimeout(); });
-    probe_->start(target_, [this, round](const probes::ProbeResult& r) { onResult(round, r); });
+    round_timer_->start(round_budget_, [this] { onRoundTimeout(); });
+    // The probe reads its deadline from the target it is given; a confirmation round gets a
+    // copy with the adapted timeout (kept alive for the round, probes may hold the reference).
+    const probes::ProbeTarget* target = &target_;
+    if (timeout != target_.timeout) {
+      round_target_ = target_;
+      round_target_.timeout = timeout;
+      target = &round_target_;
+    }
+    probe_->start(*target, [this, round](const probes::ProbeResult& r) { onResult(round, r); });
   }
 
   void onResult(std::uint64_t round, const probes::ProbeResult& r) {
@@ -141,7 +207,7 @@ class Scheduler::Session {
     running_ = false;
     round_timer_->stop();
     ++stats_.rounds_completed;
-    owner_.on_result_(r);
+    finishRound(r);
   }
 
   void onRoundTimeout() {
@@ -154,18 +220,31 @@ class Scheduler::Session {
     r.kind = target_.kind;
     r.address = targetAddress(target_);
     r.ok = false;
-    r.error = "timeout after " + describe(roundBudget()) + " (the probe did not report)";
+    r.error = "timeout after " + describe(round_budget_) + " (the probe did not report)";
+    finishRound(r);
+  }
+
+  void finishRound(const probes::ProbeResult& r) {
+    bool was_confirm_round = confirm_round_;
+    confirm_round_ = false;
     owner_.on_result_(r);
+    afterRound(was_confirm_round);
   }
 
   Scheduler& owner_;
   probes::ProbeTarget target_;
+  probes::ProbeTarget round_target_;  // target_ with a confirmation round's timeout
   milliseconds interval_;
   std::unique_ptr<Timer> round_timer_;  // armed only while a round runs
   std::unique_ptr<probes::Probe> probe_;
-  TimePoint next_start_{};
+  TimePoint grid_{};        // the next point of the grid first_start + k * interval
+  TimePoint next_start_{};  // grid_, or when a confirmation round is due
   bool scheduled_ = false;  // on the agenda at next_start_
   bool running_ = false;
+  std::optional<PendingConfirm> pending_confirm_;  // asked for while a round ran
+  std::optional<milliseconds> confirm_timeout_;    // the agenda entry is a confirmation round
+  bool confirm_round_ = false;                     // the running round is one
+  milliseconds round_budget_{0};
   std::uint64_t round_id_ = 0;
   SessionStats stats_;
 };
@@ -225,6 +304,13 @@ void Scheduler::onAgenda() {
   }
   in_agenda_ = false;
   if (!stopped_) armAgenda();
+}
+
+void Scheduler::confirm(const std::string& target, milliseconds after, milliseconds timeout) {
+  if (stopped_ || options_.one_round) return;
+  auto it = by_name_.find(target);
+  if (it == by_name_.end()) return;
+  it->second->confirm(std::max(after, milliseconds(0)), timeout);
 }
 
 void Scheduler::add(probes::ProbeTarget target, milliseconds interval) {

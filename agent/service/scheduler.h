@@ -77,6 +77,7 @@ struct SessionStats {
   std::uint64_t rounds_completed = 0;  ///< the probe reported (success or failure)
   std::uint64_t rounds_timed_out = 0;  ///< the scheduler cut the round off
   std::uint64_t ticks_skipped = 0;     ///< a tick came while the previous round still ran
+  std::uint64_t confirm_rounds = 0;    ///< rounds run early by confirm()
 };
 
 /// Runs every target on its own interval, in the manner of Envoy's health-checker sessions:
@@ -89,7 +90,9 @@ struct SessionStats {
 ///   running is skipped and counted;
 /// - each round has a deadline (timeout + (packets - 1) * spacing + round_grace) enforced by a
 ///   loop timer: the probe is cancelled and a failed result delivered;
-/// - sessions are independent: a slow or dead target never delays the others.
+/// - sessions are independent: a slow or dead target never delays the others;
+/// - confirm() pulls a target's next round forward (fast confirmation of a suspected failure);
+///   the grid resumes after it, at the first grid point after that round ends.
 /// Results go to `on_result` on the loop thread, in completion order.
 ///
 /// Thread safety: loop thread only. The factory, clock and random must outlive the scheduler.
@@ -109,6 +112,16 @@ class Scheduler {
   void start();
   /// Cancels running rounds and timers; no result is delivered afterwards.
   void stop();
+
+  /// Fast confirmation (DESIGN.md "Health and failover"): the target's next round starts
+  /// `after` from now, instead of at its next grid point, and probes with `timeout` instead of
+  /// the target's own. One round only: unless confirm() is called again (normally from the
+  /// result callback of that round), the target returns to its grid at the first grid point
+  /// after the round ended; the grid points the confirmation replaced are not counted as
+  /// skipped. Called while a round runs, it takes effect when that round ends. Ignored for an
+  /// unknown target, after stop() and in one_round mode.
+  void confirm(const std::string& target, std::chrono::milliseconds after,
+               std::chrono::milliseconds timeout);
 
   /// Targets whose round is running now.
   int busy() const;

@@ -109,6 +109,26 @@ TEST(ParseConfig, DnsMaxTtlCapsAnswers) {
   EXPECT_EQ(r.config->dns.max_ttl, milliseconds(3600000));
 }
 
+// Issue #17: fast confirmation is on by default (200 ms), per group, per target, or "off".
+TEST(ParseConfig, ConfirmIntervalDefaultsPerGroupPerTargetAndOff) {
+  LoadResult r = parseConfig(R"({"site": {"name": "s"},
+    "targets": [{"name": "a", "kind": "sip", "host": "h"},
+                {"name": "b", "kind": "sip", "host": "h", "confirm_interval": "off"},
+                {"name": "c", "kind": "tcp", "host": "h", "port": 1, "confirm_interval": "50ms"}],
+    "failover": [{"name": "g", "candidates": ["a", "b"], "apply_to": {"location_path": "/media/proxy"}},
+                 {"name": "h", "candidates": ["c"], "confirm_interval": "1s",
+                  "apply_to": {"location_path": "/media/stun"}}],
+    "genesys": {"region": "eu-central-1", "schema": "seed", "client_id_env": "I",
+                "client_secret_env": "S", "location_id": "l"}})",
+                             "x.json");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().message;
+  EXPECT_EQ(r.config->failover[0].confirm_interval, milliseconds(200));
+  EXPECT_EQ(r.config->failover[1].confirm_interval, milliseconds(1000));
+  EXPECT_FALSE(r.config->targets[0].confirm_interval.has_value());
+  EXPECT_EQ(r.config->targets[1].confirm_interval, milliseconds(0));
+  EXPECT_EQ(r.config->targets[2].confirm_interval, milliseconds(50));
+}
+
 TEST(LoadConfigFile, MissingFileIsOneClearError) {
   LoadResult r = loadConfigFile("/nonexistent/site.json");
   ASSERT_EQ(r.errors.size(), 1u);

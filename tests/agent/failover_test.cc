@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "agent/failover/health.h"
 
 namespace mediapath::agent {
@@ -200,6 +202,69 @@ TEST(HealthTracker, LowMosCountsAsBad) {
   EXPECT_FALSE(h.healthy());
   h.record(true, std::nullopt);  // no estimate (e.g. sip over tcp): success decides
   EXPECT_TRUE(h.healthy());
+}
+
+// Fast confirmation: confirming() is what makes the runtime pull the next round forward.
+TEST(HealthTracker, ConfirmingWhileAFailureIsSuspectedAndNotOnceDecided) {
+  HealthTracker h({2, 3, 0});
+  EXPECT_FALSE(h.confirming()) << "nothing measured, nothing suspected";
+  h.record(true, std::nullopt);
+  EXPECT_FALSE(h.confirming());
+  h.record(false, std::nullopt);
+  EXPECT_TRUE(h.confirming()) << "healthy with one bad round: confirm";
+  h.record(false, std::nullopt);
+  EXPECT_TRUE(h.confirming());
+  h.record(false, std::nullopt);
+  EXPECT_FALSE(h.healthy());
+  EXPECT_FALSE(h.confirming()) << "confirmed unhealthy: back to the interval";
+  h.record(true, std::nullopt);
+  EXPECT_FALSE(h.confirming()) << "recovery is not hurried";
+  h.record(true, std::nullopt);
+  EXPECT_TRUE(h.healthy());
+  h.record(false, std::nullopt);
+  EXPECT_TRUE(h.confirming());
+  h.record(true, std::nullopt);
+  EXPECT_FALSE(h.confirming()) << "a pass ends the confirmation";
+}
+
+TEST(HealthTracker, AProvisionalTargetIsConfirmedUntilItPassesOrIsDecided) {
+  HealthTracker h({2, 3, 0});
+  h.record(false, std::nullopt);  // a failed first round: provisional
+  EXPECT_TRUE(h.confirming());
+  h.record(true, std::nullopt);
+  EXPECT_TRUE(h.provisional());
+  EXPECT_FALSE(h.confirming()) << "it passed";
+  h.record(false, std::nullopt);
+  EXPECT_TRUE(h.confirming());
+  h.record(false, std::nullopt);
+  h.record(false, std::nullopt);
+  EXPECT_FALSE(h.provisional());
+  EXPECT_FALSE(h.confirming());
+}
+
+TEST(SmoothedRtt, FirstSampleThenAnEighthOfEachDifference) {
+  SmoothedRtt s;
+  EXPECT_FALSE(s.ms().has_value());
+  s.add(8.0);
+  EXPECT_DOUBLE_EQ(*s.ms(), 8.0);
+  s.add(16.0);
+  EXPECT_DOUBLE_EQ(*s.ms(), 9.0);
+  s.add(std::numeric_limits<double>::quiet_NaN());  // ignored, as a negative sample is
+  s.add(-1.0);
+  EXPECT_DOUBLE_EQ(*s.ms(), 9.0);
+}
+
+TEST(ConfirmTimeout, FourSmoothedRttsBetweenAHundredMillisecondsAndTheTimeout) {
+  using std::chrono::milliseconds;
+  const milliseconds timeout(2000);
+  EXPECT_EQ(confirmTimeout(std::nullopt, timeout), timeout) << "no RTT known: the own timeout";
+  EXPECT_EQ(confirmTimeout(0.3, timeout), milliseconds(100));
+  EXPECT_EQ(confirmTimeout(25.0, timeout), milliseconds(100));
+  EXPECT_EQ(confirmTimeout(30.1, timeout), milliseconds(121));  // rounded up
+  EXPECT_EQ(confirmTimeout(400.0, timeout), milliseconds(1600));
+  EXPECT_EQ(confirmTimeout(900.0, timeout), timeout);
+  EXPECT_EQ(confirmTimeout(1e300, timeout), timeout);
+  EXPECT_EQ(confirmTimeout(1.0, milliseconds(50)), milliseconds(50)) << "capped by timeout";
 }
 
 }  // namespace

@@ -120,6 +120,7 @@ class FakeProbe final : public probes::Probe {
     target_ = target;
     callback_ = std::move(callback);
     starts.push_back(timers_.clock().now());
+    timeouts.push_back(target.timeout);
     if (reply_after_) timer_->start(*reply_after_, [this] { reply(true); });
   }
   void cancel() override {
@@ -141,6 +142,7 @@ class FakeProbe final : public probes::Probe {
   bool inFlight() const { return static_cast<bool>(callback_); }
 
   std::vector<TimePoint> starts;
+  std::vector<milliseconds> timeouts;  ///< the target.timeout of each start
   int cancels = 0;
 
  private:

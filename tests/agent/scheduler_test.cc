@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -46,6 +47,7 @@ struct Harness {
         [this](const probes::ProbeResult& r) {
           results.push_back(r);
           result_times.push_back(clock.now());
+          if (on_result) on_result(r);
         },
         options);
   }
@@ -72,6 +74,7 @@ struct Harness {
   std::map<std::string, FakeProbe*> probes;
   std::vector<probes::ProbeResult> results;
   std::vector<TimePoint> result_times;
+  std::function<void(const probes::ProbeResult&)> on_result;  // runs after recording
   std::unique_ptr<Scheduler> scheduler;
 };
 
@@ -324,6 +327,108 @@ TEST(SchedulerTest, RoundDeadlineIncludesTheBurst) {
   h.advanceTo(milliseconds(1330));
   ASSERT_EQ(h.results.size(), 1u);
   EXPECT_EQ(h.results[0].error, "timeout after 1.33s (the probe did not report)");
+}
+
+// Fast confirmation (DESIGN.md "Health and failover"): what the runtime does after a failed
+// round, with the scheduler's exact timing.
+TEST(SchedulerTest, ConfirmRunsTheNextRoundEarlyWithItsTimeoutThenTheGridResumes) {
+  Harness h({0.0});  // first start at 0, grid 0, 1000, 2000, ...
+  h.scheduler->add(makeTarget("a", milliseconds(500)), milliseconds(1000));
+  h.on_result = [&](const probes::ProbeResult& r) {
+    if (!r.ok) h.scheduler->confirm("a", milliseconds(200), milliseconds(100));
+  };
+  h.scheduler->start();
+  h.advanceTo(milliseconds(10));
+  h.probes["a"]->reply(false);  // the grid round fails at 10
+  EXPECT_EQ(h.sinceEpoch(h.scheduler->nextStart("a")), milliseconds(210));
+
+  // The confirmation round at 210 gets the 100 ms timeout; unanswered, the scheduler cuts it
+  // off at 210 + 100 + 250 grace = 560, and that failure asks for another at 760.
+  h.advanceTo(milliseconds(560));
+  EXPECT_EQ(h.startsOf("a"), ms({0, 210}));
+  EXPECT_EQ(h.probes["a"]->timeouts, ms({500, 100}));
+  ASSERT_EQ(h.results.size(), 2u);
+  EXPECT_EQ(h.results[1].error, "timeout after 350ms (the probe did not report)");
+  EXPECT_EQ(h.sinceEpoch(h.scheduler->nextStart("a")), milliseconds(760));
+
+  // It passes at 770: no more confirmation, back to the grid at 1000 with the own timeout.
+  h.advanceTo(milliseconds(770));
+  h.probes["a"]->reply(true);
+  h.advanceTo(milliseconds(1000));
+  h.probes["a"]->reply(true);
+  h.advanceTo(milliseconds(2000));
+  EXPECT_EQ(h.startsOf("a"), ms({0, 210, 760, 1000, 2000}));
+  EXPECT_EQ(h.probes["a"]->timeouts, ms({500, 100, 100, 500, 500}));
+  const SessionStats* st = h.scheduler->stats("a");
+  EXPECT_EQ(st->confirm_rounds, 2u);
+  EXPECT_EQ(st->ticks_skipped, 0u);
+}
+
+TEST(SchedulerTest, ConfirmationRoundsReplaceGridPointsWithoutSkippingThem) {
+  // A 300 ms interval and 250 ms confirmation rounds that keep failing: the grid points they run
+  // over (300, 600, 900) are replaced, not skipped; after the pass at 1010 the grid resumes at
+  // its next point, 1200.
+  std::uint64_t skipped_told = 0;
+  SchedulerOptions options;
+  options.on_skipped = [&](const std::string&, std::uint64_t n) { skipped_told += n; };
+  Harness h({0.0}, options);
+  h.reply_after["a"] = milliseconds(10);
+  h.scheduler->add(makeTarget("a", milliseconds(200)), milliseconds(300));
+  int failures_left = 4;
+  h.on_result = [&](const probes::ProbeResult&) {
+    if (failures_left-- > 0) h.scheduler->confirm("a", milliseconds(250), milliseconds(150));
+  };
+  h.scheduler->start();
+  h.advanceTo(milliseconds(1199));
+  // Rounds at 0 (grid), then confirmations 10 ms after each result + 250 ms.
+  EXPECT_EQ(h.startsOf("a"), ms({0, 260, 520, 780, 1040}));
+  EXPECT_EQ(h.sinceEpoch(h.scheduler->nextStart("a")), milliseconds(1200));
+  h.advanceTo(milliseconds(1500));
+  EXPECT_EQ(h.startsOf("a"), ms({0, 260, 520, 780, 1040, 1200, 1500}));
+  EXPECT_EQ(h.scheduler->stats("a")->ticks_skipped, 0u);
+  EXPECT_EQ(skipped_told, 0u);
+  EXPECT_EQ(h.scheduler->stats("a")->confirm_rounds, 4u);
+}
+
+TEST(SchedulerTest, ConfirmDuringARoundTakesEffectWhenTheRoundEnds) {
+  Harness h({0.0});
+  h.scheduler->add(makeTarget("a"), milliseconds(1000));
+  h.scheduler->start();
+  h.advanceTo(milliseconds(50));
+  ASSERT_EQ(h.scheduler->busy(), 1);
+  h.scheduler->confirm("a", milliseconds(100), milliseconds(120));
+  EXPECT_EQ(h.startsOf("a"), ms({0})) << "never two rounds of one target at once";
+  h.advanceTo(milliseconds(300));
+  h.probes["a"]->reply(true);  // ends at 300: the confirmation is due at 400
+  h.advanceTo(milliseconds(400));
+  EXPECT_EQ(h.startsOf("a"), ms({0, 400}));
+  EXPECT_EQ(h.probes["a"]->timeouts, ms({500, 120}));
+}
+
+TEST(SchedulerTest, ConfirmIsIgnoredForUnknownTargetsAfterStopAndForOneRound) {
+  SchedulerOptions one;
+  one.one_round = true;
+  Harness once({}, one);
+  once.scheduler->add(makeTarget("a"), milliseconds(1000));
+  once.on_result = [&](const probes::ProbeResult&) {
+    once.scheduler->confirm("a", milliseconds(10), milliseconds(100));
+  };
+  once.scheduler->start();
+  once.advanceTo(milliseconds(0));
+  once.probes["a"]->reply(false);
+  once.advanceTo(milliseconds(5000));
+  EXPECT_EQ(once.startsOf("a"), ms({0}));
+
+  Harness h({0.0});
+  h.scheduler->add(makeTarget("a"), milliseconds(1000));
+  h.scheduler->start();
+  h.advanceTo(milliseconds(0));
+  h.scheduler->confirm("nope", milliseconds(10), milliseconds(100));  // no effect, no crash
+  h.probes["a"]->reply(true);
+  h.scheduler->stop();
+  h.scheduler->confirm("a", milliseconds(10), milliseconds(100));
+  h.advanceTo(milliseconds(3000));
+  EXPECT_EQ(h.startsOf("a"), ms({0}));
 }
 
 TEST(SchedulerTest, RejectsBadIntervalAndDuplicateNames) {
