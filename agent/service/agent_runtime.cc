@@ -87,6 +87,23 @@ HealthPolicy healthPolicyFor(const Config& config, const std::string& target) {
   return policy;
 }
 
+// Jitter and MOS come from a burst of datagrams (probes/udp_burst.cc, and turn's repeated
+// allocations); a tcp connect, a dns lookup and one SIP OPTIONS over TCP measure neither, so such
+// a target gets no jitter or MOS series.
+bool measuresPathQuality(const TargetConfig& t) {
+  switch (t.kind) {
+    case probes::Kind::kStun:
+    case probes::Kind::kTurn:
+      return true;
+    case probes::Kind::kSip:
+      return t.transport == probes::Transport::kUdp;
+    case probes::Kind::kTcp:
+    case probes::Kind::kDns:
+      return false;
+  }
+  return false;
+}
+
 reporter::ProbeSample toSample(const probes::ProbeResult& r) {
   reporter::ProbeSample s;
   s.target = r.target;
@@ -216,7 +233,7 @@ struct AgentRuntime::Impl {
       s.kind = std::string(probes::kindName(t.kind));
       s.address = t.kind == probes::Kind::kDns ? t.host : t.host + ":" + std::to_string(t.port);
       statuses.push_back(s);
-      metrics.addTarget(t.name, s.kind);
+      metrics.addTarget(t.name, s.kind, measuresPathQuality(t));
       // Health history survives a reload when the target stays the same kind; readiness waits
       // for a first round under the new config.
       TargetState state;
@@ -473,10 +490,12 @@ struct AgentRuntime::Impl {
   void switchTo(Config next, std::vector<PlannedTarget> planned,
                 std::optional<std::map<std::string, TargetState>> health = std::nullopt) {
     stopProbing();
-    // Series of targets and groups that left (or changed kind) disappear.
+    // Series of targets and groups that left (or changed kind, or gained or lost the jitter
+    // and MOS series) disappear.
     for (const auto& old : config.targets) {
       const TargetConfig* now = next.findTarget(old.name);
-      if (now == nullptr || now->kind != old.kind) {
+      if (now == nullptr || now->kind != old.kind ||
+          measuresPathQuality(*now) != measuresPathQuality(old)) {
         metrics.removeTarget(old.name);
         targets.erase(old.name);
       }

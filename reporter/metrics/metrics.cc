@@ -27,9 +27,9 @@ struct TargetSeries {
   prometheus::Labels labels;
   prometheus::Gauge* success = nullptr;
   prometheus::Histogram* rtt = nullptr;
-  prometheus::Gauge* jitter = nullptr;
+  prometheus::Gauge* jitter = nullptr;  // path_quality targets only
   prometheus::Gauge* loss = nullptr;
-  prometheus::Gauge* mos = nullptr;
+  prometheus::Gauge* mos = nullptr;  // path_quality targets only
   prometheus::Counter* skipped = nullptr;
   prometheus::Gauge* healthy = nullptr;
   prometheus::Gauge* dns_lookup = nullptr;  // dns targets only
@@ -129,25 +129,27 @@ Metrics::~Metrics() = default;
 
 std::shared_ptr<prometheus::Registry> Metrics::registry() const { return impl_->registry; }
 
-void Metrics::addTarget(const std::string& target, const std::string& kind) {
+void Metrics::addTarget(const std::string& target, const std::string& kind, bool path_quality) {
   std::lock_guard lock(impl_->mutex);
   if (impl_->targets.count(target) != 0) return;
   TargetSeries s;
   s.labels = {{"target", target}, {"kind", kind}};
   s.success = &impl_->success.Add(s.labels);
   s.rtt = &impl_->rtt.Add(s.labels, kRttBuckets);
-  s.jitter = &impl_->jitter.Add(s.labels);
   s.loss = &impl_->loss.Add(s.labels);
-  s.mos = &impl_->mos.Add(s.labels);
+  if (path_quality) {
+    s.jitter = &impl_->jitter.Add(s.labels);
+    s.mos = &impl_->mos.Add(s.labels);
+    s.jitter->Set(kNaN);
+    s.mos->Set(kNaN);
+  }
   s.skipped = &impl_->skipped.Add({{"target", target}});
   s.healthy = &impl_->healthy.Add({{"target", target}});
   if (kind == "dns") {
     s.dns_lookup = &impl_->dns_lookup.Add({{"target", target}});
     s.dns_lookup->Set(kNaN);
   }
-  s.jitter->Set(kNaN);
   s.loss->Set(kNaN);
-  s.mos->Set(kNaN);
   impl_->targets.emplace(target, s);
 }
 
@@ -157,9 +159,9 @@ void Metrics::removeTarget(const std::string& target) {
   if (s == nullptr) return;
   impl_->success.Remove(s->success);
   impl_->rtt.Remove(s->rtt);
-  impl_->jitter.Remove(s->jitter);
   impl_->loss.Remove(s->loss);
-  impl_->mos.Remove(s->mos);
+  if (s->jitter != nullptr) impl_->jitter.Remove(s->jitter);
+  if (s->mos != nullptr) impl_->mos.Remove(s->mos);
   impl_->skipped.Remove(s->skipped);
   impl_->healthy.Remove(s->healthy);
   if (s->dns_lookup != nullptr) impl_->dns_lookup.Remove(s->dns_lookup);
@@ -172,10 +174,10 @@ void Metrics::recordProbe(const ProbeSample& sample) {
   if (s == nullptr) return;
   s->success->Set(sample.ok ? 1 : 0);
   for (double rtt : sample.rtt_seconds) s->rtt->Observe(rtt);
-  if (sample.jitter_seconds) s->jitter->Set(*sample.jitter_seconds);
+  if (s->jitter != nullptr && sample.jitter_seconds) s->jitter->Set(*sample.jitter_seconds);
   if (sample.loss_ratio) s->loss->Set(*sample.loss_ratio);
   // A round without a MOS estimate (no reply at all) leaves no quality to report.
-  s->mos->Set(sample.mos.value_or(kNaN));
+  if (s->mos != nullptr) s->mos->Set(sample.mos.value_or(kNaN));
   if (s->dns_lookup != nullptr && sample.dns_lookup_seconds) {
     s->dns_lookup->Set(*sample.dns_lookup_seconds);
   }

@@ -27,7 +27,10 @@ struct ProbeSample {
 
 /// The agent's Prometheus metrics (DESIGN.md "Metrics"). Series for a target or group are
 /// created when it is added, so dashboards and alerts see them from start-up; values that have
-/// no measurement yet are NaN rather than a made-up 0.
+/// no measurement yet are NaN rather than a made-up 0. A figure the target's probe never
+/// measures (jitter and MOS of a tcp, dns or SIP-over-TCP target) has no series at all, so a
+/// fleet does not store series that can only ever be NaN. The series per target are counted in
+/// docs/fleet.md and pinned by tests/fleet/cardinality_test.py.
 ///
 /// Thread safety: every method may be called from any thread (prometheus-cpp metrics are
 /// atomic; the series bookkeeping is guarded by a mutex). The scrape thread reads concurrently.
@@ -40,7 +43,9 @@ class Metrics {
 
   std::shared_ptr<prometheus::Registry> registry() const;
 
-  void addTarget(const std::string& target, const std::string& kind);
+  /// `path_quality`: the probe measures a burst of datagrams (stun, turn, sip over udp), so the
+  /// target has jitter and MOS series; otherwise it has neither.
+  void addTarget(const std::string& target, const std::string& kind, bool path_quality);
   /// Removes every series of the target (it left the config).
   void removeTarget(const std::string& target);
   void recordProbe(const ProbeSample& sample);

@@ -26,7 +26,7 @@ bool contains(const std::string& haystack, const std::string& needle) {
 
 TEST(Metrics, SeriesExistFromStartUpWithNaNForUnmeasuredValues) {
   Metrics m("fra-office", "1.2.3");
-  m.addTarget("proxy-a", "sip");
+  m.addTarget("proxy-a", "sip", true);
   m.addFailoverGroup("media-proxy", {"proxy-a", "proxy-b"});
   std::string text = m.serialize();
   EXPECT_TRUE(contains(text, "mediapath_probe_success{kind=\"sip\",target=\"proxy-a\"} 0"));
@@ -46,7 +46,7 @@ TEST(Metrics, SeriesExistFromStartUpWithNaNForUnmeasuredValues) {
 
 TEST(Metrics, RecordsARoundInBaseUnits) {
   Metrics m("s", "v");
-  m.addTarget("stun-a", "stun");
+  m.addTarget("stun-a", "stun", true);
   ProbeSample sample{"stun-a", "stun", true, {0.004, 0.012}, 0.0015, 0.2, 4.3, std::nullopt};
   m.recordProbe(sample);
   m.setTargetHealthy("stun-a", true);
@@ -65,13 +65,33 @@ TEST(Metrics, RecordsARoundInBaseUnits) {
 
 TEST(Metrics, RemovedTargetLeavesNoSeries) {
   Metrics m("s", "v");
-  m.addTarget("dns-a", "dns");
-  m.addTarget("tcp-a", "tcp");
+  m.addTarget("dns-a", "dns", false);
+  m.addTarget("tcp-a", "tcp", false);
   EXPECT_TRUE(contains(m.serialize(), "mediapath_dns_lookup_seconds{target=\"dns-a\"}"));
   m.removeTarget("dns-a");
   std::string text = m.serialize();
   EXPECT_FALSE(contains(text, "dns-a"));
   EXPECT_TRUE(contains(text, "tcp-a"));
+}
+
+TEST(Metrics, FiguresAKindNeverMeasuresHaveNoSeries) {
+  Metrics m("s", "v");
+  m.addTarget("tcp-a", "tcp", false);
+  m.addTarget("dns-a", "dns", false);
+  m.addTarget("sip-udp", "sip", true);
+  // A round that carries jitter and MOS anyway must not create them for a tcp target.
+  m.recordProbe({"tcp-a", "tcp", true, {0.002}, 0.001, 0.0, 4.4, std::nullopt});
+  std::string text = m.serialize();
+  EXPECT_FALSE(contains(text, "mediapath_probe_mos{kind=\"tcp\""));
+  EXPECT_FALSE(contains(text, "mediapath_probe_jitter_seconds{kind=\"tcp\""));
+  EXPECT_FALSE(contains(text, "mediapath_probe_mos{kind=\"dns\""));
+  EXPECT_FALSE(contains(text, "mediapath_probe_jitter_seconds{kind=\"dns\""));
+  EXPECT_TRUE(contains(text, "mediapath_probe_loss_ratio{kind=\"tcp\",target=\"tcp-a\"} 0"));
+  EXPECT_TRUE(contains(text, "mediapath_probe_mos{kind=\"sip\",target=\"sip-udp\"} Nan"));
+  EXPECT_TRUE(
+      contains(text, "mediapath_probe_jitter_seconds{kind=\"sip\",target=\"sip-udp\"} Nan"));
+  m.removeTarget("tcp-a");
+  EXPECT_FALSE(contains(m.serialize(), "tcp-a"));
 }
 
 TEST(Metrics, SocketDropsCountWhatTheRunningTotalGrew) {
@@ -87,7 +107,7 @@ TEST(Metrics, SocketDropsCountWhatTheRunningTotalGrew) {
 
 TEST(Metrics, SkippedRoundsCountEveryTickTheSchedulerLost) {
   Metrics m("s", "v");
-  m.addTarget("proxy-a", "sip");
+  m.addTarget("proxy-a", "sip", true);
   EXPECT_TRUE(
       contains(m.serialize(), "mediapath_probe_rounds_skipped_total{target=\"proxy-a\"} 0"));
   m.countSkippedRounds("proxy-a", 1);
@@ -128,7 +148,7 @@ std::optional<HttpReply> healthzPage(const std::string& path) {
 
 TEST(MetricsServer, ServesMetricsAndPagesOnOnePort) {
   Metrics m("s", "v");
-  m.addTarget("stun-a", "stun");
+  m.addTarget("stun-a", "stun", true);
   MetricsServer server("127.0.0.1:0", m, healthzPage);
   ASSERT_GT(server.port(), 0);
   std::string base = "http://127.0.0.1:" + std::to_string(server.port());
@@ -193,7 +213,7 @@ class HostileClient {
 // of them is cut off after kHttpRequestTimeout. With the old settings every scrape here fails.
 TEST(MetricsServer, IdleAndSlowlorisClientsCannotBlockAScrape) {
   Metrics m("s", "v");
-  m.addTarget("stun-a", "stun");
+  m.addTarget("stun-a", "stun", true);
   MetricsServer server("127.0.0.1:0", m, healthzPage);
   auto opened = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<HostileClient>> idle;
