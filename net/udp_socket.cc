@@ -47,12 +47,20 @@ std::optional<SocketAddress> UdpSocket::localAddress() const {
   return SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&storage));
 }
 
+int UdpSocket::connect(const SocketAddress& remote) {
+  if (!handle_.initialized()) return UV_EBADF;
+  int rc = uv_udp_connect(handle_.get(), remote.get());
+  if (rc == 0) peer_ = remote;
+  return rc;
+}
+
 int UdpSocket::send(const SocketAddress& to, std::span<const std::uint8_t> data) {
   if (!handle_.initialized()) return UV_EBADF;
+  if (peer_ && !(to == *peer_)) return UV_EISCONN;
   // libuv takes non-const buffers but does not write to them.
   uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(data.data())),
                              static_cast<unsigned>(data.size()));
-  int rc = uv_udp_try_send(handle_.get(), &buf, 1, to.get());
+  int rc = uv_udp_try_send(handle_.get(), &buf, 1, peer_ ? nullptr : to.get());
   return rc < 0 ? rc : 0;
 }
 
@@ -61,19 +69,22 @@ int UdpSocket::send(const SocketAddress& to, std::string_view data) {
                                                 data.size()));
 }
 
-int UdpSocket::startReceive(ReceiveCallback callback) {
+int UdpSocket::startReceive(ReceiveCallback callback, ErrorCallback on_error) {
   if (!handle_.initialized()) return UV_EBADF;
   callback_ = std::move(callback);
+  on_error_ = std::move(on_error);
   return uv_udp_recv_start(handle_.get(), &UdpSocket::onAlloc, &UdpSocket::onReceive);
 }
 
 void UdpSocket::stopReceive() {
   if (handle_.initialized()) uv_udp_recv_stop(handle_.get());
   callback_ = nullptr;
+  on_error_ = nullptr;
 }
 
 void UdpSocket::close() {
   callback_ = nullptr;
+  on_error_ = nullptr;
   handle_.close();
   slot_.release();
 }
@@ -97,8 +108,13 @@ void UdpSocket::onAlloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf
 void UdpSocket::onReceive(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
                           const sockaddr* addr, unsigned /*flags*/) {
   auto* self = static_cast<UdpSocket*>(handle->data);
-  // nread == 0 with addr == nullptr means "nothing more to read"; errors on an unconnected UDP
-  // socket (ICMP) are not actionable for a probe, which relies on its timeout instead.
+  // An error: ICMP about the peer of a connected socket (an unconnected one is not told).
+  if (self != nullptr && nread < 0 && self->on_error_) {
+    auto on_error = self->on_error_;  // may destroy the socket
+    on_error(static_cast<int>(nread));
+    return;
+  }
+  // nread == 0 with addr == nullptr means "nothing more to read".
   if (self == nullptr || nread <= 0 || addr == nullptr || !self->callback_) return;
   auto from = SocketAddress::fromSockaddr(addr);
   if (!from) return;

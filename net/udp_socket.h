@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -25,6 +26,9 @@ class UdpSocket {
   /// `data` is valid only during the call.
   using ReceiveCallback =
       std::function<void(std::span<const std::uint8_t> data, const SocketAddress& from)>;
+  /// A negative libuv error the socket reported (UV_ECONNREFUSED after an ICMP port
+  /// unreachable on a connected socket). The callback may destroy the socket.
+  using ErrorCallback = std::function<void(int error)>;
 
   /// `budget` (may be null: not counted) must outlive the socket.
   explicit UdpSocket(uv_loop_t* loop, SocketBudget* budget = nullptr);
@@ -38,10 +42,15 @@ class UdpSocket {
   int bind(const SocketAddress& local);
   /// The bound address (after bind()).
   std::optional<SocketAddress> localAddress() const;
-  /// Sends one datagram. Returns 0 or a negative libuv error.
+  /// Connects to `remote` (after bind()): only its datagrams are received, and the kernel
+  /// reports ICMP errors about it (port unreachable: UV_ECONNREFUSED) to the error callback and
+  /// to the next send, which an unconnected socket never learns of.
+  int connect(const SocketAddress& remote);
+  /// Sends one datagram. Returns 0 or a negative libuv error. A connected socket sends only to
+  /// its peer (UV_EISCONN for any other `to`).
   int send(const SocketAddress& to, std::span<const std::uint8_t> data);
   int send(const SocketAddress& to, std::string_view data);
-  int startReceive(ReceiveCallback callback);
+  int startReceive(ReceiveCallback callback, ErrorCallback on_error = nullptr);
   void stopReceive();
   /// Closes the socket now (idempotent).
   void close();
@@ -55,6 +64,8 @@ class UdpSocket {
   SocketBudget* budget_;
   SocketSlot slot_;  // held from bind/connect until close or destruction
   ReceiveCallback callback_;
+  ErrorCallback on_error_;
+  std::optional<SocketAddress> peer_;  // set by connect()
 };
 
 /// libuv error code as text ("connection refused").

@@ -4,6 +4,7 @@
 
 #include "net/clock.h"
 #include "net/event_loop.h"
+#include "net/udp_socket.h"
 #include "probes/probe_resources.h"
 #include "tests/net/loop_check.h"
 #include "tests/probes/probe_harness.h"
@@ -151,6 +152,34 @@ TEST_F(SipProbeTest, UdpTimeout) {
   ASSERT_TRUE(result);
   EXPECT_FALSE(result->ok);
   EXPECT_EQ(result->error, "timeout after 150ms (0/2 replies)");
+}
+
+// Issue 17: a stopped proxy (its port closed) fails the round at once, from the ICMP port
+// unreachable, not after the timeout: the probe's socket is connected to the target.
+TEST_F(SipProbeTest, UdpClosedPortFailsAtOnceAsConnectionRefused) {
+  net::SocketAddress closed;
+  {
+    net::UdpSocket holder(loop_.get());
+    ASSERT_EQ(holder.bind(*net::parseIpLiteral("127.0.0.1", 0)), 0);
+    closed = *holder.localAddress();
+  }  // closed: nothing listens there now
+  auto probe = makeSipProbe(context_);
+  auto t = target(closed, Transport::kUdp, 3);
+  t.timeout = 60s;  // runRound gives up after 5 s: a result at all means it did not time out
+  auto result = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(result) << "no result within 5 s: the refusal was not noticed";
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->error, closed.toString() + ": connection refused (ICMP port unreachable)");
+
+  // The same probe against a live proxy at another address: a socket connected to the new one.
+  testing::SipUdpResponder responder(loop_.get(), "127.0.0.1");
+  responder.respond = [](const std::string& request) {
+    return std::vector<std::string>{sipResponseFor(request, 200, "OK")};
+  };
+  auto live = testing::runRound(loop_, *probe, target(responder.address(), Transport::kUdp));
+  ASSERT_TRUE(live);
+  EXPECT_TRUE(live->ok) << live->error;
+  EXPECT_EQ(live->received, 3);
 }
 
 TEST_F(SipProbeTest, TcpOverIPv6WithSplitResponse) {
