@@ -134,10 +134,14 @@ failover_bench() {
     track $!
     echo $!
   }
-  local pa pb times=()
+  local pa pb times=() confirm
   pa=$(free_port); pb=$(free_port)
   kamailio_cfg 127.0.0.2 "$pa" "$work/ka"; kamailio_cfg 127.0.0.3 "$pb" "$work/kb"
   local kb; kb=$(start_kamailio 127.0.0.3 "$pb" "$work/kb"); pids+=("$kb")
+  # Baseline first, in the same run: thresholds alone (confirm_interval off), then the default
+  # fast confirmation (200 ms, adaptive timeout).
+  for confirm in off 200ms; do
+  times=()
   for run in $(seq "$runs"); do
     local ka; ka=$(start_kamailio 127.0.0.2 "$pa" "$work/ka")
     sleep 1
@@ -145,15 +149,17 @@ failover_bench() {
     id=$(curl -s -X POST -H 'Content-Type: application/json' "$base/_emulator/locations" -d \
       "{\"name\":\"bench\",\"region\":\"eu-central-1\",\"sip\":{\"ports\":[5060]},\"media\":{\"sip\":{\"ports\":[5060]},\"proxy\":{\"host\":\"127.0.0.2\",\"port\":$pa},\"stun\":{\"host\":\"127.0.0.1\",\"port\":3478},\"turn\":{\"host\":\"127.0.0.1\",\"port\":3478}},\"ipAddressAllowlist\":[]}" |
       python3 -c 'import json,sys;print(json.load(sys.stdin)["id"])')
-    python3 - "$work/fo.json" "$pa" "$pb" "$base" "$id" <<'EOF'
+    python3 - "$work/fo.json" "$pa" "$pb" "$base" "$id" "$confirm" <<'EOF'
 import json, sys
 path, pa, pb, base, loc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+confirm = sys.argv[6]
 json.dump({"site": {"name": "bench"},
            "probing": {"interval": "1s", "timeout": "500ms", "burst": {"packets": 5, "spacing": "20ms"}},
            "targets": [{"name": "proxy-a", "kind": "sip", "host": "127.0.0.2", "port": pa},
                        {"name": "proxy-b", "kind": "sip", "host": "127.0.0.3", "port": pb}],
            "failover": [{"name": "g", "candidates": ["proxy-a", "proxy-b"],
-                         "unhealthy_threshold": 3, "apply_to": {"location_path": "/media/proxy"}}],
+                         "unhealthy_threshold": 3, "confirm_interval": confirm,
+                         "apply_to": {"location_path": "/media/proxy"}}],
            "genesys": {"api_base_url": base, "login_base_url": base, "mode": "apply", "schema": "seed",
                        "client_id_env": "GENESYS_CLIENT_ID", "client_secret_env": "GENESYS_CLIENT_SECRET",
                        "location_id": loc}}, open(path, "w"))
@@ -163,24 +169,37 @@ EOF
     apid=$(start_agent "$work/fo.json" "$aport" "$work/fo-$run.log")
     wait_ready "$aport"
     sleep 1.5  # start the failure at a random phase of the 1 s probing grid
-    local t0; t0=$(date +%s%N)
-    kill "$ka"; wait "$ka" 2>/dev/null || true
-    for _ in $(seq 400); do
-      curl -s "$base/_emulator/state" | python3 -c 'import json,sys
-s=json.load(sys.stdin); l=[x for x in s["locations"] if x["id"]==sys.argv[1]][0]
-sys.exit(0 if l["media"]["proxy"]["host"]=="127.0.0.3" else 1)' "$id" && break
-      sleep 0.025
-    done
-    times+=("$(( ($(date +%s%N) - t0) / 1000000 ))")
+    # One poller process stops proxy A and watches the emulator every 10 ms: a curl and a
+    # python start per poll cost 50-100 ms on a loaded 2-core machine, which the figure
+    # would have included.
+    times+=("$(python3 - "$ka" "$base" "$id" <<'EOF'
+import json, os, signal, sys, time, urllib.request
+pid, base, loc = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+t0 = time.monotonic()
+os.kill(pid, signal.SIGTERM)
+while time.monotonic() - t0 < 20:
+    state = json.load(urllib.request.urlopen(base + "/_emulator/state"))
+    if [x for x in state["locations"] if x["id"] == loc][0]["media"]["proxy"]["host"] == "127.0.0.3":
+        break
+    time.sleep(0.01)
+print(round((time.monotonic() - t0) * 1000))
+EOF
+)")
+    wait "$ka" 2>/dev/null || true
     kill "$apid"; wait "$apid" 2>/dev/null || true
   done
-  local sorted med
+  local sorted med mx
   sorted=$(printf '%s\n' "${times[@]}" | sort -g | tr '\n' ' ')
   med=$(printf '%s\n' "${times[@]}" | median)
-  echo "failover: proxy stop -> change accepted by Genesys, ${runs} runs, interval 1 s, unhealthy_threshold 3"
+  mx=$(printf '%s\n' "${times[@]}" | sort -g | tail -1)
+  echo "failover: proxy stop -> change accepted by Genesys, ${runs} runs, interval 1 s, unhealthy_threshold 3, confirm_interval $confirm"
   echo "  ms: $sorted"
-  printf '  median %s ms; ratio to the 3000 ms reference (threshold x interval) %.2f; target <= 4500 ms\n' \
-    "$med" "$(awk -v m="$med" 'BEGIN{print m/3000}')"
+  printf '  median %s ms, max %s ms; ratio to the 3000 ms reference (threshold x interval) %.2f\n' \
+    "$med" "$mx" "$(awk -v m="$med" 'BEGIN{print m/3000}')"
+  [[ $confirm == off ]] && base_med=$med
+  done
+  printf '  fast confirmation / thresholds alone (median): %.2f; target median <= 1500 ms, max <= 2000 ms\n' \
+    "$(awk -v a="$med" -v b="$base_med" 'BEGIN{print a/b}')"
 }
 
 echo "== $(date -u +%FT%TZ) on $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
