@@ -252,7 +252,7 @@ struct AgentRuntime::Impl {
 
     std::vector<GroupStatus> groups;
     for (const auto& g : config.failover) {
-      groups.push_back({g.name, g.candidates, g.candidates.front(), false});
+      groups.push_back({g.name, g.candidates, g.candidates.front(), false, {}});
       metrics.addFailoverGroup(g.name, g.candidates);
     }
     board.reset(config.site_name, versionLabel(), std::move(statuses), std::move(groups));
@@ -302,7 +302,7 @@ struct AgentRuntime::Impl {
     FailoverManager::Hooks hooks;
     hooks.on_group_change = [this](const std::string& group, const std::string& active,
                                    bool panic) {
-      board.updateGroup(group, active, panic);
+      board.updateGroup(group, active, panic, clock.wallNow());
       metrics.setFailoverActive(group, active);
       metrics.setFailoverPanic(group, panic);
       notifyStatus();
@@ -311,7 +311,7 @@ struct AgentRuntime::Impl {
       metrics.countFailover(group, result);
     };
     hooks.on_decision = [this](const std::string& group, const std::string& text) {
-      board.addDecision({clock.wallNow(), group, text});
+      board.addDecision({clock.wallNow(), group, text, {}});
     };
     // One backend per group, writing through the client (none without Genesys access: the
     // manager then records only). The client exists only with a genesys section.
@@ -590,6 +590,14 @@ struct AgentRuntime::Impl {
     if (path == "/") {
       return reporter::HttpReply{200, "text/html; charset=utf-8",
                                  reporter::renderStatusPage(board.snapshot(), clock.wallNow())};
+    }
+    if (path == reporter::kStatusPageScriptPath) {
+      return reporter::HttpReply{200, "text/javascript; charset=utf-8",
+                                 reporter::statusPageScript()};
+    }
+    if (path == "/status.json") {
+      return reporter::HttpReply{200, "application/json",
+                                 reporter::renderStatusJson(board.snapshot(), clock.wallNow())};
     }
     if (path == "/healthz") {
       std::int64_t age = steadyMs() - heartbeat_ms.load();
