@@ -169,6 +169,7 @@ int main(int argc, char** argv) {
   long ok = 0;
   long sent = 0;
   long received = 0;
+  long measured_results = 0;
   auto factory = [&](const probes::ProbeTarget& t) -> std::unique_ptr<probes::Probe> {
     std::size_t index = std::stoul(t.name.substr(2));  // "t-<index>"
     return std::make_unique<TimedProbe>(probes::makeStunProbe(context), &grids[index], &lateness,
@@ -178,6 +179,7 @@ int main(int argc, char** argv) {
     ++results;
     ok += r.ok ? 1 : 0;
     if (measuring) {
+      ++measured_results;
       sent += r.sent;
       received += r.received;
     }
@@ -237,6 +239,9 @@ int main(int argc, char** argv) {
   double responder_pct = 100.0 * responder_cpu_used / wall;
   double p50 = lateness.percentile(50);
   double p99 = lateness.percentile(99);
+  // CPU per round: at 1 packet per round, one STUN probe.
+  double us_per_round =
+      measured_results > 0 ? cpu_used * 1e6 / static_cast<double>(measured_results) : 0;
   double loss = sent > 0 ? 1.0 - static_cast<double>(received) / static_cast<double>(sent) : 0;
 
   std::printf(
@@ -256,6 +261,8 @@ int main(int argc, char** argv) {
       "  CPU over %.1f s: agent %.1f%% of one core; responder (baseline, same packets) "
       "%.1f%%; agent/responder = %.2f\n",
       wall, cpu_pct, responder_pct, cpu_pct / responder_pct);
+  std::printf("  CPU per round: %.2f us (%ld rounds in the window)\n", us_per_round,
+              measured_results);
   std::printf("  RSS: now %.1f MiB, peak %.1f MiB\n", mib(memory.current), mib(memory.peak));
   std::printf(
       "  start lateness vs grid: p50 %.2f ms, p99 %.2f ms, max %.2f ms, earliest %.2f ms, > 50 "
@@ -272,10 +279,10 @@ int main(int argc, char** argv) {
       "\"rss_peak_mib\":%.1f,\"ticks_skipped\":%llu,\"rounds_cut_off\":%llu,"
       "\"lateness_p50_ms\":%.2f,\"lateness_p99_ms\":%.2f,\"lateness_max_ms\":%.2f,\"lateness_min_"
       "ms\":%.2f,"
-      "\"late_over_50ms\":%ld,\"loss\":%.4f}\n",
+      "\"late_over_50ms\":%ld,\"loss\":%.4f,\"us_per_round\":%.2f}\n",
       targets, packets, coturn ? "coturn" : "bench_stun_responder", cpu_pct, responder_pct,
       cpu_pct / responder_pct, mib(memory.current), mib(memory.peak),
       static_cast<unsigned long long>(skipped), static_cast<unsigned long long>(timed_out), p50,
-      p99, lateness.max_ms, lateness.min_ms, lateness.over_50ms, loss);
+      p99, lateness.max_ms, lateness.min_ms, lateness.over_50ms, loss, us_per_round);
   return 0;
 }
