@@ -23,7 +23,6 @@
 #include "bench/bench_support.h"
 #include "net/clock.h"
 #include "net/event_loop.h"
-#include "net/uv_timer.h"
 #include "probes/probe_resources.h"
 #include "probes/stun_probe.h"
 #include "tests/support/probe_kit.h"
@@ -205,26 +204,24 @@ int main(int argc, char** argv) {
   double cpu_start = 0;
   double responder_cpu_start = 0;
   Steady::time_point wall_start;
-  net::UvTimer warm(loop.get());
-  net::UvTimer end(loop.get());
-  warm.start(std::chrono::seconds(warmup), [&] {
-    measuring = true;
-    cpu_start = bench::cpuSeconds();
-    responder_cpu_start = bench::cpuSeconds(responder->pid());
-    wall_start = Steady::now();
-  });
   double cpu_used = 0;
   double responder_cpu_used = 0;
   double wall = 0;
-  end.start(std::chrono::seconds(seconds), [&] {
-    cpu_used = bench::cpuSeconds() - cpu_start;
-    responder_cpu_used = bench::cpuSeconds(responder->pid()) - responder_cpu_start;
-    wall = std::chrono::duration<double>(Steady::now() - wall_start).count();
-    measuring = false;
-    scheduler.stop();
-    loop.stop();
-  });
-  loop.run();
+  bench::runMeasured(
+      loop, std::chrono::seconds(warmup), std::chrono::seconds(seconds),
+      [&] {
+        measuring = true;
+        cpu_start = bench::cpuSeconds();
+        responder_cpu_start = bench::cpuSeconds(responder->pid());
+        wall_start = Steady::now();
+      },
+      [&] {
+        cpu_used = bench::cpuSeconds() - cpu_start;
+        responder_cpu_used = bench::cpuSeconds(responder->pid()) - responder_cpu_start;
+        wall = std::chrono::duration<double>(Steady::now() - wall_start).count();
+        measuring = false;
+        scheduler.stop();
+      });
   auto memory = bench::rss();
 
   std::uint64_t started = 0, completed = 0, timed_out = 0, skipped = 0;

@@ -16,7 +16,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <uv.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -35,7 +34,6 @@
 #include "agent/service/scheduler.h"
 #include "bench/bench_support.h"
 #include "net/event_loop.h"
-#include "net/uv_timer.h"
 #include "probes/probe_resources.h"
 #include "probes/tcp_probe.h"
 #include "tests/support/probe_kit.h"
@@ -94,9 +92,6 @@ struct Figure {
 Figure runAgent(mediapath::testing::ProbeKit& kit, std::uint16_t port, int rate, int seconds,
                 int warmup) {
   net::EventLoop& loop = kit.loop;
-  // The loop's cached time stopped when it last ran (a blocking phase ago): timers armed from it
-  // would fire that much early.
-  uv_update_time(loop.get());
   probes::ProbeContext context = kit.context();
   agent::UvTimerFactory timers(loop);
   Figure f;
@@ -121,21 +116,19 @@ Figure runAgent(mediapath::testing::ProbeKit& kit, std::uint16_t port, int rate,
   scheduler->start();
   double cpu_start = 0;
   Steady::time_point wall_start;
-  net::UvTimer warm(loop.get());
-  net::UvTimer end(loop.get());
-  warm.start(std::chrono::seconds(warmup), [&] {
-    measuring = true;
-    cpu_start = selfCpu();
-    wall_start = Steady::now();
-  });
-  end.start(std::chrono::seconds(warmup + seconds), [&] {
-    f.cpu_s = selfCpu() - cpu_start;
-    f.wall_s = std::chrono::duration<double>(Steady::now() - wall_start).count();
-    measuring = false;
-    scheduler->stop();
-    loop.stop();
-  });
-  loop.run();
+  bench::runMeasured(
+      loop, std::chrono::seconds(warmup), std::chrono::seconds(warmup + seconds),
+      [&] {
+        measuring = true;
+        cpu_start = selfCpu();
+        wall_start = Steady::now();
+      },
+      [&] {
+        f.cpu_s = selfCpu() - cpu_start;
+        f.wall_s = std::chrono::duration<double>(Steady::now() - wall_start).count();
+        measuring = false;
+        scheduler->stop();
+      });
   scheduler.reset();
   return f;
 }
