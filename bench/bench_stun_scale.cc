@@ -23,7 +23,6 @@
 #include "bench/bench_support.h"
 #include "net/clock.h"
 #include "net/event_loop.h"
-#include "net/uv_timer.h"
 #include "probes/probe_resources.h"
 #include "probes/stun_probe.h"
 #include "tests/support/probe_kit.h"
@@ -169,6 +168,7 @@ int main(int argc, char** argv) {
   long ok = 0;
   long sent = 0;
   long received = 0;
+  long measured_results = 0;
   auto factory = [&](const probes::ProbeTarget& t) -> std::unique_ptr<probes::Probe> {
     std::size_t index = std::stoul(t.name.substr(2));  // "t-<index>"
     return std::make_unique<TimedProbe>(probes::makeStunProbe(context), &grids[index], &lateness,
@@ -178,6 +178,7 @@ int main(int argc, char** argv) {
     ++results;
     ok += r.ok ? 1 : 0;
     if (measuring) {
+      ++measured_results;
       sent += r.sent;
       received += r.received;
     }
@@ -203,26 +204,24 @@ int main(int argc, char** argv) {
   double cpu_start = 0;
   double responder_cpu_start = 0;
   Steady::time_point wall_start;
-  net::UvTimer warm(loop.get());
-  net::UvTimer end(loop.get());
-  warm.start(std::chrono::seconds(warmup), [&] {
-    measuring = true;
-    cpu_start = bench::cpuSeconds();
-    responder_cpu_start = bench::cpuSeconds(responder->pid());
-    wall_start = Steady::now();
-  });
   double cpu_used = 0;
   double responder_cpu_used = 0;
   double wall = 0;
-  end.start(std::chrono::seconds(seconds), [&] {
-    cpu_used = bench::cpuSeconds() - cpu_start;
-    responder_cpu_used = bench::cpuSeconds(responder->pid()) - responder_cpu_start;
-    wall = std::chrono::duration<double>(Steady::now() - wall_start).count();
-    measuring = false;
-    scheduler.stop();
-    loop.stop();
-  });
-  loop.run();
+  bench::runMeasured(
+      loop, std::chrono::seconds(warmup), std::chrono::seconds(seconds),
+      [&] {
+        measuring = true;
+        cpu_start = bench::cpuSeconds();
+        responder_cpu_start = bench::cpuSeconds(responder->pid());
+        wall_start = Steady::now();
+      },
+      [&] {
+        cpu_used = bench::cpuSeconds() - cpu_start;
+        responder_cpu_used = bench::cpuSeconds(responder->pid()) - responder_cpu_start;
+        wall = std::chrono::duration<double>(Steady::now() - wall_start).count();
+        measuring = false;
+        scheduler.stop();
+      });
   auto memory = bench::rss();
 
   std::uint64_t started = 0, completed = 0, timed_out = 0, skipped = 0;
@@ -237,6 +236,9 @@ int main(int argc, char** argv) {
   double responder_pct = 100.0 * responder_cpu_used / wall;
   double p50 = lateness.percentile(50);
   double p99 = lateness.percentile(99);
+  // CPU per round: at 1 packet per round, one STUN probe.
+  double us_per_round =
+      measured_results > 0 ? cpu_used * 1e6 / static_cast<double>(measured_results) : 0;
   double loss = sent > 0 ? 1.0 - static_cast<double>(received) / static_cast<double>(sent) : 0;
 
   std::printf(
@@ -256,6 +258,8 @@ int main(int argc, char** argv) {
       "  CPU over %.1f s: agent %.1f%% of one core; responder (baseline, same packets) "
       "%.1f%%; agent/responder = %.2f\n",
       wall, cpu_pct, responder_pct, cpu_pct / responder_pct);
+  std::printf("  CPU per round: %.2f us (%ld rounds in the window)\n", us_per_round,
+              measured_results);
   std::printf("  RSS: now %.1f MiB, peak %.1f MiB\n", mib(memory.current), mib(memory.peak));
   std::printf(
       "  start lateness vs grid: p50 %.2f ms, p99 %.2f ms, max %.2f ms, earliest %.2f ms, > 50 "
@@ -272,10 +276,10 @@ int main(int argc, char** argv) {
       "\"rss_peak_mib\":%.1f,\"ticks_skipped\":%llu,\"rounds_cut_off\":%llu,"
       "\"lateness_p50_ms\":%.2f,\"lateness_p99_ms\":%.2f,\"lateness_max_ms\":%.2f,\"lateness_min_"
       "ms\":%.2f,"
-      "\"late_over_50ms\":%ld,\"loss\":%.4f}\n",
+      "\"late_over_50ms\":%ld,\"loss\":%.4f,\"us_per_round\":%.2f}\n",
       targets, packets, coturn ? "coturn" : "bench_stun_responder", cpu_pct, responder_pct,
       cpu_pct / responder_pct, mib(memory.current), mib(memory.peak),
       static_cast<unsigned long long>(skipped), static_cast<unsigned long long>(timed_out), p50,
-      p99, lateness.max_ms, lateness.min_ms, lateness.over_50ms, loss);
+      p99, lateness.max_ms, lateness.min_ms, lateness.over_50ms, loss, us_per_round);
   return 0;
 }

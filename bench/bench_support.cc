@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include <algorithm>
 #include <cmath>
@@ -20,6 +21,9 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "net/event_loop.h"
+#include "net/uv_timer.h"
 
 extern char** environ;
 
@@ -110,6 +114,20 @@ std::uint16_t freeUdpTcpPort() {
     if (bindable(SOCK_STREAM, 0, &port) && bindable(SOCK_DGRAM, port, nullptr)) return port;
   }
   throw std::runtime_error("no port free for both UDP and TCP");
+}
+
+void runMeasured(net::EventLoop& loop, std::chrono::milliseconds begin_at,
+                 std::chrono::milliseconds stop_at, const std::function<void()>& begin,
+                 const std::function<void()>& end) {
+  uv_update_time(loop.get());
+  net::UvTimer warm(loop.get());
+  net::UvTimer stop(loop.get());
+  warm.start(begin_at, begin);
+  stop.start(stop_at, [&] {
+    end();
+    loop.stop();
+  });
+  loop.run();
 }
 
 double cpuSeconds(pid_t pid) {

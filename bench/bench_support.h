@@ -7,8 +7,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
+
+namespace mediapath::net {
+class EventLoop;
+}
 
 namespace mediapath::bench {
 
@@ -47,6 +52,13 @@ Rss rss(pid_t pid = 0);
 
 /// p in 0..100 over a copy of `values` (nearest rank); NaN when empty.
 double percentile(std::vector<double> values, double p);
+
+/// Runs `loop` for `stop_at`, calling `begin` after `begin_at` (the end of a warm-up) and `end`
+/// right before the loop is stopped, both counted from now. The loop's cached time is updated
+/// first: after a pause (another phase of the bench) timers armed from it would fire early.
+void runMeasured(net::EventLoop& loop, std::chrono::milliseconds begin_at,
+                 std::chrono::milliseconds stop_at, const std::function<void()>& begin,
+                 const std::function<void()>& end);
 
 /// Binary paths baked in at build time (bench/CMakeLists.txt).
 std::string responderBinary();

@@ -97,7 +97,20 @@ std::optional<SocketAddress> parseIpLiteral(std::string_view host, std::uint16_t
 }
 
 SocketAddress anyAddressLike(const SocketAddress& like) {
-  return *parseIpLiteral(like.isIPv6() ? "::" : "0.0.0.0", 0);
+  // Built directly, not parsed from "::"/"0.0.0.0": the stun probe asks for it every round.
+  SocketAddress out;
+  if (like.isIPv6()) {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
+    v6->sin6_family = AF_INET6;
+    v6->sin6_addr = in6addr_any;
+    out.length = sizeof(sockaddr_in6);
+  } else {
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&out.storage);
+    v4->sin_family = AF_INET;
+    v4->sin_addr.s_addr = htonl(INADDR_ANY);
+    out.length = sizeof(sockaddr_in);
+  }
+  return out;
 }
 
 std::optional<SocketAddress> localAddressFor(const SocketAddress& destination) {

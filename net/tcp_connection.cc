@@ -7,6 +7,8 @@
 namespace mediapath::net {
 namespace {
 
+constexpr std::size_t kReadBufferBytes = 16384;
+
 // A write request owns its bytes until libuv is done with them; it frees itself in its callback,
 // which libuv also runs (with UV_ECANCELED) when the handle is closed first.
 struct WriteRequest {
@@ -60,6 +62,7 @@ int TcpConnection::write(std::string_view data) {
 int TcpConnection::startRead(ReadCallback callback) {
   if (!handle_.initialized()) return UV_EBADF;
   read_callback_ = std::move(callback);
+  if (!buffer_) buffer_ = std::make_unique_for_overwrite<char[]>(kReadBufferBytes);
   return uv_read_start(reinterpret_cast<uv_stream_t*>(handle_.get()), &TcpConnection::onAlloc,
                        &TcpConnection::onRead);
 }
@@ -87,7 +90,7 @@ void TcpConnection::onAlloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t*
     *buf = uv_buf_init(nullptr, 0);
     return;
   }
-  *buf = uv_buf_init(self->buffer_.data(), static_cast<unsigned>(self->buffer_.size()));
+  *buf = uv_buf_init(self->buffer_.get(), static_cast<unsigned>(kReadBufferBytes));
 }
 
 void TcpConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {

@@ -48,10 +48,18 @@ void AddressLookup::cancel() {
 void AddressLookup::start(const std::string& host, std::uint16_t port, Callback callback) {
   cancel();
   callback_ = std::move(callback);
-  if (auto literal = net::parseIpLiteral(host, port)) {
+  // A target's host and port rarely change: parse them again only when they do (a name is
+  // remembered as "not a literal" too).
+  if (!parsed_ || parsed_host_ != host || parsed_port_ != port) {
+    literal_ = net::parseIpLiteral(host, port);
+    parsed_host_ = host;
+    parsed_port_ = port;
+    parsed_ = true;
+  }
+  if (literal_) {
     Outcome outcome;
     outcome.ok = true;
-    outcome.address = *literal;
+    outcome.address = *literal_;
     deliver(std::move(outcome));
     return;
   }
@@ -100,11 +108,14 @@ void AddressLookup::resolveName(const std::string& host, std::uint16_t port, boo
 }
 
 void AddressLookup::deliver(Outcome outcome) {
-  // Always from the loop: the probe's caller never sees its callback inside start().
-  defer_.start([this, outcome = std::move(outcome)]() mutable {
+  // Always from the loop: the probe's caller never sees its callback inside start(). The outcome
+  // waits in a member: captured by the deferred callback, it made a heap allocation and a copy
+  // of a sockaddr_storage every round.
+  pending_ = std::move(outcome);
+  defer_.start([this] {
     auto cb = std::move(callback_);
     callback_ = nullptr;
-    if (cb) cb(std::move(outcome));
+    if (cb) cb(std::move(pending_));
   });
 }
 

@@ -67,6 +67,12 @@ class AddressLookup {
   ProbeContext context_;
   net::UvIdle defer_;
   Callback callback_;
+  Outcome pending_;  ///< what deliver() hands to callback_ on the next loop turn
+  // The last host and port start() was given, and their parse (nullopt: a name).
+  bool parsed_ = false;
+  std::string parsed_host_;
+  std::uint16_t parsed_port_ = 0;
+  std::optional<net::SocketAddress> literal_;
   // Resolver callbacks hold a weak reference and the generation they were issued in: a callback
   // from an earlier start(), or arriving after cancel()/destruction, is dropped.
   std::shared_ptr<std::uint64_t> generation_ = std::make_shared<std::uint64_t>(0);
