@@ -441,11 +441,19 @@ TEST_F(FailoverTest, ImpairedButUsablePathNeverSwitches) {
   auto rtt_count =
       agent->metric("mediapath_probe_rtt_seconds_count{kind=\"sip\",target=\"proxy-a\"}");
   ASSERT_TRUE(rtt_count.has_value());
-  EXPECT_LT(*rtt_count, 120 * 3 * 0.99) << "no loss seen";
   auto jitter = agent->metric("mediapath_probe_jitter_seconds{kind=\"sip\",target=\"proxy-a\"}");
   ASSERT_TRUE(jitter.has_value());
   EXPECT_GT(*jitter, 0.002);
   EXPECT_EQ(agent->stop(), 0);
+  // Fewer replies than requests: the relay counts the requests it received (fast confirmation
+  // adds rounds after each failed one, so the count is not rounds x burst).
+  relay.stop();
+  std::string summary = relay.log();
+  auto at = summary.find("up received=");
+  ASSERT_NE(at, std::string::npos) << summary;
+  double requests = std::stod(summary.substr(at + 12));
+  EXPECT_GT(requests, 120 * 3 * 0.9) << summary;
+  EXPECT_LT(*rtt_count, requests * 0.99) << "no loss seen; " << summary;
 }
 
 class PlatformFailoverTest : public FailoverTest {
