@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <exception>
 #include <map>
@@ -87,6 +88,12 @@ reporter::ProbeSample toSample(const probes::ProbeResult& r) {
   if (r.sent > 0) s.loss_ratio = r.loss;
   s.mos = r.mos;
   if (r.lookup_ms) s.dns_lookup_seconds = *r.lookup_ms / 1000.0;
+  if (r.one_way) s.one_way_seconds = r.one_way->avg_ms / 1000.0;
+  if (r.reordered && r.loss_ab && r.sent > 0) {
+    // Of the packets that reached B, where reordering is counted.
+    double reached = std::round(r.sent * (1.0 - *r.loss_ab));
+    if (reached > 0) s.reordered_ratio = *r.reordered / reached;
+  }
   return s;
 }
 

@@ -47,7 +47,8 @@ TEST(Metrics, SeriesExistFromStartUpWithNaNForUnmeasuredValues) {
 TEST(Metrics, RecordsARoundInBaseUnits) {
   Metrics m("s", "v");
   m.addTarget("stun-a", "stun");
-  ProbeSample sample{"stun-a", "stun", true, {0.004, 0.012}, 0.0015, 0.2, 4.3, std::nullopt};
+  ProbeSample sample{"stun-a", "stun", true,         {0.004, 0.012}, 0.0015,
+                     0.2,      4.3,    std::nullopt, std::nullopt,   std::nullopt};
   m.recordProbe(sample);
   m.setTargetHealthy("stun-a", true);
   std::string text = m.serialize();
@@ -72,6 +73,28 @@ TEST(Metrics, RemovedTargetLeavesNoSeries) {
   std::string text = m.serialize();
   EXPECT_FALSE(contains(text, "dns-a"));
   EXPECT_TRUE(contains(text, "tcp-a"));
+}
+
+TEST(Metrics, RelayTargetsAddOneWayDelayAndReorderingByTarget) {
+  Metrics m("s", "v");
+  m.addTarget("loop-a", "relay");
+  m.addTarget("stun-a", "stun");
+  std::string text = m.serialize();
+  // From start-up, NaN until the first stream; other kinds carry no such series.
+  EXPECT_TRUE(contains(text, "mediapath_probe_one_way_seconds{target=\"loop-a\"} Nan"));
+  EXPECT_TRUE(contains(text, "mediapath_probe_reordered_ratio{target=\"loop-a\"} Nan"));
+  EXPECT_FALSE(contains(text, "mediapath_probe_one_way_seconds{target=\"stun-a\"}"));
+  ProbeSample sample{"loop-a", "relay", true,         {0.08, 0.09}, 0.004,
+                     0.1,      4.1,     std::nullopt, 0.041,        0.02};
+  m.recordProbe(sample);
+  text = m.serialize();
+  EXPECT_TRUE(contains(text, "mediapath_probe_one_way_seconds{target=\"loop-a\"} 0.041"));
+  EXPECT_TRUE(contains(text, "mediapath_probe_reordered_ratio{target=\"loop-a\"} 0.02"));
+  EXPECT_TRUE(contains(text, "mediapath_probe_mos{kind=\"relay\",target=\"loop-a\"} 4.1"));
+  EXPECT_TRUE(
+      contains(text, "mediapath_probe_rtt_seconds_count{kind=\"relay\",target=\"loop-a\"} 2"));
+  m.removeTarget("loop-a");
+  EXPECT_FALSE(contains(m.serialize(), "loop-a"));
 }
 
 TEST(Metrics, SocketDropsCountWhatTheRunningTotalGrew) {
