@@ -32,6 +32,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto binding = mediapath::probes::readBindingAnswer(message);
   if (binding.success && binding.error_code) std::abort();
 
+  // The relay probe's CreatePermission / ChannelBind answers: a success carries no address, and
+  // only an error can be a challenge.
+  auto peer = mediapath::probes::readTurnPeerAnswer(message);
+  if (peer.kind == TurnAnswer::Kind::kSuccess && (peer.relayed || peer.challenge)) std::abort();
+  if (peer.kind != TurnAnswer::Kind::kError && peer.challenge) std::abort();
+
   auto turn = mediapath::probes::readTurnAnswer(message);
   if (turn.kind != TurnAnswer::Kind::kError && turn.challenge) std::abort();
   if (turn.challenge && turn.challenge_problem.empty()) {

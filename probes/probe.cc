@@ -6,12 +6,13 @@
 namespace mediapath::probes {
 namespace {
 
-constexpr std::array<std::pair<Kind, std::string_view>, 5> kKindNames{{
+constexpr std::array<std::pair<Kind, std::string_view>, 6> kKindNames{{
     {Kind::kStun, "stun"},
     {Kind::kTurn, "turn"},
     {Kind::kSip, "sip"},
     {Kind::kTcp, "tcp"},
     {Kind::kDns, "dns"},
+    {Kind::kRelay, "relay"},
 }};
 
 }  // namespace

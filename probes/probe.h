@@ -20,7 +20,7 @@ namespace mediapath::probes {
 
 class ProbeResources;
 
-enum class Kind { kStun, kTurn, kSip, kTcp, kDns };
+enum class Kind { kStun, kTurn, kSip, kTcp, kDns, kRelay };
 enum class Transport { kUdp, kTcp };
 enum class DnsRecord { kA, kAAAA, kSRV };
 
@@ -34,6 +34,14 @@ struct BurstSpec {
   std::chrono::milliseconds spacing{20};
 };
 
+/// The relay probe's RTP-like stream: `packets` datagrams of `size` bytes (the ChannelData
+/// payload, as an RTP packet's size) `spacing` apart. The default is 1 s of G.711 at 20 ms.
+struct StreamSpec {
+  int packets = 50;
+  int size = 172;
+  std::chrono::milliseconds spacing{20};
+};
+
 /// Everything a probe needs to know about one target. Built by agent/ from the config; probes
 /// know nothing about JSON, Prometheus or Genesys.
 struct ProbeTarget {
@@ -43,7 +51,7 @@ struct ProbeTarget {
   std::uint16_t port = 0;
   std::chrono::milliseconds timeout{2000};
   BurstSpec burst;
-  // turn
+  // turn, relay
   std::string username;
   std::string password;  ///< the resolved secret; never logged, never in results
   // sip
@@ -51,6 +59,8 @@ struct ProbeTarget {
   std::vector<int> success_codes;  ///< empty: any 2xx is success
   // dns
   DnsRecord record = DnsRecord::kA;
+  // relay
+  StreamSpec stream;
 };
 
 struct RttStats {
@@ -78,10 +88,16 @@ struct ProbeResult {
   std::optional<double> connect_ms;
   // kind-specific
   std::string mapped_address;          ///< stun
-  std::string relayed_address;         ///< turn
+  std::string relayed_address;         ///< turn; relay: allocation A's
   std::optional<int> status_code;      ///< sip
   std::vector<std::string> addresses;  ///< dns
   std::optional<double> lookup_ms;     ///< dns
+  // relay (the stream A -> relay -> B -> relay -> A; rtt and jitter_ms above are its figures)
+  std::optional<RttStats> one_way;  ///< A -> B delay
+  std::optional<double> loss_ab;    ///< share of the stream that did not reach B
+  std::optional<double> loss_ba;    ///< share of what reached B that did not come back
+  std::optional<int> reordered;     ///< A -> B packets arriving after a later one
+  std::optional<int> duplicated;    ///< extra copies, both legs
 };
 
 using ProbeCallback = std::function<void(ProbeResult)>;

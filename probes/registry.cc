@@ -3,6 +3,7 @@
 
 #include "probes/dns_probe.h"
 #include "probes/probe.h"
+#include "probes/relay_probe.h"
 #include "probes/sip_probe.h"
 #include "probes/stun_probe.h"
 #include "probes/tcp_probe.h"
@@ -25,6 +26,8 @@ std::unique_ptr<Probe> makeProbe(Kind kind, const ProbeContext& context) {
       return makeTcpProbe(context);
     case Kind::kDns:
       return makeDnsProbe(context);
+    case Kind::kRelay:
+      return makeRelayProbe(context);
   }
   return nullptr;
 }

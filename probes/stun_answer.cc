@@ -51,6 +51,19 @@ std::string checkAttribute(const StunMessage& message, StunAttribute attribute, 
   return {};
 }
 
+// The error half of a TURN answer: ERROR-CODE and whether REALM and NONCE make it a challenge.
+// Leaves `out` kInvalid when there is no readable ERROR-CODE.
+void readTurnError(const StunMessage& message, TurnAnswer& out) {
+  if (stun_message_find_error(mutableMessage(message), &out.error_code) !=
+      STUN_MESSAGE_RETURN_SUCCESS) {
+    return;
+  }
+  out.kind = TurnAnswer::Kind::kError;
+  out.challenge = stun_message_has_attribute(mutableMessage(message), STUN_ATTRIBUTE_NONCE) &&
+                  stun_message_has_attribute(mutableMessage(message), STUN_ATTRIBUTE_REALM);
+  if (out.challenge) out.challenge_problem = checkChallenge(message);
+}
+
 }  // namespace
 
 BindingAnswer readBindingAnswer(const StunMessage& message) {
@@ -92,14 +105,17 @@ TurnAnswer readTurnAnswer(const StunMessage& message) {
     out.kind = TurnAnswer::Kind::kAlternate;
     return out;
   }
-  if (stun_message_find_error(mutableMessage(message), &out.error_code) !=
-      STUN_MESSAGE_RETURN_SUCCESS) {
-    return out;  // kInvalid
+  readTurnError(message, out);
+  return out;
+}
+
+TurnAnswer readTurnPeerAnswer(const StunMessage& message) {
+  TurnAnswer out;
+  if (stun_message_get_class(&message) == STUN_RESPONSE) {
+    out.kind = TurnAnswer::Kind::kSuccess;
+    return out;
   }
-  out.kind = TurnAnswer::Kind::kError;
-  out.challenge = stun_message_has_attribute(mutableMessage(message), STUN_ATTRIBUTE_NONCE) &&
-                  stun_message_has_attribute(mutableMessage(message), STUN_ATTRIBUTE_REALM);
-  if (out.challenge) out.challenge_problem = checkChallenge(message);
+  readTurnError(message, out);
   return out;
 }
 

@@ -45,6 +45,10 @@ struct TurnAnswer {
 
 BindingAnswer readBindingAnswer(const StunMessage& message);
 TurnAnswer readTurnAnswer(const StunMessage& message);
+/// A CreatePermission or ChannelBind answer (RFC 5766 §9, §11): kSuccess for a success response
+/// (no addresses), else as readTurnAnswer's errors. libnice's turn usage reads Allocate and
+/// Refresh answers only.
+TurnAnswer readTurnPeerAnswer(const StunMessage& message);
 
 /// libnice strips '"' from both ends and NULs from the end of the realm, username and password it
 /// hashes into the long-term key, without a bound: when nothing would be left (an empty value

@@ -41,6 +41,20 @@ std::string unknownTargetMessage(const Config& config, const std::string& name) 
 // Milliseconds to the microsecond: enough precision, stable-looking output.
 double roundMs(double ms) { return std::round(ms * 1000.0) / 1000.0; }
 
+nlohmann::ordered_json msStats(const std::optional<probes::RttStats>& s) {
+  if (!s) return nullptr;
+  return {{"min", roundMs(s->min_ms)}, {"avg", roundMs(s->avg_ms)}, {"max", roundMs(s->max_ms)}};
+}
+
+template <typename T>
+nlohmann::ordered_json orNull(const std::optional<T>& v) {
+  return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+}
+
+std::string percent(const std::optional<double>& ratio) {
+  return ratio ? net::formatFixed(*ratio * 100.0, 1) + "%" : "-";
+}
+
 nlohmann::ordered_json toJson(const probes::ProbeResult& r) {
   nlohmann::ordered_json j;
   j["target"] = r.target;
@@ -51,13 +65,7 @@ nlohmann::ordered_json toJson(const probes::ProbeResult& r) {
   j["sent"] = r.sent;
   j["received"] = r.received;
   j["loss"] = r.loss;
-  if (r.rtt) {
-    j["rtt_ms"] = {{"min", roundMs(r.rtt->min_ms)},
-                   {"avg", roundMs(r.rtt->avg_ms)},
-                   {"max", roundMs(r.rtt->max_ms)}};
-  } else {
-    j["rtt_ms"] = nullptr;
-  }
+  j["rtt_ms"] = msStats(r.rtt);
   j["jitter_ms"] = r.jitter_ms ? nlohmann::ordered_json(roundMs(*r.jitter_ms)) : nullptr;
   j["mos"] = r.mos ? nlohmann::ordered_json(std::round(*r.mos * 100.0) / 100.0) : nullptr;
   if (r.dns_ms) j["dns_ms"] = roundMs(*r.dns_ms);
@@ -75,6 +83,14 @@ nlohmann::ordered_json toJson(const probes::ProbeResult& r) {
     case probes::Kind::kDns:
       j["addresses"] = r.addresses;
       j["lookup_ms"] = r.lookup_ms ? nlohmann::ordered_json(roundMs(*r.lookup_ms)) : nullptr;
+      break;
+    case probes::Kind::kRelay:
+      j["relayed_address"] = r.relayed_address;
+      j["one_way_ms"] = msStats(r.one_way);
+      j["loss_ab"] = orNull(r.loss_ab);
+      j["loss_ba"] = orNull(r.loss_ba);
+      j["reordered"] = orNull(r.reordered);
+      j["duplicated"] = orNull(r.duplicated);
       break;
     case probes::Kind::kTcp:
       break;
@@ -99,6 +115,18 @@ std::string detail(const probes::ProbeResult& r) {
     }
     case probes::Kind::kTcp:
       return r.connect_ms ? "connect " + net::formatFixed(*r.connect_ms, 1) + " ms" : "";
+    case probes::Kind::kRelay: {
+      std::string s = "relayed " + r.relayed_address;
+      if (r.one_way) {
+        s += " one-way " + net::formatFixed(r.one_way->min_ms, 1) + "/" +
+             net::formatFixed(r.one_way->avg_ms, 1) + "/" + net::formatFixed(r.one_way->max_ms, 1) +
+             " ms";
+      }
+      s += " loss a>b " + percent(r.loss_ab) + " b>a " + percent(r.loss_ba);
+      s += " reordered " + std::to_string(r.reordered.value_or(0)) + " duplicated " +
+           std::to_string(r.duplicated.value_or(0));
+      return s;
+    }
   }
   return "";
 }

@@ -32,6 +32,13 @@ struct BurstConfig {
   Duration spacing{20};
 };
 
+/// The relay kind's RTP-like stream (probes::StreamSpec); defaults: 1 s of G.711 at 20 ms.
+struct StreamConfig {
+  int packets = 50;
+  int size = 172;
+  Duration spacing{20};
+};
+
 struct ProbingConfig {
   Duration interval{5000};
   Duration timeout{2000};
@@ -60,7 +67,7 @@ struct TargetConfig {
   std::optional<BurstConfig> burst;
   /// Overrides the failover group's confirm_interval; 0 ("off"): no fast confirmation.
   std::optional<Duration> confirm_interval;
-  // turn
+  // turn, relay
   std::string username;
   SecretRef password;
   // sip
@@ -68,6 +75,8 @@ struct TargetConfig {
   std::vector<int> success_codes;  ///< empty: any 2xx
   // dns
   probes::DnsRecord record = probes::DnsRecord::kA;
+  // relay
+  StreamConfig stream;
 };
 
 /// Where a failover group writes (DESIGN.md "Genesys backends"); exactly one is set.

@@ -377,6 +377,31 @@ BurstConfig readBurst(const json& v, const std::string& ptr, Diagnostics& d, Bur
   return base;
 }
 
+// Bounds of a relay stream: a size holds at least the probe's 12-byte packet header and stays
+// below a 1280-byte IPv6 path MTU with the headers; 1000 packets are 20 s of RTP.
+StreamConfig readStream(const json& v, const std::string& ptr, Diagnostics& d) {
+  StreamConfig out;
+  ObjectReader r(v, ptr, d, {"packets", "size", "spacing"});
+  if (auto p = r.integer("packets", 1, 1000, "stream packet count")) out.packets = int(*p);
+  if (auto p = r.integer("size", 12, 1200, "stream packet size in bytes")) out.size = int(*p);
+  if (auto s = r.duration("spacing")) {
+    if (*s > std::chrono::seconds(1)) {
+      r.error("spacing", "must be at most 1s (RTP-like pacing)");
+    } else {
+      out.spacing = *s;
+    }
+  }
+  // A round neither refreshes its allocations nor its permissions (RFC 8656: 300 s) and
+  // channels: a minute of stream keeps well inside their lifetimes.
+  Duration length = out.spacing * (out.packets - 1);
+  if (length > std::chrono::minutes(1)) {
+    d.add(ptr, "the stream lasts " + net::formatDuration(length) + " (" +
+                   std::to_string(out.packets - 1) + " x " + net::formatDuration(out.spacing) +
+                   "); at most 1m");
+  }
+  return out;
+}
+
 ProbingConfig readProbing(const ObjectReader& root) {
   ProbingConfig out;
   const json* v = root.get("probing");
@@ -458,12 +483,16 @@ constexpr std::array<std::string_view, 15> kTargetKeys{"name",
                                                        "password_credential",
                                                        "transport",
                                                        "success_codes",
-                                                       "record"};
+                                                       "record",
+                                                       "stream"};
 
 // Which of the kind-specific keys each kind accepts.
 bool keyAllowedForKind(std::string_view key, probes::Kind kind) {
   using probes::Kind;
-  if (key == "username" || key.starts_with("password_")) return kind == Kind::kTurn;
+  if (key == "username" || key.starts_with("password_")) {
+    return kind == Kind::kTurn || kind == Kind::kRelay;
+  }
+  if (key == "stream") return kind == Kind::kRelay;
   if (key == "transport" || key == "success_codes") return kind == Kind::kSip;
   if (key == "record") return kind == Kind::kDns;
   if (key == "port") return kind != Kind::kDns;
@@ -475,6 +504,7 @@ std::uint16_t defaultPort(probes::Kind kind) {
   switch (kind) {
     case probes::Kind::kStun:
     case probes::Kind::kTurn:
+    case probes::Kind::kRelay:
       return 3478;
     case probes::Kind::kSip:
       return 5060;
@@ -520,8 +550,8 @@ TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
     kind = probes::kindFromName(*kind_name);
     if (!kind) {
       r.error("kind", "unknown kind " + quote(*kind_name) +
-                          didYouMean(*kind_name, {"stun", "turn", "sip", "tcp", "dns"}) +
-                          "; expected one of stun, turn, sip, tcp, dns");
+                          didYouMean(*kind_name, {"stun", "turn", "sip", "tcp", "dns", "relay"}) +
+                          "; expected one of stun, turn, sip, tcp, dns, relay");
     }
   }
   if (auto s = r.string("host", true)) {
@@ -550,6 +580,9 @@ TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
   }
 
   switch (t.kind) {
+    case probes::Kind::kRelay:
+      if (const json* st = r.get("stream")) t.stream = readStream(*st, r.at("stream"), d);
+      [[fallthrough]];
     case probes::Kind::kTurn:
       if (auto s = r.string("username", true)) t.username = *s;
       t.password = r.secret("password", true);
@@ -588,16 +621,22 @@ TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
 }
 
 // A round (timeout after the last packet of the burst) must end before the next one starts, or
-// rounds of one target would overlap.
+// rounds of one target would overlap. A relay round has three phases bounded by the timeout (set
+// up, the last packets' return, the release) around its stream.
 void checkRoundFitsInterval(Diagnostics& d, const std::string& ptr, Duration interval,
-                            Duration timeout, const BurstConfig& burst) {
-  Duration round = timeout + burst.spacing * (burst.packets - 1);
+                            Duration timeout, const TargetConfig& t, const BurstConfig& burst) {
+  bool relay = t.kind == probes::Kind::kRelay;
+  int timeouts = relay ? 3 : 1;
+  int packets = relay ? t.stream.packets : burst.packets;
+  Duration spacing = relay ? t.stream.spacing : burst.spacing;
+  Duration round = timeout * timeouts + spacing * (packets - 1);
   if (round >= interval) {
-    d.add(ptr, "a round takes up to " + net::formatDuration(round) + " (timeout " +
-                   net::formatDuration(timeout) +
-                   (burst.packets > 1 ? " + " + std::to_string(burst.packets - 1) + " x " +
-                                            net::formatDuration(burst.spacing) + " spacing"
-                                      : std::string()) +
+    d.add(ptr, "a round takes up to " + net::formatDuration(round) + " (" +
+                   (relay ? "3 x timeout " : "timeout ") + net::formatDuration(timeout) +
+                   (packets > 1 ? " + " + std::to_string(packets - 1) + " x " +
+                                      net::formatDuration(spacing) +
+                                      (relay ? " stream spacing" : " spacing")
+                                : std::string()) +
                    ") and must be shorter than the interval " + net::formatDuration(interval));
   }
 }
@@ -614,7 +653,7 @@ std::vector<TargetConfig> readTargets(const ObjectReader& root, const ProbingCon
         }
         if (!t.host.empty()) {
           checkRoundFitsInterval(root.diags(), ptr, t.interval.value_or(probing.interval),
-                                 t.timeout.value_or(probing.timeout),
+                                 t.timeout.value_or(probing.timeout), t,
                                  t.burst.value_or(probing.burst));
         }
         targets.push_back(std::move(t));

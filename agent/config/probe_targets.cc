@@ -21,7 +21,10 @@ PlannedTarget planTarget(const TargetConfig& t, const ProbingConfig& probing) {
   pt.burst.packets = bursts ? b.packets : 1;
   pt.burst.spacing = b.spacing;
   pt.username = t.username;
-  if (t.kind == probes::Kind::kTurn) {
+  pt.stream.packets = t.stream.packets;
+  pt.stream.size = t.stream.size;
+  pt.stream.spacing = t.stream.spacing;
+  if (t.kind == probes::Kind::kTurn || t.kind == probes::Kind::kRelay) {
     try {
       pt.password = readSecret(t.password);
     } catch (const std::exception& e) {

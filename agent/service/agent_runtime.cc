@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <exception>
 #include <map>
@@ -87,13 +88,14 @@ HealthPolicy healthPolicyFor(const Config& config, const std::string& target) {
   return policy;
 }
 
-// Jitter and MOS come from a burst of datagrams (probes/udp_burst.cc, and turn's repeated
-// allocations); a tcp connect, a dns lookup and one SIP OPTIONS over TCP measure neither, so such
+// Jitter and MOS come from a burst of datagrams (probes/udp_burst.cc, turn's repeated
+// allocations, relay's media stream); a tcp connect, a dns lookup and one SIP OPTIONS over TCP measure neither, so such
 // a target gets no jitter or MOS series.
 bool measuresPathQuality(const TargetConfig& t) {
   switch (t.kind) {
     case probes::Kind::kStun:
     case probes::Kind::kTurn:
+    case probes::Kind::kRelay:
       return true;
     case probes::Kind::kSip:
       return t.transport == probes::Transport::kUdp;
@@ -114,6 +116,12 @@ reporter::ProbeSample toSample(const probes::ProbeResult& r) {
   if (r.sent > 0) s.loss_ratio = r.loss;
   s.mos = r.mos;
   if (r.lookup_ms) s.dns_lookup_seconds = *r.lookup_ms / 1000.0;
+  if (r.one_way) s.one_way_seconds = r.one_way->avg_ms / 1000.0;
+  if (r.reordered && r.loss_ab && r.sent > 0) {
+    // Of the packets that reached B, where reordering is counted.
+    double reached = std::round(r.sent * (1.0 - *r.loss_ab));
+    if (reached > 0) s.reordered_ratio = *r.reordered / reached;
+  }
   return s;
 }
 

@@ -103,6 +103,39 @@ struct Metrics::Impl {
       family(prometheus::BuildGauge(), "mediapath_site_info",
              "The site this agent runs at; join on it for fleet views", *registry);
 
+  // Relay targets (the media loop): two more gauges, labelled by target only (DESIGN.md
+  // "Metrics"), NaN until the first stream. Kept apart so other kinds carry no such series.
+  prometheus::Family<prometheus::Gauge>& one_way =
+      family(prometheus::BuildGauge(), "mediapath_probe_one_way_seconds",
+             "Average one-way delay A -> relay -> B of the last relay stream", *registry);
+  prometheus::Family<prometheus::Gauge>& reordered =
+      family(prometheus::BuildGauge(), "mediapath_probe_reordered_ratio",
+             "Share of the last relay stream's packets that reached B out of order", *registry);
+  struct RelaySeries {
+    prometheus::Gauge* one_way = nullptr;
+    prometheus::Gauge* reordered = nullptr;
+  };
+  std::map<std::string, RelaySeries> relay;  // by target
+  void addRelay(const std::string& target) {
+    RelaySeries r{&one_way.Add({{"target", target}}), &reordered.Add({{"target", target}})};
+    r.one_way->Set(kNaN);
+    r.reordered->Set(kNaN);
+    relay.emplace(target, r);
+  }
+  void removeRelay(const std::string& target) {
+    auto it = relay.find(target);
+    if (it == relay.end()) return;
+    one_way.Remove(it->second.one_way);
+    reordered.Remove(it->second.reordered);
+    relay.erase(it);
+  }
+  void recordRelay(const ProbeSample& sample) {
+    auto it = relay.find(sample.target);
+    if (it == relay.end()) return;
+    if (sample.one_way_seconds) it->second.one_way->Set(*sample.one_way_seconds);
+    if (sample.reordered_ratio) it->second.reordered->Set(*sample.reordered_ratio);
+  }
+
   std::mutex mutex;
   std::map<std::string, TargetSeries> targets;
   std::map<std::string, GroupSeries> groups;
@@ -150,6 +183,7 @@ void Metrics::addTarget(const std::string& target, const std::string& kind, bool
     s.dns_lookup->Set(kNaN);
   }
   s.loss->Set(kNaN);
+  if (kind == "relay") impl_->addRelay(target);
   impl_->targets.emplace(target, s);
 }
 
@@ -165,6 +199,7 @@ void Metrics::removeTarget(const std::string& target) {
   impl_->skipped.Remove(s->skipped);
   impl_->healthy.Remove(s->healthy);
   if (s->dns_lookup != nullptr) impl_->dns_lookup.Remove(s->dns_lookup);
+  impl_->removeRelay(target);
   impl_->targets.erase(target);
 }
 
@@ -181,6 +216,7 @@ void Metrics::recordProbe(const ProbeSample& sample) {
   if (s->dns_lookup != nullptr && sample.dns_lookup_seconds) {
     s->dns_lookup->Set(*sample.dns_lookup_seconds);
   }
+  impl_->recordRelay(sample);
 }
 
 void Metrics::countSkippedRounds(const std::string& target, std::uint64_t ticks) {

@@ -23,6 +23,9 @@ struct ProbeSample {
   std::optional<double> loss_ratio;
   std::optional<double> mos;
   std::optional<double> dns_lookup_seconds;
+  // relay targets: the stream's average A -> B delay and share of reordered packets
+  std::optional<double> one_way_seconds;
+  std::optional<double> reordered_ratio;
 };
 
 /// The agent's Prometheus metrics (DESIGN.md "Metrics"). Series for a target or group are

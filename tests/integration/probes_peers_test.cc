@@ -79,6 +79,24 @@ TEST_F(ProbesPeersTest, CoturnOverIPv6) {
   ASSERT_TRUE(turn);
   EXPECT_TRUE(turn->ok) << turn->error << "\n" << coturn.log();
   EXPECT_EQ(turn->relayed_address.rfind("[::1]:", 0), 0u) << turn->relayed_address;
+  // The media loop over IPv6: IPv6 relays, and XOR-PEER-ADDRESS carrying IPv6 peers.
+  t.kind = Kind::kRelay;
+  t.stream = {10, 172, 10ms};
+  auto relay = run(t);
+  ASSERT_TRUE(relay);
+  EXPECT_TRUE(relay->ok) << relay->error << "\n" << coturn.log();
+  EXPECT_EQ(relay->relayed_address.rfind("[::1]:", 0), 0u) << relay->relayed_address;
+  EXPECT_EQ(relay->received, 10);
+}
+
+// Counts `needle` in coturn's (--verbose) log.
+int countInLog(const testing::Coturn& coturn, const std::string& needle) {
+  std::string log = coturn.log();
+  int count = 0;
+  for (auto pos = log.find(needle); pos != std::string::npos; pos = log.find(needle, pos + 1)) {
+    ++count;
+  }
+  return count;
 }
 
 TEST_F(ProbesPeersTest, CoturnTurnAllocateWithRightCredentialsAndRelease) {
@@ -108,15 +126,7 @@ TEST_F(ProbesPeersTest, CoturnTurnAllocateWithRightCredentialsAndRelease) {
   }
   probe.reset();
   // Both allocations were released: coturn (--verbose) logs each Refresh with lifetime 0.
-  auto released = [&] {
-    std::string log = coturn.log();
-    int count = 0;
-    for (auto pos = log.find("lifetime=0"); pos != std::string::npos;
-         pos = log.find("lifetime=0", pos + 1)) {
-      ++count;
-    }
-    return count;
-  };
+  auto released = [&] { return countInLog(coturn, "lifetime=0"); };
   auto deadline = std::chrono::steady_clock::now() + 3s;
   while (released() < 2 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(50ms);
@@ -125,16 +135,81 @@ TEST_F(ProbesPeersTest, CoturnTurnAllocateWithRightCredentialsAndRelease) {
   EXPECT_NE(coturn.log().find("REFRESH processed, success"), std::string::npos);
 }
 
+// turn and relay (which allocates as turn does) say the same; relay then streams nothing.
 TEST_F(ProbesPeersTest, CoturnTurnWrongPasswordIs401) {
   testing::Coturn coturn(dir_);
-  auto t = target(Kind::kTurn, "127.0.0.1", coturn.port());
+  for (Kind kind : {Kind::kTurn, Kind::kRelay}) {
+    SCOPED_TRACE(std::string(kindName(kind)));
+    auto t = target(kind, "127.0.0.1", coturn.port());
+    t.username = "test";
+    t.password = "wrong";
+    auto result = run(t);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->ok);
+    EXPECT_EQ(result->error, "TURN 401 Unauthorized (check username/password_env)");
+    EXPECT_EQ(result->relayed_address, "");
+    EXPECT_FALSE(result->mos);
+    if (kind == Kind::kRelay) {
+      EXPECT_EQ(result->sent, 0);
+      EXPECT_FALSE(result->rtt);
+    }
+  }
+}
+
+TEST_F(ProbesPeersTest, CoturnRelayLoopStreamsThroughTheRelayAndReleases) {
+  testing::Coturn coturn(dir_);
+  auto t = target(Kind::kRelay, "127.0.0.1", coturn.port());
   t.username = "test";
-  t.password = "wrong";
-  auto result = run(t);
-  ASSERT_TRUE(result);
-  EXPECT_FALSE(result->ok);
-  EXPECT_EQ(result->error, "TURN 401 Unauthorized (check username/password_env)");
-  EXPECT_EQ(result->relayed_address, "");
+  t.password = "secret";
+  t.stream = {25, 172, 20ms};
+  auto probe = makeProbe(Kind::kRelay, context_);
+  // Two rounds with the same probe: nothing of the first (allocations, channels, the stream's
+  // round tag) may leak into the second.
+  for (int round = 0; round < 2; ++round) {
+    auto result = testing::runRound(loop_, *probe, t, 10s);
+    ASSERT_TRUE(result);
+    EXPECT_TRUE(result->ok) << result->error << "\n" << coturn.log();
+    EXPECT_EQ(result->error, "");
+    EXPECT_EQ(result->relayed_address.rfind("127.0.0.1:", 0), 0u) << result->relayed_address;
+    EXPECT_EQ(result->sent, 25);
+    EXPECT_EQ(result->received, 25);  // loopback: nothing is lost
+    EXPECT_EQ(result->loss, 0.0);
+    EXPECT_EQ(result->loss_ab, 0.0);
+    EXPECT_EQ(result->loss_ba, 0.0);
+    EXPECT_EQ(result->reordered, 0);
+    EXPECT_EQ(result->duplicated, 0);
+    ASSERT_TRUE(result->rtt);
+    ASSERT_TRUE(result->one_way);
+    ASSERT_TRUE(result->jitter_ms);
+    ASSERT_TRUE(result->mos);
+    EXPECT_EQ(result->rtt_samples_ms.size(), 25u);
+    // Plausible loopback figures: positive, the one-way leg shorter than the loop, well under a
+    // frame time even on a busy 2-core machine.
+    EXPECT_GT(result->rtt->min_ms, 0.0);
+    EXPECT_LE(result->rtt->min_ms, result->rtt->avg_ms);
+    EXPECT_LE(result->rtt->avg_ms, result->rtt->max_ms);
+    EXPECT_LT(result->rtt->avg_ms, 20.0);
+    EXPECT_GT(result->one_way->min_ms, 0.0);
+    EXPECT_LT(result->one_way->avg_ms, result->rtt->avg_ms);
+    EXPECT_LT(*result->jitter_ms, 10.0);
+    EXPECT_GT(*result->mos, 4.3);
+    std::printf(
+        "coturn relay round %d: relayed %s rtt %.3f/%.3f/%.3f ms one-way %.3f/%.3f/%.3f ms "
+        "jitter %.4f ms mos %.3f\n",
+        round, result->relayed_address.c_str(), result->rtt->min_ms, result->rtt->avg_ms,
+        result->rtt->max_ms, result->one_way->min_ms, result->one_way->avg_ms,
+        result->one_way->max_ms, *result->jitter_ms, *result->mos);
+  }
+  probe.reset();
+  // coturn saw each step on both allocations of both rounds, and all four allocations were
+  // released (Refresh lifetime 0).
+  auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (countInLog(coturn, "lifetime=0") < 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(countInLog(coturn, "lifetime=0"), 4) << coturn.log();
+  EXPECT_EQ(countInLog(coturn, "CREATE_PERMISSION processed, success"), 4) << coturn.log();
+  EXPECT_EQ(countInLog(coturn, "CHANNEL_BIND processed, success"), 4) << coturn.log();
 }
 
 TEST_F(ProbesPeersTest, DeadUdpPortTimesOut) {

@@ -47,7 +47,8 @@ TEST(Metrics, SeriesExistFromStartUpWithNaNForUnmeasuredValues) {
 TEST(Metrics, RecordsARoundInBaseUnits) {
   Metrics m("s", "v");
   m.addTarget("stun-a", "stun", true);
-  ProbeSample sample{"stun-a", "stun", true, {0.004, 0.012}, 0.0015, 0.2, 4.3, std::nullopt};
+  ProbeSample sample{"stun-a", "stun", true,         {0.004, 0.012}, 0.0015,
+                     0.2,      4.3,    std::nullopt, std::nullopt,   std::nullopt};
   m.recordProbe(sample);
   m.setTargetHealthy("stun-a", true);
   std::string text = m.serialize();
@@ -80,7 +81,8 @@ TEST(Metrics, FiguresAKindNeverMeasuresHaveNoSeries) {
   m.addTarget("dns-a", "dns", false);
   m.addTarget("sip-udp", "sip", true);
   // A round that carries jitter and MOS anyway must not create them for a tcp target.
-  m.recordProbe({"tcp-a", "tcp", true, {0.002}, 0.001, 0.0, 4.4, std::nullopt});
+  m.recordProbe(
+      {"tcp-a", "tcp", true, {0.002}, 0.001, 0.0, 4.4, std::nullopt, std::nullopt, std::nullopt});
   std::string text = m.serialize();
   EXPECT_FALSE(contains(text, "mediapath_probe_mos{kind=\"tcp\""));
   EXPECT_FALSE(contains(text, "mediapath_probe_jitter_seconds{kind=\"tcp\""));
@@ -92,6 +94,28 @@ TEST(Metrics, FiguresAKindNeverMeasuresHaveNoSeries) {
       contains(text, "mediapath_probe_jitter_seconds{kind=\"sip\",target=\"sip-udp\"} Nan"));
   m.removeTarget("tcp-a");
   EXPECT_FALSE(contains(m.serialize(), "tcp-a"));
+}
+
+TEST(Metrics, RelayTargetsAddOneWayDelayAndReorderingByTarget) {
+  Metrics m("s", "v");
+  m.addTarget("loop-a", "relay", true);
+  m.addTarget("stun-a", "stun", true);
+  std::string text = m.serialize();
+  // From start-up, NaN until the first stream; other kinds carry no such series.
+  EXPECT_TRUE(contains(text, "mediapath_probe_one_way_seconds{target=\"loop-a\"} Nan"));
+  EXPECT_TRUE(contains(text, "mediapath_probe_reordered_ratio{target=\"loop-a\"} Nan"));
+  EXPECT_FALSE(contains(text, "mediapath_probe_one_way_seconds{target=\"stun-a\"}"));
+  ProbeSample sample{"loop-a", "relay", true,         {0.08, 0.09}, 0.004,
+                     0.1,      4.1,     std::nullopt, 0.041,        0.02};
+  m.recordProbe(sample);
+  text = m.serialize();
+  EXPECT_TRUE(contains(text, "mediapath_probe_one_way_seconds{target=\"loop-a\"} 0.041"));
+  EXPECT_TRUE(contains(text, "mediapath_probe_reordered_ratio{target=\"loop-a\"} 0.02"));
+  EXPECT_TRUE(contains(text, "mediapath_probe_mos{kind=\"relay\",target=\"loop-a\"} 4.1"));
+  EXPECT_TRUE(
+      contains(text, "mediapath_probe_rtt_seconds_count{kind=\"relay\",target=\"loop-a\"} 2"));
+  m.removeTarget("loop-a");
+  EXPECT_FALSE(contains(m.serialize(), "loop-a"));
 }
 
 TEST(Metrics, SocketDropsCountWhatTheRunningTotalGrew) {
