@@ -469,7 +469,7 @@ DnsConfig readDns(const ObjectReader& root) {
   return out;
 }
 
-constexpr std::array<std::string_view, 15> kTargetKeys{"name",
+constexpr std::array<std::string_view, 16> kTargetKeys{"name",
                                                        "kind",
                                                        "host",
                                                        "port",

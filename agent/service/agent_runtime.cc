@@ -89,8 +89,8 @@ HealthPolicy healthPolicyFor(const Config& config, const std::string& target) {
 }
 
 // Jitter and MOS come from a burst of datagrams (probes/udp_burst.cc, turn's repeated
-// allocations, relay's media stream); a tcp connect, a dns lookup and one SIP OPTIONS over TCP measure neither, so such
-// a target gets no jitter or MOS series.
+// allocations, relay's media stream); a tcp connect, a dns lookup and one SIP OPTIONS over TCP
+// measure neither, so such a target gets no jitter or MOS series.
 bool measuresPathQuality(const TargetConfig& t) {
   switch (t.kind) {
     case probes::Kind::kStun:
