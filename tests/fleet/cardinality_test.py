@@ -35,6 +35,8 @@ PER_TARGET = {
     "mediapath_target_healthy": 1,
 }
 PATH_QUALITY = {"mediapath_probe_jitter_seconds": 1, "mediapath_probe_mos": 1}
+# Only the media loop measures these (by target, without the kind label).
+RELAY_ONLY = {"mediapath_probe_one_way_seconds": 1, "mediapath_probe_reordered_ratio": 1}
 PER_KIND = {
     "stun": {**PER_TARGET, **PATH_QUALITY},
     "turn": {**PER_TARGET, **PATH_QUALITY},
@@ -42,6 +44,7 @@ PER_KIND = {
     "sip-tcp": dict(PER_TARGET),
     "tcp": dict(PER_TARGET),
     "dns": {**PER_TARGET, "mediapath_dns_lookup_seconds": 1},
+    "relay": {**PER_TARGET, **PATH_QUALITY, **RELAY_ONLY},
 }
 
 
@@ -112,6 +115,10 @@ def main():
                  "transport": "tcp"},
                 {"name": "tcp-a", "kind": "tcp", "host": "127.0.0.1", "port": closed},
                 {"name": "dns-a", "kind": "dns", "host": "sip.example.test", "record": "A"},
+                # A round is three transactions and the stream: it gets its own interval.
+                {"name": "loop-a", "kind": "relay", "host": "127.0.0.1", "port": closed,
+                 "username": "u", "password_env": "TURN_PASSWORD", "interval": "5s",
+                 "stream": {"packets": 5, "size": 172, "spacing": "20ms"}},
             ],
             "failover": [{"name": "media-proxy", "candidates": ["proxy-udp", "proxy-tcp"],
                           "apply_to": {"location_path": "/media/proxy"}}],
@@ -146,13 +153,15 @@ def main():
             print(f"{name:45} {want[name]:8} {got[name]:8}{mark}")
             if mark:
                 failures.append(name)
-        print(f"{'total (6 targets, 1 group of 2)':45} {sum(want.values()):8} "
+        print(f"{'total (7 targets, 1 group of 2)':45} {sum(want.values()):8} "
               f"{sum(got.values()):8}")
 
         for name, labels, value in samples:
             if family_of(name) in PATH_QUALITY and any(
                     f'target="{t}"' in labels for t in ("proxy-tcp", "tcp-a", "dns-a")):
                 failures.append(f"{name}{labels} {value}: a figure its kind never measures")
+            if family_of(name) in RELAY_ONLY and 'target="loop-a"' not in labels:
+                failures.append(f"{name}{labels} {value}: only relay targets measure this")
         if failures:
             print("cardinality_test: FAILED:", *failures, sep="\n  ")
             print("If the change is meant, update the table here and in docs/fleet.md.")
