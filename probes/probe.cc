@@ -1,5 +1,6 @@
 #include "probes/probe.h"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -16,6 +17,12 @@ constexpr std::array<std::pair<Kind, std::string_view>, 6> kKindNames{{
 }};
 
 }  // namespace
+
+std::chrono::milliseconds roundLength(Kind kind, std::chrono::milliseconds timeout,
+                                      const BurstSpec& burst, const StreamSpec& stream) {
+  if (kind == Kind::kRelay) return timeout * 3 + stream.spacing * std::max(0, stream.packets - 1);
+  return timeout + burst.spacing * std::max(0, burst.packets - 1);
+}
 
 std::string_view kindName(Kind kind) {
   for (const auto& [k, name] : kKindNames) {

@@ -42,6 +42,13 @@ struct StreamSpec {
   std::chrono::milliseconds spacing{20};
 };
 
+/// The longest a round may take by the probe's own timers: `timeout` after the last packet of
+/// the burst; for relay, three phases bounded by `timeout` (set-up, the stream's last returns,
+/// the release) around the stream. The scheduler's round deadline and the config's "a round
+/// must fit in the interval" check are both this.
+std::chrono::milliseconds roundLength(Kind kind, std::chrono::milliseconds timeout,
+                                      const BurstSpec& burst, const StreamSpec& stream);
+
 /// Everything a probe needs to know about one target. Built by agent/ from the config; probes
 /// know nothing about JSON, Prometheus or Genesys.
 struct ProbeTarget {

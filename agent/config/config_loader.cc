@@ -626,10 +626,10 @@ TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
 void checkRoundFitsInterval(Diagnostics& d, const std::string& ptr, Duration interval,
                             Duration timeout, const TargetConfig& t, const BurstConfig& burst) {
   bool relay = t.kind == probes::Kind::kRelay;
-  int timeouts = relay ? 3 : 1;
   int packets = relay ? t.stream.packets : burst.packets;
   Duration spacing = relay ? t.stream.spacing : burst.spacing;
-  Duration round = timeout * timeouts + spacing * (packets - 1);
+  Duration round = probes::roundLength(t.kind, timeout, {burst.packets, burst.spacing},
+                                       {t.stream.packets, t.stream.size, t.stream.spacing});
   if (round >= interval) {
     d.add(ptr, "a round takes up to " + net::formatDuration(round) + " (" +
                    (relay ? "3 x timeout " : "timeout ") + net::formatDuration(timeout) +

@@ -369,10 +369,15 @@ struct AgentRuntime::Impl {
 
   // Fast confirmation: while a failure is suspected, the next round comes confirm_interval
   // later (never later than the interval would bring it) with a timeout adapted to the path.
-  void confirmIfSuspected(const std::string& name, const TargetState& target) {
+  // turn and relay keep their own timeout: a phase of theirs is several transactions in a row
+  // (401 challenge, Allocate, CreatePermission, ChannelBind), which 4 x SRTT would not cover.
+  void confirmIfSuspected(const probes::ProbeResult& r, const TargetState& target) {
     milliseconds every = std::min(target.health.policy().confirm_interval, target.interval);
     if (!scheduler || every.count() <= 0 || !target.health.confirming()) return;
-    scheduler->confirm(name, every, confirmTimeout(target.srtt.ms(), target.timeout));
+    bool transactions = r.kind == probes::Kind::kTurn || r.kind == probes::Kind::kRelay;
+    milliseconds timeout =
+        transactions ? target.timeout : confirmTimeout(target.srtt.ms(), target.timeout);
+    scheduler->confirm(r.target, every, timeout);
   }
 
   void onResult(const probes::ProbeResult& r) {
@@ -385,7 +390,7 @@ struct AgentRuntime::Impl {
     bool was_known = h.known();
     bool changed = h.record(r.ok, r.mos) == HealthTracker::Transition::kChanged;
     if (r.ok && r.rtt) target.srtt.add(r.rtt->avg_ms);
-    confirmIfSuspected(r.target, target);
+    confirmIfSuspected(r, target);
     if (changed) {
       if (h.healthy()) {
         spdlog::info("target {}: healthy{}", r.target, was_known ? " again" : "");

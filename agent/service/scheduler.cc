@@ -170,8 +170,8 @@ class Scheduler::Session {
   }
 
   milliseconds roundBudget(milliseconds timeout) const {
-    int extra_packets = std::max(0, target_.burst.packets - 1);
-    return timeout + target_.burst.spacing * extra_packets + owner_.options_.round_grace;
+    return probes::roundLength(target_.kind, timeout, target_.burst, target_.stream) +
+           owner_.options_.round_grace;
   }
 
   void startRound(milliseconds timeout) {

@@ -329,6 +329,23 @@ TEST(SchedulerTest, RoundDeadlineIncludesTheBurst) {
   EXPECT_EQ(h.results[0].error, "timeout after 1.33s (the probe did not report)");
 }
 
+// A relay round is set-up, stream and release, each phase bounded by the timeout: cutting it at
+// one timeout would fail every healthy round whose stream outlasts it (1 s by default).
+TEST(SchedulerTest, RelayRoundDeadlineIsThreeTimeoutsAroundTheStream) {
+  Harness h({0.0});
+  probes::ProbeTarget t = makeTarget("loop", milliseconds(300));
+  t.kind = probes::Kind::kRelay;
+  t.stream.packets = 50;
+  t.stream.spacing = milliseconds(20);
+  h.scheduler->add(t, milliseconds(5000));
+  h.scheduler->start();
+  h.advanceTo(milliseconds(2129));  // 3 x 300 + 49 x 20 + 250 = 2130
+  EXPECT_TRUE(h.results.empty());
+  h.advanceTo(milliseconds(2130));
+  ASSERT_EQ(h.results.size(), 1u);
+  EXPECT_EQ(h.results[0].error, "timeout after 2.13s (the probe did not report)");
+}
+
 // Fast confirmation (DESIGN.md "Health and failover"): what the runtime does after a failed
 // round, with the scheduler's exact timing.
 TEST(SchedulerTest, ConfirmRunsTheNextRoundEarlyWithItsTimeoutThenTheGridResumes) {
