@@ -222,11 +222,11 @@ TEST(RelayBinary, AppliedDelaysMatchLogAndSeededModel) {
   for (const auto& t : trips) {
     ASSERT_EQ(rtt_ms.count(t.tid), 1u) << t.tid;
     double measured = rtt_ms.at(t.tid);
-    // Microseconds of slack: the relay stamps arrivals with the kernel's receive time and its
-    // sends with its own clock read, the client reads the clock around sendto/recv; the two
-    // sides' readings of the same instants differ by a few µs (25.452 ms measured against
-    // 25.459 ms logged was seen under load).
-    EXPECT_GE(measured, t.total() - 0.05) << t.tid;
+    // Slack: the relay stamps arrivals with the kernel's receive time and its sends with its
+    // own clock read, the client reads the clock around sendto/recv; the two sides' readings of
+    // the same instants differ by microseconds (25.452 ms measured against 25.459 ms logged,
+    // and 36.046 against 36.102 in a full CI run under load).
+    EXPECT_GE(measured, t.total() - 0.1) << t.tid;
     excess.push_back(measured - t.total());
   }
   std::sort(excess.begin(), excess.end());
