@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "net/byte_stream.h"
 #include "net/socket_address.h"
 #include "net/socket_budget.h"
 #include "net/uv_handle.h"
@@ -18,29 +19,21 @@ namespace mediapath::net {
 /// destruction, and each callback may destroy the connection.
 ///
 /// Thread safety: none; owned by the thread running `loop`.
-class TcpConnection {
+class TcpConnection final : public ByteStream {
  public:
-  /// 0 on success or a negative libuv error (UV_ECONNREFUSED, ...).
-  using ConnectCallback = std::function<void(int status)>;
-  /// Data as it arrives (`error` 0), or a final error/UV_EOF with empty data.
-  using ReadCallback = std::function<void(int error, std::string_view data)>;
-
   /// `budget` (may be null: not counted) must outlive the connection.
   explicit TcpConnection(uv_loop_t* loop, SocketBudget* budget = nullptr);
-  ~TcpConnection() = default;
+  ~TcpConnection() override = default;
 
   TcpConnection(const TcpConnection&) = delete;
   TcpConnection& operator=(const TcpConnection&) = delete;
 
-  /// Starts connecting. Returns 0 or a negative libuv error (then `callback` never runs);
-  /// UV_EMFILE when the connection's SocketBudget is spent.
-  int connect(const SocketAddress& remote, ConnectCallback callback);
-  /// Queues `data` for writing (copied). Returns 0 or a negative libuv error. Write failures
-  /// surface as read errors.
-  int write(std::string_view data);
-  int startRead(ReadCallback callback);
-  std::optional<SocketAddress> localAddress() const;
-  void close();
+  /// As ByteStream::connect; UV_EMFILE when the connection's SocketBudget is spent.
+  int connect(const SocketAddress& remote, ConnectCallback callback) override;
+  int write(std::string_view data) override;
+  int startRead(ReadCallback callback) override;
+  std::optional<SocketAddress> localAddress() const override;
+  void close() override;
 
  private:
   static void onConnect(uv_connect_t* req, int status);
