@@ -4,6 +4,8 @@
 #include <array>
 #include <utility>
 
+#include "net/text.h"
+
 namespace mediapath::probes {
 namespace {
 
@@ -15,6 +17,10 @@ constexpr std::array<std::pair<Kind, std::string_view>, 6> kKindNames{{
     {Kind::kDns, "dns"},
     {Kind::kRelay, "relay"},
 }};
+
+std::string percent(const std::optional<double>& ratio) {
+  return ratio ? net::formatFixed(*ratio * 100.0, 1) + "%" : "-";
+}
 
 }  // namespace
 
@@ -40,6 +46,39 @@ std::optional<Kind> kindFromName(std::string_view name) {
 
 std::string_view transportName(Transport transport) {
   return transport == Transport::kUdp ? "udp" : "tcp";
+}
+
+std::string summary(const ProbeResult& r) {
+  if (!r.ok) return r.error;
+  switch (r.kind) {
+    case Kind::kStun:
+      return "mapped " + r.mapped_address;
+    case Kind::kTurn:
+      return "relayed " + r.relayed_address;
+    case Kind::kSip:
+      return r.status_code ? "status " + std::to_string(*r.status_code) : "";
+    case Kind::kDns: {
+      std::string s;
+      for (const auto& a : r.addresses) s += (s.empty() ? "" : " ") + a;
+      if (r.lookup_ms) s += " (lookup " + net::formatFixed(*r.lookup_ms, 1) + " ms)";
+      return s;
+    }
+    case Kind::kTcp:
+      return r.connect_ms ? "connect " + net::formatFixed(*r.connect_ms, 1) + " ms" : "";
+    case Kind::kRelay: {
+      std::string s = "relayed " + r.relayed_address;
+      if (r.one_way) {
+        s += " one-way " + net::formatFixed(r.one_way->min_ms, 1) + "/" +
+             net::formatFixed(r.one_way->avg_ms, 1) + "/" + net::formatFixed(r.one_way->max_ms, 1) +
+             " ms";
+      }
+      s += " loss a>b " + percent(r.loss_ab) + " b>a " + percent(r.loss_ba);
+      s += " reordered " + std::to_string(r.reordered.value_or(0)) + " duplicated " +
+           std::to_string(r.duplicated.value_or(0));
+      return s;
+    }
+  }
+  return "";
 }
 
 }  // namespace mediapath::probes

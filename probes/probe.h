@@ -107,6 +107,11 @@ struct ProbeResult {
   std::optional<int> duplicated;    ///< extra copies, both legs
 };
 
+/// The result's kind-specific figures in one line for people: "mapped 192.0.2.1:50000",
+/// "status 200", a relay's one-way delay, loss per direction and reordering; the error when the
+/// round failed. The probe table's DETAIL column and the status page's.
+std::string summary(const ProbeResult& result);
+
 using ProbeCallback = std::function<void(ProbeResult)>;
 
 /// What every probe runs with. All pointers outlive the probe; `loop` and `resources` are

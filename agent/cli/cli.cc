@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <exception>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "agent/cli/exit_codes.h"
 #include "agent/config/config_loader.h"
@@ -24,6 +26,27 @@ void setUpLogging(const std::string& level) {
 }
 
 }  // namespace
+
+void printColumns(const std::vector<std::vector<std::string>>& rows, std::ostream& out) {
+  if (rows.empty()) return;
+  std::vector<std::size_t> width(rows[0].size(), 0);
+  for (const auto& row : rows) {
+    for (std::size_t c = 0; c < row.size() && c < width.size(); ++c) {
+      width[c] = std::max(width[c], row[c].size());
+    }
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size() && c < width.size()) {
+        line += std::string(width[c] - row[c].size() + 2, ' ');
+      }
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << "\n";
+  }
+}
 
 const char* versionString() {
   static const std::string version =
@@ -59,6 +82,7 @@ int runCli(int argc, char** argv) {
   addConfigCommands(tree, action);
   addGenesysCommands(tree, action);
   addProbeCommands(tree, action);
+  addReadinessCommand(tree, action);
   addRunCommand(tree, action);
 
   try {

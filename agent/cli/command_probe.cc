@@ -51,10 +51,6 @@ nlohmann::ordered_json orNull(const std::optional<T>& v) {
   return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
 }
 
-std::string percent(const std::optional<double>& ratio) {
-  return ratio ? net::formatFixed(*ratio * 100.0, 1) + "%" : "-";
-}
-
 nlohmann::ordered_json toJson(const probes::ProbeResult& r) {
   nlohmann::ordered_json j;
   j["target"] = r.target;
@@ -98,39 +94,6 @@ nlohmann::ordered_json toJson(const probes::ProbeResult& r) {
   return j;
 }
 
-std::string detail(const probes::ProbeResult& r) {
-  if (!r.ok) return r.error;
-  switch (r.kind) {
-    case probes::Kind::kStun:
-      return "mapped " + r.mapped_address;
-    case probes::Kind::kTurn:
-      return "relayed " + r.relayed_address;
-    case probes::Kind::kSip:
-      return r.status_code ? "status " + std::to_string(*r.status_code) : "";
-    case probes::Kind::kDns: {
-      std::string s;
-      for (const auto& a : r.addresses) s += (s.empty() ? "" : " ") + a;
-      if (r.lookup_ms) s += " (lookup " + net::formatFixed(*r.lookup_ms, 1) + " ms)";
-      return s;
-    }
-    case probes::Kind::kTcp:
-      return r.connect_ms ? "connect " + net::formatFixed(*r.connect_ms, 1) + " ms" : "";
-    case probes::Kind::kRelay: {
-      std::string s = "relayed " + r.relayed_address;
-      if (r.one_way) {
-        s += " one-way " + net::formatFixed(r.one_way->min_ms, 1) + "/" +
-             net::formatFixed(r.one_way->avg_ms, 1) + "/" + net::formatFixed(r.one_way->max_ms, 1) +
-             " ms";
-      }
-      s += " loss a>b " + percent(r.loss_ab) + " b>a " + percent(r.loss_ba);
-      s += " reordered " + std::to_string(r.reordered.value_or(0)) + " duplicated " +
-           std::to_string(r.duplicated.value_or(0));
-      return s;
-    }
-  }
-  return "";
-}
-
 void printTable(const std::vector<probes::ProbeResult>& results, std::ostream& out) {
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"TARGET", "KIND", "ADDRESS", "RESULT", "RTT MS MIN/AVG/MAX", "JITTER MS", "LOSS",
@@ -147,21 +110,9 @@ void printTable(const std::vector<probes::ProbeResult>& results, std::ostream& o
     rows.push_back({r.target, std::string(probes::kindName(r.kind)), r.address,
                     r.ok ? "ok" : "FAIL", rtt,
                     r.jitter_ms ? net::formatFixed(*r.jitter_ms, 2) : "-", loss,
-                    r.mos ? net::formatFixed(*r.mos, 2) : "-", detail(r)});
+                    r.mos ? net::formatFixed(*r.mos, 2) : "-", probes::summary(r)});
   }
-  std::vector<std::size_t> width(rows[0].size(), 0);
-  for (const auto& row : rows) {
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t c = 0; c < row.size(); ++c) {
-      line += row[c];
-      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out << line << "\n";
-  }
+  printColumns(rows, out);
 }
 
 int runProbe(const ProbeOptions& o) {

@@ -151,6 +151,21 @@ struct LocationConfig {
   LocationMedia media;
 };
 
+/// `readiness`: what the readiness verdict judges against (DESIGN.md "Command line"). The
+/// defaults are Microsoft's client-to-edge targets for Teams media (loss, jitter, RTT, reorder)
+/// and Genesys's "acceptable" MOS.
+struct ReadinessConfig {
+  /// Where relayed (TURN) addresses must lie, e.g. Genesys Cloud's media blocks; empty: that
+  /// check is reported as not configured.
+  std::vector<std::string> media_cidrs;
+  double max_loss = 0.01;
+  Duration max_jitter{30};
+  Duration max_rtt{100};
+  double max_reorder = 0.0005;
+  double min_mos = 3.5;
+  int min_cert_days = 14;
+};
+
 struct Config {
   std::string source;  ///< the file it was loaded from, for messages
   std::string site_name;
@@ -160,6 +175,7 @@ struct Config {
   std::vector<FailoverGroup> failover;
   std::optional<GenesysConfig> genesys;
   std::optional<LocationConfig> location;
+  ReadinessConfig readiness;
 
   const TargetConfig* findTarget(const std::string& name) const;
 };

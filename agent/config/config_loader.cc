@@ -731,6 +731,36 @@ std::map<std::string, std::string> readMediaRegions(const ObjectReader& ar,
   return regions;
 }
 
+ReadinessConfig readReadiness(const ObjectReader& root) {
+  ReadinessConfig out;
+  const json* v = root.get("readiness");
+  if (v == nullptr) return out;
+  ObjectReader r(*v, "/readiness", root.diags(),
+                 {"media_cidrs", "max_loss", "max_jitter", "max_rtt", "max_reorder", "min_mos",
+                  "min_cert_days"});
+  if (!r.valid()) return out;
+  r.array("media_cidrs", [&](const json& e, const std::string& ptr) {
+    if (!e.is_string()) {
+      r.diags().add(ptr, "expected a CIDR string such as \"52.129.96.0/20\", got " + show(e));
+      return;
+    }
+    if (std::string problem = checkCidr(e.get<std::string>()); !problem.empty()) {
+      r.diags().add(ptr, problem);
+    } else {
+      out.media_cidrs.push_back(e.get<std::string>());
+    }
+  });
+  if (auto d = r.number("max_loss", 0, 1, "loss ratio")) out.max_loss = *d;
+  if (auto d = r.duration("max_jitter")) out.max_jitter = *d;
+  if (auto d = r.duration("max_rtt")) out.max_rtt = *d;
+  if (auto d = r.number("max_reorder", 0, 1, "reorder ratio")) out.max_reorder = *d;
+  if (auto d = r.number("min_mos", 1, 5, "MOS")) out.min_mos = *d;
+  if (auto d = r.integer("min_cert_days", 0, 3650, "number of days")) {
+    out.min_cert_days = static_cast<int>(*d);
+  }
+  return out;
+}
+
 constexpr std::array<std::string_view, 3> kLocationPaths{"/media/proxy", "/media/stun",
                                                          "/media/turn"};
 
@@ -1153,8 +1183,9 @@ LoadResult parseConfig(std::string_view text, const std::string& source) {
   Diagnostics diags;
   Config config;
   config.source = source;
-  ObjectReader root(doc, "", diags,
-                    {"site", "probing", "dns", "targets", "failover", "genesys", "location"});
+  ObjectReader root(
+      doc, "", diags,
+      {"site", "probing", "dns", "targets", "failover", "genesys", "location", "readiness"});
   if (root.valid()) {
     if (const json* site = root.get("site")) {
       ObjectReader s(*site, "/site", diags, {"name"});
@@ -1168,6 +1199,7 @@ LoadResult parseConfig(std::string_view text, const std::string& source) {
     config.failover = readFailover(root, config.targets);
     config.genesys = readGenesys(root);
     config.location = readLocation(root, config.targets);
+    config.readiness = readReadiness(root);
     checkCrossReferences(config, diags);
   }
   result.errors = std::move(diags.errors());

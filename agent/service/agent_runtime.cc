@@ -414,6 +414,7 @@ struct AgentRuntime::Impl {
     s.jitter_ms = r.jitter_ms;
     if (r.sent > 0) s.loss = r.loss;
     s.mos = r.mos;
+    if (r.ok) s.details = probes::summary(r);
     s.last_round = clock.wallNow();
     board.recordRound(std::move(s));
     if (changed) notifyStatus();  // the STATUS= line only moves when some health does

@@ -44,6 +44,7 @@ void StatusBoard::recordRound(TargetStatus status) {
   status.rounds = t.rounds + 1;
   status.history = std::move(t.history);
   status.health_changes = std::move(t.health_changes);
+  if (!status.last_ok) status.details = std::move(t.details);  // the last good round's
   if (status.known && (!t.known || t.healthy != status.healthy)) {
     status.health_changes.push_front(
         {status.last_round, status.healthy, status.healthy ? std::string() : status.last_error});
@@ -288,7 +289,7 @@ void renderTargets(std::ostringstream& o, const StatusSnapshot& s,
     << StatusBoard::kHistoryRounds << " rounds of each target.</p>\n"
     << "<table class=\"targets\"><tr><th>target</th><th>kind</th>"
     << "<th>address</th><th>health</th><th>last round</th><th>RTT avg</th><th>jitter</th>"
-    << "<th>loss</th><th>MOS</th><th>recent rounds</th>"
+    << "<th>loss</th><th>MOS</th><th>recent rounds</th><th>details</th>"
     << "<th>last error</th><th>rounds</th></tr>\n";
   for (const auto& t : s.targets) {
     std::string since;
@@ -306,8 +307,8 @@ void renderTargets(std::ostringstream& o, const StatusSnapshot& s,
       << escapeHtml(t.address) << "</td><td>" << healthBadge(t) << since << "</td><td>" << last
       << "</td><td>" << fixed(t.rtt_avg_ms, 2, " ms") << "</td><td>" << fixed(t.jitter_ms, 2, " ms")
       << "</td><td>" << fixed(loss_pct, 1, " %") << "</td><td>" << fixed(t.mos, 2) << "</td><td>"
-      << sparkline(t, now) << "</td><td class=\"err\">" << escapeHtml(t.last_error) << "</td><td>"
-      << t.rounds << "</td></tr>\n";
+      << sparkline(t, now) << "</td><td>" << escapeHtml(t.details) << "</td><td class=\"err\">"
+      << escapeHtml(t.last_error) << "</td><td>" << t.rounds << "</td></tr>\n";
   }
   o << "</table>\n";
 }
@@ -535,6 +536,7 @@ json targetJson(const TargetStatus& t) {
               {"jitter_ms", optionalNumber(t.jitter_ms)},
               {"loss", optionalNumber(t.loss)},
               {"mos", optionalNumber(t.mos)},
+              {"details", t.details},
               {"last_round", t.known ? json(net::formatUtc(t.last_round, true)) : json(nullptr)},
               {"rounds", t.rounds}};
   return out;

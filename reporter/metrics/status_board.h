@@ -39,6 +39,9 @@ struct TargetStatus {
   std::optional<double> jitter_ms;
   std::optional<double> loss;
   std::optional<double> mos;
+  /// The last good round's kind-specific figures in one line (probes::summary: a mapped or
+  /// relayed address, a SIP status, a relay's one-way delay, loss per direction, reordering).
+  std::string details;
   std::chrono::system_clock::time_point last_round{};
   std::uint64_t rounds = 0;
   /// Kept by the board (what recordRound is handed here is ignored): the last kHistoryRounds

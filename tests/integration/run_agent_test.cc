@@ -52,7 +52,15 @@ class RunAgentTest : public ::testing::Test {
            {"kind", "tcp"},
            {"host", "127.0.0.1"},
            {"port", kamailio_.port()}},
-          {{"name", "proxy-dns"}, {"kind", "dns"}, {"host", "sip.example.test"}, {"record", "A"}}}},
+          {{"name", "proxy-dns"}, {"kind", "dns"}, {"host", "sip.example.test"}, {"record", "A"}},
+          {{"name", "loop-a"},
+           {"kind", "relay"},
+           {"host", "127.0.0.1"},
+           {"port", coturn_.port()},
+           {"username", "test"},
+           {"password_env", "TURN_PASSWORD"},
+           {"interval", "2s"},
+           {"stream", {{"packets", 10}, {"spacing", "20ms"}}}}}},
         {"failover",
          {{{"name", "media-proxy"},
            {"candidates", {"proxy-a", "proxy-a-tcp"}},
@@ -140,7 +148,9 @@ TEST_F(RunAgentTest, PrometheusScrapesEveryFamilyAndEveryDashboardAndAlertExpres
                                        "mediapath_config_last_reload_successful",
                                        "mediapath_build_info",
                                        "mediapath_site_info",
-                                       "mediapath_probe_rounds_skipped_total"};
+                                       "mediapath_probe_rounds_skipped_total",
+                                       "mediapath_probe_one_way_seconds",
+                                       "mediapath_probe_reordered_ratio"};
   std::set<std::string> seen;
   ASSERT_TRUE(waitUntil(
       [&] {
@@ -158,7 +168,7 @@ TEST_F(RunAgentTest, PrometheusScrapesEveryFamilyAndEveryDashboardAndAlertExpres
       << prometheus.log();
 
   json kinds = prometheus.query("count by (kind) (mediapath_probe_success)");
-  EXPECT_EQ(kinds["data"]["result"].size(), 5u) << kinds.dump();
+  EXPECT_EQ(kinds["data"]["result"].size(), 6u) << kinds.dump();
   json up = prometheus.query("mediapath_probe_success{target=\"turn-a\",kind=\"turn\"}");
   ASSERT_EQ(up["data"]["result"].size(), 1u);
   EXPECT_EQ(up["data"]["result"][0]["value"][1], "1") << agent->log();
@@ -181,7 +191,7 @@ TEST_F(RunAgentTest, PrometheusScrapesEveryFamilyAndEveryDashboardAndAlertExpres
   auto [status, page] = httpGet(agent->url("/"));
   EXPECT_EQ(status, 200);
   for (const char* name :
-       {"stun-a", "turn-a", "proxy-a", "proxy-a-tcp", "proxy-dns", "media-proxy"}) {
+       {"stun-a", "turn-a", "proxy-a", "proxy-a-tcp", "proxy-dns", "loop-a", "media-proxy"}) {
     EXPECT_NE(page.find(name), std::string::npos) << name;
   }
   EXPECT_NE(page.find("http-equiv=\"refresh\""), std::string::npos);

@@ -53,6 +53,27 @@ TEST(StatusBoard, PageEscapesWhatTargetsReport) {
   EXPECT_NE(page.find("1970-01-01T00:00:01Z"), std::string::npos);
 }
 
+TEST(StatusBoard, DetailsAreTheLastGoodRoundsAndEscaped) {
+  StatusBoard board;
+  board.reset("site", "v", {target("loop")}, {});
+  TargetStatus good = target("loop");
+  good.known = true;
+  good.last_ok = true;
+  good.details = "relayed 192.0.2.1:50000 one-way 1.0/2.0/3.0 ms <b>";
+  board.recordRound(good);
+  TargetStatus failed = target("loop");
+  failed.known = true;
+  failed.last_error = "timeout after 2s";
+  board.recordRound(failed);
+  auto snap = board.snapshot();
+  EXPECT_EQ(snap.targets[0].details, good.details);  // a failed round keeps the last figures
+  std::string page = renderStatusPage(snap, std::chrono::system_clock::now());
+  EXPECT_NE(page.find("<td>relayed 192.0.2.1:50000 one-way 1.0/2.0/3.0 ms &lt;b&gt;</td>"),
+            std::string::npos);
+  auto json = nlohmann::json::parse(renderStatusJson(snap, std::chrono::system_clock::now()));
+  EXPECT_EQ(json["targets"][0]["details"], good.details);
+}
+
 using std::chrono::seconds;
 using Time = std::chrono::system_clock::time_point;
 
