@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <sstream>
 #include <thread>
 
 #include "net/event_loop.h"
+#include "net/uv_timer.h"
 #include "probes/probe.h"
 #include "probes/probe_resources.h"
 #include "tests/net/loop_check.h"
@@ -210,6 +212,155 @@ TEST_F(ProbesPeersTest, CoturnRelayLoopStreamsThroughTheRelayAndReleases) {
   EXPECT_EQ(countInLog(coturn, "lifetime=0"), 4) << coturn.log();
   EXPECT_EQ(countInLog(coturn, "CREATE_PERMISSION processed, success"), 4) << coturn.log();
   EXPECT_EQ(countInLog(coturn, "CHANNEL_BIND processed, success"), 4) << coturn.log();
+}
+
+// TURN over TCP to coturn (RFC 8656 §2.1; coturn listens on TCP on its port too): the same
+// Allocate, relayed address and release as over UDP, on a connection per round.
+TEST_F(ProbesPeersTest, CoturnTurnOverTcpAllocatesAndReleases) {
+  testing::Coturn coturn(dir_);
+  auto t = target(Kind::kTurn, "127.0.0.1", coturn.port());
+  t.username = "test";
+  t.password = "secret";
+  t.transport = Transport::kTcp;
+  auto probe = makeProbe(Kind::kTurn, context_);
+  for (int round = 0; round < 2; ++round) {
+    auto result = testing::runRound(loop_, *probe, t);
+    ASSERT_TRUE(result);
+    EXPECT_TRUE(result->ok) << result->error << "\n" << coturn.log();
+    EXPECT_EQ(result->error, "");
+    EXPECT_EQ(result->relayed_address.rfind("127.0.0.1:", 0), 0u) << result->relayed_address;
+    EXPECT_NE(result->relayed_address, "127.0.0.1:0");
+    EXPECT_EQ(result->sent, 2);  // challenge + authenticated Allocate, neither sent again
+    EXPECT_EQ(result->received, 2);
+    ASSERT_TRUE(result->connect_ms);
+    EXPECT_GT(*result->connect_ms, 0.0);
+    ASSERT_TRUE(result->rtt);
+    EXPECT_GT(result->rtt->avg_ms, 0.0);
+    EXPECT_LT(result->rtt->avg_ms, 100.0);
+    std::printf("coturn TURN/TCP round %d: relayed %s connect %.3f ms allocate rtt %.3f ms\n",
+                round, result->relayed_address.c_str(), *result->connect_ms, result->rtt->avg_ms);
+  }
+  probe.reset();
+  auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (countInLog(coturn, "lifetime=0") < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(countInLog(coturn, "lifetime=0"), 2) << coturn.log();
+  EXPECT_EQ(countInLog(coturn, "ALLOCATE processed, success"), 2) << coturn.log();
+  // Over TCP, not UDP: coturn logs the end of each authenticated TCP session (the fixture's own
+  // readiness checks are sessions of no user).
+  auto tcp_sessions = [&] {
+    std::istringstream log(coturn.log());
+    int n = 0;
+    for (std::string line; std::getline(log, line);) {
+      n += line.find("user <test>") != std::string::npos &&
+           line.find("reason: TCP connection closed by client") != std::string::npos;
+    }
+    return n;
+  };
+  while (tcp_sessions() < 2 && std::chrono::steady_clock::now() < deadline + 2s) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(tcp_sessions(), 2) << coturn.log();
+}
+
+TEST_F(ProbesPeersTest, CoturnRelayLoopOverTcpStreamsThroughTheRelayAndReleases) {
+  testing::Coturn coturn(dir_);
+  auto t = target(Kind::kRelay, "127.0.0.1", coturn.port());
+  t.username = "test";
+  t.password = "secret";
+  t.transport = Transport::kTcp;
+  t.stream = {25, 172, 20ms};
+  auto probe = makeProbe(Kind::kRelay, context_);
+  for (int round = 0; round < 2; ++round) {
+    auto result = testing::runRound(loop_, *probe, t, 10s);
+    ASSERT_TRUE(result);
+    EXPECT_TRUE(result->ok) << result->error << "\n" << coturn.log();
+    EXPECT_EQ(result->error, "");
+    EXPECT_EQ(result->relayed_address.rfind("127.0.0.1:", 0), 0u) << result->relayed_address;
+    EXPECT_EQ(result->sent, 25);
+    EXPECT_EQ(result->received, 25);
+    EXPECT_EQ(result->loss, 0.0);
+    EXPECT_EQ(result->loss_ab, 0.0);
+    EXPECT_EQ(result->loss_ba, 0.0);
+    EXPECT_EQ(result->reordered, 0);
+    EXPECT_EQ(result->duplicated, 0);
+    ASSERT_TRUE(result->connect_ms);
+    ASSERT_TRUE(result->rtt);
+    ASSERT_TRUE(result->one_way);
+    ASSERT_TRUE(result->jitter_ms);
+    ASSERT_TRUE(result->mos);
+    EXPECT_EQ(result->rtt_samples_ms.size(), 25u);
+    // As over UDP: positive, the one-way leg shorter than the loop, well under a frame time (a
+    // Nagle/delayed-ACK stall holds packets for 40 ms).
+    EXPECT_GT(result->rtt->min_ms, 0.0);
+    EXPECT_LE(result->rtt->min_ms, result->rtt->avg_ms);
+    EXPECT_LE(result->rtt->avg_ms, result->rtt->max_ms);
+    EXPECT_LT(result->rtt->avg_ms, 20.0);
+    EXPECT_GT(result->one_way->min_ms, 0.0);
+    EXPECT_LT(result->one_way->avg_ms, result->rtt->avg_ms);
+    EXPECT_LT(*result->jitter_ms, 10.0);
+    EXPECT_GT(*result->mos, 4.3);
+    std::printf(
+        "coturn relay/TCP round %d: relayed %s rtt %.3f/%.3f/%.3f ms one-way %.3f/%.3f/%.3f ms "
+        "jitter %.4f ms mos %.3f\n",
+        round, result->relayed_address.c_str(), result->rtt->min_ms, result->rtt->avg_ms,
+        result->rtt->max_ms, result->one_way->min_ms, result->one_way->avg_ms,
+        result->one_way->max_ms, *result->jitter_ms, *result->mos);
+  }
+  probe.reset();
+  auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (countInLog(coturn, "lifetime=0") < 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(countInLog(coturn, "lifetime=0"), 4) << coturn.log();
+  EXPECT_EQ(countInLog(coturn, "CREATE_PERMISSION processed, success"), 4) << coturn.log();
+  EXPECT_EQ(countInLog(coturn, "CHANNEL_BIND processed, success"), 4) << coturn.log();
+}
+
+TEST_F(ProbesPeersTest, CoturnTurnWrongPasswordOverTcpIs401) {
+  testing::Coturn coturn(dir_);
+  for (Kind kind : {Kind::kTurn, Kind::kRelay}) {
+    SCOPED_TRACE(std::string(kindName(kind)));
+    auto t = target(kind, "127.0.0.1", coturn.port());
+    t.username = "test";
+    t.password = "wrong";
+    t.transport = Transport::kTcp;
+    auto result = run(t);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->ok);
+    EXPECT_EQ(result->error, "TURN 401 Unauthorized (check username/password_env)");
+    EXPECT_EQ(result->relayed_address, "");
+  }
+}
+
+// coturn goes away in the middle of a relay stream over TCP: the round ends with what happened
+// to which allocation, at once and without a crash or a leaked handle (TearDown checks).
+TEST_F(ProbesPeersTest, CoturnStoppedMidStreamOverTcpIsAClearError) {
+  testing::Coturn coturn(dir_);
+  auto t = target(Kind::kRelay, "127.0.0.1", coturn.port());
+  t.username = "test";
+  t.password = "secret";
+  t.transport = Transport::kTcp;
+  t.stream = {100, 172, 20ms};  // 2 s
+  auto probe = makeProbe(Kind::kRelay, context_);
+  net::UvTimer stopper(loop_.get());
+  stopper.start(700ms, [&] { coturn.stop(); });
+  auto started = std::chrono::steady_clock::now();
+  auto result = testing::runRound(loop_, *probe, t, 10s);
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ok);
+  std::string to = ": TCP connection to 127.0.0.1:" + std::to_string(coturn.port()) + ": ";
+  bool named = false;
+  for (const char* leg : {"allocation A", "allocation B"}) {
+    for (const char* what : {"connection closed by peer", "connection reset"}) {
+      named = named || result->error == leg + to + what;
+    }
+  }
+  EXPECT_TRUE(named) << result->error;
+  EXPECT_LT(took, 2s);  // not the stream's end, nor a timeout
+  std::printf("coturn stopped mid-stream: %s (%d sent)\n", result->error.c_str(), result->sent);
 }
 
 TEST_F(ProbesPeersTest, DeadUdpPortTimesOut) {
