@@ -20,6 +20,10 @@ struct WriteRequest {
 
 TcpConnection::TcpConnection(uv_loop_t* loop, SocketBudget* budget) : budget_(budget) {
   handle_.adopt(uv_tcp_init(loop, handle_.get()), "uv_tcp_init", this);
+  // Every message on these connections is small and waits for an answer, and the relay probe
+  // times a packet stream over them: Nagle would hold a packet back until the previous one is
+  // acknowledged (up to a delayed ACK, 40 ms). Before connect, libuv applies it to the new socket.
+  if (handle_.initialized()) (void)uv_tcp_nodelay(handle_.get(), 1);
 }
 
 int TcpConnection::connect(const SocketAddress& remote, ConnectCallback callback) {

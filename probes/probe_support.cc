@@ -27,6 +27,18 @@ double millisecondsBetween(std::chrono::steady_clock::time_point from,
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
+std::unique_ptr<net::ByteStream> openStream(const ProbeContext& context,
+                                            const ProbeTarget& target) {
+  switch (target.transport) {
+    case Transport::kTcp:
+      return std::make_unique<net::TcpConnection>(context.loop->get(),
+                                                  context.resources->socketBudget());
+    case Transport::kUdp:
+      break;
+  }
+  return nullptr;
+}
+
 ProbeResult newResult(const ProbeTarget& target) {
   ProbeResult result;
   result.target = target.name;

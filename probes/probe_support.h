@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "net/byte_stream.h"
 #include "net/clock.h"
 #include "net/socket_address.h"
 #include "net/tcp_connection.h"
@@ -77,6 +78,11 @@ class AddressLookup {
   // from an earlier start(), or arriving after cancel()/destruction, is dropped.
   std::shared_ptr<std::uint64_t> generation_ = std::make_shared<std::uint64_t>(0);
 };
+
+/// A new, unconnected byte stream for the target's transport, counted against the loop's socket
+/// budget: the one place that picks the ByteStream implementation for turn and relay over a
+/// stream (`transport` tcp; tls plugs in here). Null for udp, which is no stream.
+std::unique_ptr<net::ByteStream> openStream(const ProbeContext& context, const ProbeTarget& target);
 
 /// Fills the common fields of a result before a round starts.
 ProbeResult newResult(const ProbeTarget& target);

@@ -16,6 +16,7 @@
 #include "probes/stream_stats.h"
 #include "probes/stun_answer.h"
 #include "probes/turn_client.h"
+#include "probes/turn_connection.h"
 
 namespace mediapath::probes {
 namespace {
@@ -50,16 +51,17 @@ enum class Phase { kIdle, kSetup, kStream, kRelease };
 // transactions of a set-up fails the round, though a real client would have retried.
 constexpr std::chrono::milliseconds kInitialRto{500};
 
-// One of the two allocations and its own socket (each allocation is its own 5-tuple).
+// One of the two allocations and its own connection to the server (each allocation is its own
+// 5-tuple): a UDP socket, or over a stream a TCP connection of its own.
 struct Leg {
   explicit Leg(uv_loop_t* loop) : retransmit(loop) {}
   const char* name = "A";
   std::uint16_t channel = kMinChannel;  // bound on this allocation to the other's relayed address
-  std::unique_ptr<net::UdpSocket> socket;
+  TurnConnection connection;
   TurnClient client;
   Step step = Step::kNone;
   std::optional<net::SocketAddress> relayed;
-  // The request awaiting its answer, kept for retransmission.
+  // The request awaiting its answer, kept for retransmission (over UDP only).
   std::vector<std::uint8_t> pending;
   std::chrono::milliseconds rto = kInitialRto;
   net::UvTimer retransmit;
@@ -94,17 +96,17 @@ class RelayProbe final : public AddressProbe {
     packet_.assign(kChannelDataHeaderBytes + size, 0);
     reflected_.assign(kChannelDataHeaderBytes + size, 0);
     phase_ = Phase::kSetup;
-    int rc = openLeg(a_);
-    if (rc == 0) rc = openLeg(b_);
-    armDeadline(deadline_, target().timeout,
-                rc == 0 ? std::string() : "UDP socket: " + net::uvErrorText(rc),
-                [this](std::string error) {
-                  if (phase_ == Phase::kSetup && error.starts_with("timeout")) {
-                    error += " (" + waitingFor() + ")";
-                  }
-                  endRound(std::move(error));
-                });
-    if (rc != 0) return;
+    connect_started_ = nowFrom(context().clock);
+    std::string open_error = openLeg(a_);
+    if (open_error.empty()) open_error = openLeg(b_);
+    bool started = open_error.empty();
+    armDeadline(deadline_, target().timeout, std::move(open_error), [this](std::string error) {
+      if (phase_ == Phase::kSetup && error.starts_with("timeout")) {
+        error += " (" + waitingFor() + ")";
+      }
+      endRound(std::move(error));
+    });
+    if (!started) return;
     sendAllocate(a_);
     sendAllocate(b_);
   }
@@ -114,27 +116,46 @@ class RelayProbe final : public AddressProbe {
     pacer_.stop();
     for (Leg* leg : {&a_, &b_}) {
       leg->retransmit.stop();
-      leg->socket.reset();
+      leg->connection.close();
       leg->step = Step::kNone;
       leg->relayed.reset();
     }
     phase_ = Phase::kIdle;
   }
 
-  int openLeg(Leg& leg) {
-    // A fresh agent and socket per round: no transaction or allocation of an earlier round can
-    // interfere, and an allocation that outlived its round (lost release) is never reused.
+  // "" or why the leg's connection could not start.
+  std::string openLeg(Leg& leg) {
+    // A fresh agent and connection per round: no transaction or allocation of an earlier round
+    // can interfere, and an allocation that outlived its round (lost release) is never reused.
     leg.client.reset(target().username, target().password);
     leg.step = Step::kNone;
     leg.relayed.reset();
-    leg.socket = std::make_unique<net::UdpSocket>(context().loop->get(),
-                                                  context().resources->socketBudget());
-    int rc = leg.socket->bind(net::anyAddressLike(remote_));
-    if (rc != 0) return rc;
-    return leg.socket->startReceive(
-        [this, &leg](std::span<const std::uint8_t> data, const net::SocketAddress& from) {
-          if (from == remote_) onDatagram(leg, data);
-        });
+    return leg.connection.open(
+        context(), target(), remote_,
+        {.message = [this, &leg](std::span<const std::uint8_t> data) { onMessage(leg, data); },
+         .failed = [this, &leg](const std::string& error) { onConnectionFailed(leg, error); },
+         .connected =
+             [this, &leg] {
+               if (&leg == &a_) {
+                 result().connect_ms =
+                     millisecondsBetween(connect_started_, nowFrom(context().clock));
+               }
+             }},
+        leg.channel);
+  }
+
+  // Stream only: the server closed the leg's connection or sent what cannot be framed.
+  void onConnectionFailed(Leg& leg, const std::string& error) {
+    if (phase_ == Phase::kIdle) return;
+    if (phase_ == Phase::kRelease) {
+      // Nothing more comes on this leg; a server that closes the connection has dropped the
+      // allocation with it (RFC 8656 §2.1).
+      if (leg.step != Step::kRelease) return;
+      leg.step = Step::kNone;
+      if (a_.step != Step::kRelease && b_.step != Step::kRelease) finishRound();
+      return;
+    }
+    failSoon(std::string("allocation ") + leg.name + ": " + error);
   }
 
   std::string waitingFor() const {
@@ -176,17 +197,20 @@ class RelayProbe final : public AddressProbe {
     if (rc != 0) failSoon("send to " + remote_.toString() + ": " + net::uvErrorText(rc));
   }
 
-  // Sends a request and keeps it for retransmission until accept() takes its answer.
+  // Sends a request and, over UDP, keeps it for retransmission until accept() takes its answer.
+  // Over a stream the transport does that (RFC 8489 §6.2.2); the phase's deadline still applies.
   int sendRequest(Leg& leg, std::span<const std::uint8_t> request) {
-    leg.pending.assign(request.begin(), request.end());
-    leg.rto = kInitialRto;
-    leg.retransmit.start(leg.rto, [this, &leg] { retransmit(leg); });
-    return leg.socket->send(remote_, request);
+    if (!leg.connection.reliable()) {
+      leg.pending.assign(request.begin(), request.end());
+      leg.rto = kInitialRto;
+      leg.retransmit.start(leg.rto, [this, &leg] { retransmit(leg); });
+    }
+    return leg.connection.send(request);
   }
 
   void retransmit(Leg& leg) {
     // A failed resend is like a lost one: the next one or the deadline follows.
-    (void)leg.socket->send(remote_, std::span<const std::uint8_t>(leg.pending));
+    (void)leg.connection.send(std::span<const std::uint8_t>(leg.pending));
     leg.rto *= 2;
     leg.retransmit.start(leg.rto, [this, &leg] { retransmit(leg); });
   }
@@ -200,7 +224,7 @@ class RelayProbe final : public AddressProbe {
                     [this, error = std::move(error)] { endRound(error); });
   }
 
-  void onDatagram(Leg& leg, std::span<const std::uint8_t> data) {
+  void onMessage(Leg& leg, std::span<const std::uint8_t> data) {
     if (phase_ == Phase::kIdle) return;
     if (looksLikeChannelData(data)) {
       onChannelData(leg, data);
@@ -300,7 +324,7 @@ class RelayProbe final : public AddressProbe {
                       std::span<std::uint8_t>(packet_).subspan(kChannelDataHeaderBytes));
     stats_.sent(sequence, nowMs());
     // A failed send is a lost packet: the stream keeps its pace, as RTP would.
-    (void)a_.socket->send(remote_, std::span<const std::uint8_t>(packet_));
+    (void)a_.connection.send(std::span<const std::uint8_t>(packet_));
     ++result().sent;
     if (next_sequence_ < static_cast<std::uint32_t>(stream.packets)) {
       // Paced from the stream's start, so a late wake-up does not delay every later packet.
@@ -327,8 +351,8 @@ class RelayProbe final : public AddressProbe {
       std::size_t n = std::min(frame->payload.size(), reflected_.size() - kChannelDataHeaderBytes);
       writeChannelDataHeader(b_.channel, n, reflected_);
       std::copy_n(frame->payload.begin(), n, reflected_.begin() + kChannelDataHeaderBytes);
-      (void)b_.socket->send(
-          remote_, std::span<const std::uint8_t>(reflected_).first(kChannelDataHeaderBytes + n));
+      (void)b_.connection.send(
+          std::span<const std::uint8_t>(reflected_).first(kChannelDataHeaderBytes + n));
       return;
     }
     stats_.arrivedAtA(packet->sequence, at);
@@ -407,6 +431,7 @@ class RelayProbe final : public AddressProbe {
   std::uint32_t next_sequence_ = 0;
   StreamStats stats_;
   std::chrono::steady_clock::time_point origin_;
+  std::chrono::steady_clock::time_point connect_started_;
   std::vector<std::uint8_t> packet_;
   std::vector<std::uint8_t> reflected_;
   net::SystemRandom own_random_;

@@ -7,8 +7,9 @@
 namespace mediapath::probes {
 
 /// The media loop (DESIGN.md "Probes", relay): two allocations A and B on the target's TURN
-/// server over UDP (long-term credentials as the turn probe), CreatePermission and ChannelBind
-/// of each to the other's relayed address, then `stream.packets` ChannelData packets of
+/// server, each over its own UDP socket or (target `transport` tcp) its own TCP connection to the
+/// server, RFC 8656 §2.1 (long-term credentials as the turn probe), CreatePermission and
+/// ChannelBind of each to the other's relayed address, then `stream.packets` ChannelData packets of
 /// `stream.size` bytes `stream.spacing` apart from A through the relay to B, which reflects the
 /// first copy of each back to A. Both ends are this process, so one clock times every leg: the
 /// round trip at A, the one-way delay and RFC 3550 §A.8 jitter at B, loss per direction,

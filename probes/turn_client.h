@@ -16,6 +16,7 @@ extern "C" {
 
 #include "net/socket_address.h"
 #include "probes/stun_answer.h"
+#include "probes/turn_framing.h"
 
 namespace mediapath::probes {
 
@@ -32,8 +33,9 @@ std::string turnErrorText(int code);
 /// Thread safety: none; owned by one probe on the loop thread.
 class TurnClient {
  public:
-  /// The largest datagram accepted from the server; anything longer is not a TURN answer.
-  static constexpr std::size_t kMaxAnswerBytes = 2048;
+  /// The largest message accepted from the server; anything longer is not a TURN answer (over a
+  /// stream, the framer stops at the same size).
+  static constexpr std::size_t kMaxAnswerBytes = kMaxTurnStunBytes;
 
   TurnClient() = default;
   TurnClient(const TurnClient&) = delete;

@@ -10,6 +10,7 @@
 #include "probes/quality.h"
 #include "probes/stun_answer.h"
 #include "probes/turn_client.h"
+#include "probes/turn_connection.h"
 
 namespace mediapath::probes {
 namespace {
@@ -24,28 +25,37 @@ class TurnProbe final : public AddressProbe {
  private:
   void exchange(const net::SocketAddress& address) override {
     remote_ = address;
-    // A fresh agent and socket (a new 5-tuple) per round: no stale transaction or allocation of
-    // an earlier round can interfere.
+    // A fresh agent and connection (a new 5-tuple) per round: no stale transaction or allocation
+    // of an earlier round can interfere.
     client_.reset(target().username, target().password);
-    socket_ = std::make_unique<net::UdpSocket>(context().loop->get(),
-                                               context().resources->socketBudget());
-    int rc = socket_->bind(net::anyAddressLike(remote_));
-    if (rc == 0) {
-      rc = socket_->startReceive(
-          [this](std::span<const std::uint8_t> data, const net::SocketAddress& from) {
-            if (from == remote_) onDatagram(data);
-          });
-    }
-    armDeadline(deadline_, target().timeout,
-                rc == 0 ? std::string() : "UDP socket: " + net::uvErrorText(rc),
-                [this](std::string error) { finish(std::move(error)); });
-    if (rc == 0) sendAllocate();
+    connect_started_ = nowFrom(context().clock);
+    std::string error = connection_.open(
+        context(), target(), remote_,
+        {.message = [this](std::span<const std::uint8_t> data) { onMessage(data); },
+         .failed = [this](std::string why) { onConnectionFailed(std::move(why)); },
+         .connected =
+             [this] {
+               // The queued Allocate leaves now: its RTT must not include the handshake.
+               sent_at_ = nowFrom(context().clock);
+               result().connect_ms = millisecondsBetween(connect_started_, sent_at_);
+             }});
+    bool started = error.empty();
+    armDeadline(deadline_, target().timeout, std::move(error),
+                [this](std::string why) { finish(std::move(why)); });
+    if (started) sendAllocate();
   }
 
   void stopExchange() override {
     deadline_.stop();
-    socket_.reset();
+    connection_.close();
     phase_ = Phase::kIdle;
+  }
+
+  // Stream only: the server closed the connection, or sent what cannot be framed.
+  void onConnectionFailed(std::string error) {
+    // During the release the allocation's result is known; a server that closes the connection
+    // then has released the allocation with it (RFC 8656 §2.1 ties the allocation to it).
+    finish(phase_ == Phase::kRelease ? std::string() : std::move(error));
   }
 
   void sendAllocate() {
@@ -73,14 +83,14 @@ class TurnProbe final : public AddressProbe {
     }
     sent_at_ = nowFrom(context().clock);
     if (phase_ != Phase::kRelease) ++result().sent;
-    int rc = socket_->send(remote_, request);
+    int rc = connection_.send(request);
     if (rc != 0) {
       std::string error = "send to " + remote_.toString() + ": " + net::uvErrorText(rc);
       deadline_.start(std::chrono::milliseconds(0), [this, error] { finish(error); });
     }
   }
 
-  void onDatagram(std::span<const std::uint8_t> data) {
+  void onMessage(std::span<const std::uint8_t> data) {
     if (phase_ == Phase::kIdle) return;
     if (data.size() > TurnClient::kMaxAnswerBytes && phase_ != Phase::kRelease) {
       // Only the server's address reaches here (on a fresh port): it sent more than any TURN
@@ -128,7 +138,8 @@ class TurnProbe final : public AddressProbe {
   }
 
   net::UvTimer deadline_;
-  std::unique_ptr<net::UdpSocket> socket_;
+  TurnConnection connection_;
+  std::chrono::steady_clock::time_point connect_started_;
   net::SocketAddress remote_;
   Phase phase_ = Phase::kIdle;
   TurnClient client_;

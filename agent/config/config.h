@@ -70,7 +70,7 @@ struct TargetConfig {
   // turn, relay
   std::string username;
   SecretRef password;
-  // sip
+  // sip; turn and relay (to the TURN server)
   probes::Transport transport = probes::Transport::kUdp;
   std::vector<int> success_codes;  ///< empty: any 2xx
   // dns

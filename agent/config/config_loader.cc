@@ -493,7 +493,8 @@ bool keyAllowedForKind(std::string_view key, probes::Kind kind) {
     return kind == Kind::kTurn || kind == Kind::kRelay;
   }
   if (key == "stream") return kind == Kind::kRelay;
-  if (key == "transport" || key == "success_codes") return kind == Kind::kSip;
+  if (key == "transport") return kind == Kind::kSip || kind == Kind::kTurn || kind == Kind::kRelay;
+  if (key == "success_codes") return kind == Kind::kSip;
   if (key == "record") return kind == Kind::kDns;
   if (key == "port") return kind != Kind::kDns;
   if (key == "burst") return kind == Kind::kStun || kind == Kind::kSip;
@@ -534,6 +535,20 @@ std::optional<E> pickName(const ObjectReader& r, std::string_view key, std::stri
   r.error(key, "unknown " + std::string(what) + " " + quote(s) + didYouMean(s, names) +
                    "; expected " + expected);
   return std::nullopt;
+}
+
+// `transport` of the kinds that speak over UDP or a stream: sip, and turn/relay to their TURN
+// server (RFC 8656 §2.1). Default udp.
+void readTransport(const ObjectReader& r, TargetConfig& t) {
+  auto s = r.string("transport");
+  if (!s) return;
+  if (*s == "tls") {
+    r.error("transport", "\"tls\" is not supported yet; use \"udp\" or \"tcp\"");
+  } else if (auto transport = pickName<probes::Transport>(
+                 r, "transport", "transport", *s,
+                 {{"udp", probes::Transport::kUdp}, {"tcp", probes::Transport::kTcp}})) {
+    t.transport = *transport;
+  }
 }
 
 TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
@@ -586,17 +601,10 @@ TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
     case probes::Kind::kTurn:
       if (auto s = r.string("username", true)) t.username = *s;
       t.password = r.secret("password", true);
+      readTransport(r, t);
       break;
     case probes::Kind::kSip:
-      if (auto s = r.string("transport")) {
-        if (*s == "tls") {
-          r.error("transport", "\"tls\" is not supported yet; use \"udp\" or \"tcp\"");
-        } else if (auto transport = pickName<probes::Transport>(
-                       r, "transport", "transport", *s,
-                       {{"udp", probes::Transport::kUdp}, {"tcp", probes::Transport::kTcp}})) {
-          t.transport = *transport;
-        }
-      }
+      readTransport(r, t);
       r.array("success_codes", [&](const json& e, const std::string& p) {
         if (auto c = r.checkInteger(e, p, 100, 699, "SIP status code")) {
           t.success_codes.push_back(int(*c));

@@ -59,6 +59,22 @@ constexpr const char* kMinimal = R"({
               {"name": "dns-a", "kind": "dns", "host": "_sip._udp.example.test", "record": "SRV"}]
 })";
 
+// turn and relay talk to their TURN server over udp (default) or tcp (RFC 8656 §2.1).
+TEST(ParseConfig, TurnAndRelayTransport) {
+  LoadResult r = parseConfig(R"({"site": {"name": "s"}, "targets": [
+      {"name": "t", "kind": "turn", "host": "127.0.0.1", "username": "u", "password_env": "P",
+       "transport": "tcp"},
+      {"name": "l", "kind": "relay", "host": "127.0.0.1", "username": "u", "password_env": "P",
+       "interval": "10s", "transport": "tcp"},
+      {"name": "d", "kind": "turn", "host": "127.0.0.1", "username": "u", "password_env": "P"}]})",
+                             "x.json");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().message;
+  ASSERT_EQ(r.config->targets.size(), 3u);
+  EXPECT_EQ(r.config->targets[0].transport, probes::Transport::kTcp);
+  EXPECT_EQ(r.config->targets[1].transport, probes::Transport::kTcp);
+  EXPECT_EQ(r.config->targets[2].transport, probes::Transport::kUdp);
+}
+
 TEST(ParseConfig, AppliesDefaults) {
   LoadResult r = parseConfig(kMinimal, "x.json");
   ASSERT_TRUE(r.errors.empty()) << r.errors.front().message;

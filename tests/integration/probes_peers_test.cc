@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <sstream>
 #include <thread>
 
 #include "net/event_loop.h"
+#include "net/uv_timer.h"
 #include "probes/probe.h"
 #include "probes/probe_resources.h"
 #include "tests/net/loop_check.h"
@@ -34,6 +36,8 @@ class ProbesPeersTest : public ::testing::Test {
     auto probe = makeProbe(t.kind, context_);
     return testing::runRound(loop_, *probe, t);
   }
+  void turnAllocateThroughCoturn(Transport transport);
+  void relayLoopThroughCoturn(Transport transport);
   void TearDown() override {
     EXPECT_EQ(testing::openHandleCount(loop_), 0);
     EXPECT_EQ(loop_.close(), 0);
@@ -99,11 +103,13 @@ int countInLog(const testing::Coturn& coturn, const std::string& needle) {
   return count;
 }
 
-TEST_F(ProbesPeersTest, CoturnTurnAllocateWithRightCredentialsAndRelease) {
+// turn through coturn, to the server over `transport`.
+void ProbesPeersTest::turnAllocateThroughCoturn(Transport transport) {
   testing::Coturn coturn(dir_);
   auto t = target(Kind::kTurn, "127.0.0.1", coturn.port());
   t.username = "test";
   t.password = "secret";
+  t.transport = transport;
   auto probe = makeProbe(Kind::kTurn, context_);
   // Two rounds with the same probe: the first allocation must have been released (a leaked
   // one would still work, so the log is checked below) and state must not leak between rounds.
@@ -114,15 +120,19 @@ TEST_F(ProbesPeersTest, CoturnTurnAllocateWithRightCredentialsAndRelease) {
     EXPECT_EQ(result->error, "");
     EXPECT_EQ(result->relayed_address.rfind("127.0.0.1:", 0), 0u) << result->relayed_address;
     EXPECT_NE(result->relayed_address, "127.0.0.1:0");
-    EXPECT_EQ(result->sent, 2);  // challenge + authenticated Allocate
+    EXPECT_EQ(result->sent, 2);  // challenge + authenticated Allocate (over TCP never resent)
     EXPECT_EQ(result->received, 2);
     ASSERT_TRUE(result->rtt);
     ASSERT_TRUE(result->mos);
     if (round == 1) {
       EXPECT_TRUE(result->jitter_ms);
     }
-    std::printf("coturn TURN round %d: relayed %s allocate rtt %.3f ms\n", round,
-                result->relayed_address.c_str(), result->rtt->avg_ms);
+    // Over TCP the connect is its own phase, and not part of the Allocate's RTT.
+    EXPECT_EQ(result->connect_ms.has_value(), transport == Transport::kTcp);
+    std::printf("coturn TURN/%s round %d: relayed %s connect %.3f ms allocate rtt %.3f ms\n",
+                std::string(transportName(transport)).c_str(), round,
+                result->relayed_address.c_str(), result->connect_ms.value_or(0.0),
+                result->rtt->avg_ms);
   }
   probe.reset();
   // Both allocations were released: coturn (--verbose) logs each Refresh with lifetime 0.
@@ -133,16 +143,47 @@ TEST_F(ProbesPeersTest, CoturnTurnAllocateWithRightCredentialsAndRelease) {
   }
   EXPECT_EQ(released(), 2) << coturn.log();
   EXPECT_NE(coturn.log().find("REFRESH processed, success"), std::string::npos);
+  // Over the transport asked for: coturn logs the end of each authenticated TCP session (the
+  // fixture's own readiness checks are sessions of no user).
+  auto tcp_sessions = [&] {
+    std::istringstream log(coturn.log());
+    int n = 0;
+    for (std::string line; std::getline(log, line);) {
+      n += line.find("user <test>") != std::string::npos &&
+           line.find("reason: TCP connection closed by client") != std::string::npos;
+    }
+    return n;
+  };
+  int expected = transport == Transport::kTcp ? 2 : 0;
+  while (tcp_sessions() < expected && std::chrono::steady_clock::now() < deadline + 2s) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(tcp_sessions(), expected) << coturn.log();
+}
+
+TEST_F(ProbesPeersTest, CoturnTurnAllocateWithRightCredentialsAndRelease) {
+  turnAllocateThroughCoturn(Transport::kUdp);
+}
+
+// TURN over TCP (RFC 8656 §2.1; coturn listens on TCP on its port too): the same Allocate,
+// relayed address and release, on a connection per round.
+TEST_F(ProbesPeersTest, CoturnTurnOverTcpAllocatesAndReleases) {
+  turnAllocateThroughCoturn(Transport::kTcp);
 }
 
 // turn and relay (which allocates as turn does) say the same; relay then streams nothing.
+// Over UDP and over TCP to the server alike.
 TEST_F(ProbesPeersTest, CoturnTurnWrongPasswordIs401) {
   testing::Coturn coturn(dir_);
-  for (Kind kind : {Kind::kTurn, Kind::kRelay}) {
-    SCOPED_TRACE(std::string(kindName(kind)));
+  for (auto [kind, transport] : {std::pair{Kind::kTurn, Transport::kUdp},
+                                 {Kind::kRelay, Transport::kUdp},
+                                 {Kind::kTurn, Transport::kTcp},
+                                 {Kind::kRelay, Transport::kTcp}}) {
+    SCOPED_TRACE(std::string(kindName(kind)) + " over " + std::string(transportName(transport)));
     auto t = target(kind, "127.0.0.1", coturn.port());
     t.username = "test";
     t.password = "wrong";
+    t.transport = transport;
     auto result = run(t);
     ASSERT_TRUE(result);
     EXPECT_FALSE(result->ok);
@@ -156,11 +197,13 @@ TEST_F(ProbesPeersTest, CoturnTurnWrongPasswordIs401) {
   }
 }
 
-TEST_F(ProbesPeersTest, CoturnRelayLoopStreamsThroughTheRelayAndReleases) {
+// The relay loop through coturn, the legs to the server over `transport` (the relay is UDP).
+void ProbesPeersTest::relayLoopThroughCoturn(Transport transport) {
   testing::Coturn coturn(dir_);
   auto t = target(Kind::kRelay, "127.0.0.1", coturn.port());
   t.username = "test";
   t.password = "secret";
+  t.transport = transport;
   t.stream = {25, 172, 20ms};
   auto probe = makeProbe(Kind::kRelay, context_);
   // Two rounds with the same probe: nothing of the first (allocations, channels, the stream's
@@ -183,8 +226,10 @@ TEST_F(ProbesPeersTest, CoturnRelayLoopStreamsThroughTheRelayAndReleases) {
     ASSERT_TRUE(result->jitter_ms);
     ASSERT_TRUE(result->mos);
     EXPECT_EQ(result->rtt_samples_ms.size(), 25u);
+    EXPECT_EQ(result->connect_ms.has_value(), transport == Transport::kTcp);
     // Plausible loopback figures: positive, the one-way leg shorter than the loop, well under a
-    // frame time even on a busy 2-core machine.
+    // frame time even on a busy 2-core machine (over TCP, a Nagle/delayed-ACK stall would hold
+    // packets for 40 ms).
     EXPECT_GT(result->rtt->min_ms, 0.0);
     EXPECT_LE(result->rtt->min_ms, result->rtt->avg_ms);
     EXPECT_LE(result->rtt->avg_ms, result->rtt->max_ms);
@@ -194,11 +239,11 @@ TEST_F(ProbesPeersTest, CoturnRelayLoopStreamsThroughTheRelayAndReleases) {
     EXPECT_LT(*result->jitter_ms, 10.0);
     EXPECT_GT(*result->mos, 4.3);
     std::printf(
-        "coturn relay round %d: relayed %s rtt %.3f/%.3f/%.3f ms one-way %.3f/%.3f/%.3f ms "
+        "coturn relay/%s round %d: relayed %s rtt %.3f/%.3f/%.3f ms one-way %.3f/%.3f/%.3f ms "
         "jitter %.4f ms mos %.3f\n",
-        round, result->relayed_address.c_str(), result->rtt->min_ms, result->rtt->avg_ms,
-        result->rtt->max_ms, result->one_way->min_ms, result->one_way->avg_ms,
-        result->one_way->max_ms, *result->jitter_ms, *result->mos);
+        std::string(transportName(transport)).c_str(), round, result->relayed_address.c_str(),
+        result->rtt->min_ms, result->rtt->avg_ms, result->rtt->max_ms, result->one_way->min_ms,
+        result->one_way->avg_ms, result->one_way->max_ms, *result->jitter_ms, *result->mos);
   }
   probe.reset();
   // coturn saw each step on both allocations of both rounds, and all four allocations were
@@ -210,6 +255,43 @@ TEST_F(ProbesPeersTest, CoturnRelayLoopStreamsThroughTheRelayAndReleases) {
   EXPECT_EQ(countInLog(coturn, "lifetime=0"), 4) << coturn.log();
   EXPECT_EQ(countInLog(coturn, "CREATE_PERMISSION processed, success"), 4) << coturn.log();
   EXPECT_EQ(countInLog(coturn, "CHANNEL_BIND processed, success"), 4) << coturn.log();
+}
+
+TEST_F(ProbesPeersTest, CoturnRelayLoopStreamsThroughTheRelayAndReleases) {
+  relayLoopThroughCoturn(Transport::kUdp);
+}
+
+TEST_F(ProbesPeersTest, CoturnRelayLoopOverTcpStreamsThroughTheRelayAndReleases) {
+  relayLoopThroughCoturn(Transport::kTcp);
+}
+
+// coturn goes away in the middle of a relay stream over TCP: the round ends with what happened
+// to which allocation, at once and without a crash or a leaked handle (TearDown checks).
+TEST_F(ProbesPeersTest, CoturnStoppedMidStreamOverTcpIsAClearError) {
+  testing::Coturn coturn(dir_);
+  auto t = target(Kind::kRelay, "127.0.0.1", coturn.port());
+  t.username = "test";
+  t.password = "secret";
+  t.transport = Transport::kTcp;
+  t.stream = {100, 172, 20ms};  // 2 s
+  auto probe = makeProbe(Kind::kRelay, context_);
+  net::UvTimer stopper(loop_.get());
+  stopper.start(700ms, [&] { coturn.stop(); });
+  auto started = std::chrono::steady_clock::now();
+  auto result = testing::runRound(loop_, *probe, t, 10s);
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ok);
+  std::string to = ": TCP connection to 127.0.0.1:" + std::to_string(coturn.port()) + ": ";
+  bool named = false;
+  for (const char* leg : {"allocation A", "allocation B"}) {
+    for (const char* what : {"connection closed by peer", "connection reset"}) {
+      named = named || result->error == leg + to + what;
+    }
+  }
+  EXPECT_TRUE(named) << result->error;
+  EXPECT_LT(took, 2s);  // not the stream's end, nor a timeout
+  std::printf("coturn stopped mid-stream: %s (%d sent)\n", result->error.c_str(), result->sent);
 }
 
 TEST_F(ProbesPeersTest, DeadUdpPortTimesOut) {

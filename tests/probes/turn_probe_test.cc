@@ -7,12 +7,16 @@ extern "C" {
 #include <gtest/gtest.h>
 
 #include <array>
+#include <list>
 #include <string>
 
 #include "net/event_loop.h"
 #include "net/udp_socket.h"
+#include "net/uv_handle.h"
 #include "probes/probe_resources.h"
+#include "probes/relay_probe.h"
 #include "probes/stun_answer.h"
+#include "probes/turn_framing.h"
 #include "tests/net/loop_check.h"
 #include "tests/probes/probe_harness.h"
 
@@ -64,6 +68,88 @@ class ChallengingTurnPeer {
   int requests_ = 0;
 };
 
+/// A TURN server over TCP on loopback that misbehaves as the test says, on every connection:
+/// closes it on the first message, answers with what is not TURN (an HTTP error page), or reads
+/// and never answers. It frames what it reads as the server would (TurnStreamFramer) and counts
+/// the messages.
+class StreamTurnPeer {
+ public:
+  enum class Behaviour { kClose, kHttp, kSilent };
+
+  StreamTurnPeer(uv_loop_t* loop, Behaviour behaviour) : behaviour_(behaviour) {
+    uv_tcp_init(loop, listener_.get());
+    listener_.markInitialized();
+    listener_.get()->data = this;
+    auto any = *net::parseIpLiteral("127.0.0.1", 0);
+    EXPECT_EQ(uv_tcp_bind(listener_.get(), any.get(), 0), 0);
+    EXPECT_EQ(uv_listen(reinterpret_cast<uv_stream_t*>(listener_.get()), 4, &onConnection), 0);
+    sockaddr_storage bound{};
+    int len = sizeof(bound);
+    uv_tcp_getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+    address_ = *net::SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&bound));
+  }
+  const net::SocketAddress& address() const { return address_; }
+  int connections() const { return static_cast<int>(peers_.size()); }
+  int messages() const { return messages_; }
+
+ private:
+  struct Peer {
+    StreamTurnPeer* server = nullptr;
+    net::UvHandle<uv_tcp_t> handle;
+    TurnStreamFramer framer;
+    std::array<char, 4096> buffer{};
+  };
+
+  static void onConnection(uv_stream_t* listener, int status) {
+    auto* self = static_cast<StreamTurnPeer*>(listener->data);
+    if (self == nullptr || status != 0) return;
+    Peer& peer = self->peers_.emplace_back();
+    peer.server = self;
+    uv_tcp_init(listener->loop, peer.handle.get());
+    peer.handle.markInitialized();
+    peer.handle.get()->data = &peer;
+    uv_accept(listener, reinterpret_cast<uv_stream_t*>(peer.handle.get()));
+    uv_read_start(
+        reinterpret_cast<uv_stream_t*>(peer.handle.get()),
+        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+          auto* p = static_cast<Peer*>(h->data);
+          *buf = uv_buf_init(p->buffer.data(), static_cast<unsigned>(p->buffer.size()));
+        },
+        [](uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+          auto* p = static_cast<Peer*>(stream->data);
+          if (p == nullptr || nread <= 0) return;
+          p->framer.append(std::string_view(buf->base, static_cast<std::size_t>(nread)));
+          while (p->framer.next()) p->server->onMessage(*p);
+        });
+  }
+
+  void onMessage(Peer& peer) {
+    ++messages_;
+    switch (behaviour_) {
+      case Behaviour::kClose:
+        peer.handle.close();
+        return;
+      case Behaviour::kHttp: {
+        static const std::string page = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        auto* req = new uv_write_t{};
+        uv_buf_t buf =
+            uv_buf_init(const_cast<char*>(page.data()), static_cast<unsigned>(page.size()));
+        uv_write(req, reinterpret_cast<uv_stream_t*>(peer.handle.get()), &buf, 1,
+                 [](uv_write_t* r, int) { delete r; });
+        return;
+      }
+      case Behaviour::kSilent:
+        return;
+    }
+  }
+
+  Behaviour behaviour_;
+  net::UvHandle<uv_tcp_t> listener_;
+  net::SocketAddress address_;
+  std::list<Peer> peers_;  // stable addresses: each handle's data points at its Peer
+  int messages_ = 0;
+};
+
 class TurnProbeTest : public testing::LoopTest {
  protected:
   ProbeTarget target(const ChallengingTurnPeer& peer) {
@@ -71,6 +157,16 @@ class TurnProbeTest : public testing::LoopTest {
     t.username = "agent";
     t.password = "secret";
     t.timeout = 5s;
+    return t;
+  }
+
+  ProbeTarget target(const StreamTurnPeer& peer, Kind kind) {
+    ProbeTarget t = testing::burstTarget("turn-tcp-test", kind, peer.address(), 1);
+    t.username = "agent";
+    t.password = "secret";
+    t.transport = Transport::kTcp;
+    t.timeout = 5s;
+    t.stream = {5, 172, 20ms};
     return t;
   }
 
@@ -180,6 +276,83 @@ TEST(StunAnswerTest, ChallengeBoundsCountCharacters) {
   stun_message_append_bytes(&longer, STUN_ATTRIBUTE_NONCE, "n", 1);
   EXPECT_EQ(checkChallenge(longer),
             "REALM is 384 bytes (RFC 8489 allows fewer than 128 characters, at most 763 bytes)");
+}
+
+}  // namespace
+}  // namespace mediapath::probes
+
+namespace mediapath::probes {
+namespace {
+
+// TURN over TCP (RFC 8656 §2.1): a server that closes the connection ends the round at once with
+// what happened, for turn and for either allocation of relay; nothing is left open.
+TEST_F(TurnProbeTest, ServerClosingTheTcpConnectionIsAClearError) {
+  StreamTurnPeer peer(loop_.get(), StreamTurnPeer::Behaviour::kClose);
+  std::string to = "TCP connection to " + peer.address().toString() + ": ";
+  auto turn = makeTurnProbe(context_);
+  auto result = testing::runRound(loop_, *turn, target(peer, Kind::kTurn), 3s);
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->error, to + "connection closed by peer");
+  EXPECT_TRUE(result->connect_ms);
+  EXPECT_EQ(peer.messages(), 1);
+
+  auto relay = makeRelayProbe(context_);
+  result = testing::runRound(loop_, *relay, target(peer, Kind::kRelay), 3s);
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ok);
+  // Both allocations' connections close; whichever the loop saw first is named.
+  EXPECT_TRUE(result->error == "allocation A: " + to + "connection closed by peer" ||
+              result->error == "allocation B: " + to + "connection closed by peer")
+      << result->error;
+  EXPECT_EQ(result->sent, 0);
+  EXPECT_EQ(peer.connections(), 3);  // one for turn, one per allocation for relay
+}
+
+// Pointed at a web server: "HTTP/1.1 400" starts like ChannelData on channel 0x4854 with a
+// 21,584-byte length; taken as such, the round would wait for its timeout. No channel was bound,
+// so the stream fails at once.
+TEST_F(TurnProbeTest, AnswerThatIsNotTurnFailsTheTcpStream) {
+  StreamTurnPeer peer(loop_.get(), StreamTurnPeer::Behaviour::kHttp);
+  auto probe = makeTurnProbe(context_);
+  auto result = testing::runRound(loop_, *probe, target(peer, Kind::kTurn), 3s);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->error, "TCP connection to " + peer.address().toString() +
+                               ": ChannelData on channel 0x4854, not bound by this client");
+}
+
+// RFC 8489 §6.2.2: over a reliable transport a request is sent once; the round's timeout still
+// ends a silent server's round (over UDP the relay would have resent at 500 ms and 1.5 s).
+TEST_F(TurnProbeTest, NoRetransmissionOverTcp) {
+  StreamTurnPeer peer(loop_.get(), StreamTurnPeer::Behaviour::kSilent);
+  auto probe = makeRelayProbe(context_);
+  auto t = target(peer, Kind::kRelay);
+  t.timeout = 1800ms;
+  auto result = testing::runRound(loop_, *probe, t, 5s);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->error,
+            "timeout after 1800ms (allocation A waiting for Allocate, allocation B waiting for "
+            "Allocate)");
+  EXPECT_EQ(peer.connections(), 2);
+  EXPECT_EQ(peer.messages(), 2);  // one unauthenticated Allocate per allocation, never again
+}
+
+// A closed port is refused, in the same words as the sip and tcp kinds.
+TEST_F(TurnProbeTest, ClosedTcpPortIsRefused) {
+  net::SocketAddress closed;
+  {
+    StreamTurnPeer gone(loop_.get(), StreamTurnPeer::Behaviour::kSilent);
+    closed = gone.address();
+  }
+  uv_run(loop_.get(), UV_RUN_NOWAIT);  // the listener's close completes
+  ProbeTarget t = testing::burstTarget("turn-tcp-test", Kind::kTurn, closed, 1);
+  t.transport = Transport::kTcp;
+  t.username = "agent";
+  t.password = "secret";
+  auto probe = makeTurnProbe(context_);
+  auto result = testing::runRound(loop_, *probe, t, 3s);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->error, "TCP connection to " + closed.toString() + ": connection refused");
 }
 
 }  // namespace

@@ -138,6 +138,10 @@ Coturn::Coturn(const TempDir& dir, Options options) : options_(std::move(options
   });
 }
 
+void Coturn::stop() {
+  if (process_) process_->stop();
+}
+
 void Kamailio::stop() {
   if (process_) process_->stop();
   process_.reset();

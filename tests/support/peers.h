@@ -29,6 +29,8 @@ class Coturn {
   std::uint16_t port() const { return port_; }
   const Options& options() const { return options_; }
   std::string log() const { return process_ ? process_->log() : std::string(); }
+  /// Stops coturn now (SIGTERM), e.g. in the middle of a round; log() stays readable.
+  void stop();
 
  private:
   Options options_;
