@@ -42,4 +42,8 @@ std::string_view transportName(Transport transport) {
   return transport == Transport::kUdp ? "udp" : "tcp";
 }
 
+std::string_view timestampsName(Timestamps timestamps) {
+  return timestamps == Timestamps::kKernel ? "kernel" : "loop";
+}
+
 }  // namespace mediapath::probes

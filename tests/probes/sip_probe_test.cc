@@ -55,6 +55,22 @@ TEST_F(SipProbeTest, UdpBurstOf200sSucceeds) {
   EXPECT_EQ(sipHeader(responder.requests[1], "CSeq"), "2 OPTIONS");
 }
 
+// SIP over UDP keeps its own socket (uv_udp): its replies are stamped by the kernel too.
+TEST_F(SipProbeTest, UdpRttsEndAtTheKernelsReceiveStamp) {
+  testing::SipUdpResponder responder(loop_.get(), "127.0.0.1");
+  responder.respond = [](const std::string& request) {
+    return std::vector<std::string>{sipResponseFor(request, 200, "OK")};
+  };
+  testing::LaggingLoop lagging(loop_.get(), 20ms, testing::LaggingLoop::Phase::kAfterPoll);
+  auto probe = makeSipProbe(context_);
+  auto result = testing::runRound(loop_, *probe, target(responder.address(), Transport::kUdp));
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->received, 3) << result->error;
+  EXPECT_EQ(result->timestamps, Timestamps::kKernel);
+  ASSERT_TRUE(result->rtt);
+  EXPECT_LT(result->rtt->max_ms, 10.0);
+}
+
 TEST_F(SipProbeTest, UdpAnswersFromAnEarlierRoundNeverMatch) {
   testing::SipUdpResponder responder(loop_.get(), "127.0.0.1");
   // Round 1 gets no answer in time; its answers (503) arrive during round 2, each right before
