@@ -120,11 +120,6 @@ class KernelTimestampSocketTest : public ::testing::Test {
     EXPECT_EQ(testing::openHandleCount(loop_), 0);
     EXPECT_EQ(loop_.close(), 0);
   }
-  void runUntil(const std::function<bool()>& done) {
-    UvTimer guard(loop_.get());
-    guard.start(2000ms, [] {});
-    while (!done() && guard.active()) loop_.runOnce();
-  }
   EventLoop loop_;
 };
 
@@ -142,7 +137,8 @@ TEST_F(KernelTimestampSocketTest, BatchedSocketStampsEachDatagramWhenItArrived) 
             0);
   Sender sender;
   sender.send(*socket->localAddress(), "unstamped");
-  runUntil([&] { return stamps.size() == 1; });
+  EXPECT_TRUE(testing::runLoopUntil(
+      loop_, [&] { return stamps.size() == 1; }, 2s, "the datagrams"));
   ASSERT_EQ(stamps.size(), 1U);
   EXPECT_FALSE(stamps[0].has_value());  // not asked for
   stamps.clear();
@@ -156,7 +152,8 @@ TEST_F(KernelTimestampSocketTest, BatchedSocketStampsEachDatagramWhenItArrived) 
   auto second_sent = std::chrono::steady_clock::now();
   sender.send(*socket->localAddress(), "b");
   std::this_thread::sleep_for(20ms);  // the loop is "late" by 20 ms and more
-  runUntil([&] { return stamps.size() == 2; });
+  EXPECT_TRUE(testing::runLoopUntil(
+      loop_, [&] { return stamps.size() == 2; }, 2s, "the datagrams"));
   ASSERT_EQ(stamps.size(), 2U);
   ASSERT_TRUE(stamps[0].has_value());
   ASSERT_TRUE(stamps[1].has_value());
@@ -180,7 +177,8 @@ TEST_F(KernelTimestampSocketTest, UdpSocketStampsOnlyWhenAsked) {
             0);
   Sender sender;
   sender.send(*socket.localAddress(), "unstamped");
-  runUntil([&] { return stamps.size() == 1; });
+  EXPECT_TRUE(testing::runLoopUntil(
+      loop_, [&] { return stamps.size() == 1; }, 2s, "the datagrams"));
   ASSERT_EQ(stamps.size(), 1U);
   EXPECT_FALSE(stamps[0].has_value());
 
@@ -192,7 +190,8 @@ TEST_F(KernelTimestampSocketTest, UdpSocketStampsOnlyWhenAsked) {
   auto second_sent = std::chrono::steady_clock::now();
   sender.send(*socket.localAddress(), "two");
   std::this_thread::sleep_for(20ms);
-  runUntil([&] { return stamps.size() == 3; });
+  EXPECT_TRUE(testing::runLoopUntil(
+      loop_, [&] { return stamps.size() == 3; }, 2s, "the datagrams"));
   ASSERT_EQ(stamps.size(), 3U);
   ASSERT_TRUE(stamps[1].has_value());
   ASSERT_TRUE(stamps[2].has_value());
@@ -226,7 +225,8 @@ TEST_F(KernelTimestampSocketTest, TcpHandshakeRttOnLoopbackIsTheKernelsSample) {
                                }),
             0);
   std::this_thread::sleep_for(20ms);  // the loop gets to the connect callback late
-  runUntil([&] { return status.has_value(); });
+  EXPECT_TRUE(testing::runLoopUntil(
+      loop_, [&] { return status.has_value(); }, 2s, "the datagrams"));
   auto loop_timed = std::chrono::steady_clock::now() - started;
   ASSERT_EQ(status, 0);
   ASSERT_TRUE(rtt.has_value());
