@@ -114,12 +114,16 @@ int main(int argc, char** argv) {
   int block = 100;
   int spacing_ms = 1;
   std::string responder;
+  bool loop_timing = false;
   app.add_option("--samples", samples, "samples per method")->capture_default_str();
   app.add_option("--block", block, "samples per alternating block (probe burst size, <= 150)")
       ->capture_default_str();
   app.add_option("--spacing-ms", spacing_ms, "time between requests")->capture_default_str();
   app.add_option("--responder", responder,
                  "existing STUN server PORT on 127.0.0.1 (default: start bench_stun_responder)");
+  app.add_flag("--loop-timing", loop_timing,
+               "time the agent's replies by the loop, not by kernel receive stamps (as before "
+               "them)");
   CLI11_PARSE(app, argc, argv);
   block = std::clamp(block, 1, 150);  // the probe's STUN agent tracks at most 200 transactions
 
@@ -141,7 +145,10 @@ int main(int argc, char** argv) {
   }
 
   mediapath::testing::ProbeKit kit;
-  auto probe = probes::makeStunProbe(kit.context());
+  mediapath::testing::LoopTimedClock loop_clock;
+  probes::ProbeContext context = kit.context();
+  if (loop_timing) context.clock = &loop_clock;
+  auto probe = probes::makeStunProbe(context);
   probes::ProbeTarget target;
   target.name = "bench";
   target.host = "127.0.0.1";

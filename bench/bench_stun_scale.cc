@@ -119,6 +119,7 @@ int main(int argc, char** argv) {
   int packets = 1;
   int spacing_ms = 20;
   bool coturn = false;
+  bool loop_timing = false;
   app.add_option("--targets", targets)->capture_default_str();
   app.add_option("--seconds", seconds, "total run time")->capture_default_str();
   app.add_option("--warmup", warmup, "seconds excluded from CPU and lateness figures")
@@ -127,6 +128,8 @@ int main(int argc, char** argv) {
   app.add_option("--packets", packets, "burst packets per round")->capture_default_str();
   app.add_option("--spacing-ms", spacing_ms, "burst spacing")->capture_default_str();
   app.add_flag("--coturn", coturn, "answer with coturn instead of bench_stun_responder");
+  app.add_flag("--loop-timing", loop_timing,
+               "time replies by the loop, not by kernel receive stamps (the cost before them)");
   CLI11_PARSE(app, argc, argv);
   warmup = std::clamp(warmup, 0, std::max(0, seconds - 1));
   mediapath::agent::raiseOpenFileLimit();  // 10,000 kept sockets > the usual 1,024
@@ -159,6 +162,8 @@ int main(int argc, char** argv) {
   mediapath::testing::ProbeKit kit(7);
   net::EventLoop& loop = kit.loop;
   probes::ProbeContext context = kit.context();
+  mediapath::testing::LoopTimedClock loop_clock;
+  if (loop_timing) context.clock = &loop_clock;
   agent::UvTimerFactory timers(loop);
   std::vector<Grid> grids(static_cast<std::size_t>(targets));
   Lateness lateness;

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <utility>
 
+#include "net/kernel_timestamp.h"
+
 namespace mediapath::net {
 
 namespace {
@@ -30,9 +32,10 @@ constexpr int kReadsPerEvent = 16;
 }  // namespace
 
 struct BatchedUdpSocket::Receive {
-  // Room for the one control message asked for: SO_RXQ_OVFL's 32-bit drop count.
+  // Room for the control messages asked for: SO_RXQ_OVFL's 32-bit drop count and the
+  // SO_TIMESTAMPNS receive stamp.
   struct alignas(cmsghdr) Control {
-    std::array<std::uint8_t, CMSG_SPACE(sizeof(std::uint32_t))> bytes;
+    std::array<std::uint8_t, CMSG_SPACE(sizeof(std::uint32_t)) + kReceiveTimestampSpace> bytes;
   };
   std::array<mmsghdr, kBatch> messages{};
   std::array<iovec, kBatch> vectors{};
@@ -65,6 +68,7 @@ int BatchedUdpSocket::open(const SocketAddress& local, ReceiveCallback on_receiv
   enlargeReceiveBuffer(fd_);
   int on = 1;
   ::setsockopt(fd_, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on));
+  timestamps_ = false;
   dropped_ = 0;
   if (::bind(fd_, local.get(), local.length) != 0) {
     int error = uv_translate_sys_error(errno);
@@ -101,6 +105,13 @@ int BatchedUdpSocket::open(const SocketAddress& local, ReceiveCallback on_receiv
     close();
     return rc;
   }
+  return 0;
+}
+
+int BatchedUdpSocket::enableReceiveTimestamps() {
+  if (fd_ < 0) return UV_EBADF;
+  if (!net::enableReceiveTimestamps(fd_)) return uv_translate_sys_error(errno);
+  timestamps_ = true;
   return 0;
 }
 
@@ -229,6 +240,9 @@ void BatchedUdpSocket::readAll() {
         ::recvmmsg(fd_, r.messages.data(), static_cast<unsigned>(kBatch), MSG_DONTWAIT, nullptr);
     // EAGAIN: drained. Other errors on an unconnected UDP socket are not actionable here.
     if (n <= 0) return;
+    // Read once per batch: the stamps' ages are taken against this moment.
+    ClockPair clocks;
+    if (timestamps_) clocks = ClockPair::now();
     // The count is the socket's running total when the datagram was queued: the last is newest.
     noteDrops(r.messages[static_cast<std::size_t>(n - 1)].msg_hdr);
     for (int i = 0; i < n; ++i) {
@@ -236,6 +250,10 @@ void BatchedUdpSocket::readAll() {
       if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) continue;  // not a probe reply
       auto from = SocketAddress::fromSockaddr(static_cast<const sockaddr*>(m.msg_hdr.msg_name));
       if (!from) continue;
+      received_at_.reset();
+      if (timestamps_) {
+        if (auto stamp = receiveTimestampOf(m.msg_hdr)) received_at_ = steadyTimeOf(*stamp, clocks);
+      }
       on_receive(
           std::span<const std::uint8_t>(r.buffers[static_cast<std::size_t>(i)].data(), m.msg_len),
           *from);

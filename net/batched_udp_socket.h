@@ -81,6 +81,15 @@ class BatchedUdpSocket {
   /// tells the running count with each datagram queued after a drop, so drops show once the
   /// next datagram was read.
   std::uint64_t dropped() const { return dropped_; }
+  /// From now on, has the kernel stamp each datagram's arrival, for receivedAt() (after open()).
+  /// Opt-in: each datagram then carries a control message, and users that do not time replies
+  /// need not pay for it. Returns 0 or a negative libuv error.
+  int enableReceiveTimestamps();
+  /// When the kernel received the datagram being handed to the receive callback (its
+  /// SO_TIMESTAMPNS stamp on std::chrono::steady_clock, net/kernel_timestamp.h), or nullopt when
+  /// not enabled or the kernel gave none. Valid only during that callback. Each datagram of a
+  /// recvmmsg() batch has its own stamp.
+  std::optional<std::chrono::steady_clock::time_point> receivedAt() const { return received_at_; }
 
   /// Queues `data` for `to`; `sender->onSent(cookie, error)` runs once it was handed to the
   /// kernel, later in this loop iteration, unless forget(sender) was called first. Dropped
@@ -115,6 +124,8 @@ class BatchedUdpSocket {
   UvHandle<uv_check_t> check_;
   ReceiveCallback on_receive_;
   std::uint64_t dropped_ = 0;
+  bool timestamps_ = false;
+  std::optional<std::chrono::steady_clock::time_point> received_at_;
 
   std::vector<Pending> queued_;
   std::string bytes_;             ///< the queued payloads, back to back

@@ -16,11 +16,20 @@ class Clock {
   virtual std::chrono::steady_clock::time_point now() const = 0;
   /// Wall-clock time for records humans read (audit trail, API intervals).
   virtual std::chrono::system_clock::time_point wallNow() const = 0;
+  /// Whether now() is std::chrono::steady_clock itself. Kernel timestamps are mapped onto that
+  /// clock (net/kernel_timestamp.h), so only then may they be compared with now(); a fake
+  /// clock's times are not, and its users time by it alone.
+  virtual bool isSteadyClock() const { return false; }
 };
 
 /// ISO-8601 UTC, "2026-11-28T01:02:03Z", or with `millis` "2026-11-28T01:02:03.456Z": the one
 /// time format of logs, audit records, the status page and Genesys API intervals.
 std::string formatUtc(std::chrono::system_clock::time_point t, bool millis = false);
+
+/// Whether `clock` (nullptr: the steady clock) can be compared with kernel timestamps.
+inline bool kernelTimeComparable(const Clock* clock) {
+  return clock == nullptr || clock->isSteadyClock();
+}
 
 /// `clock`'s monotonic time, or the steady clock's when there is none (contexts built without
 /// a clock, e.g. in benches and the `probe` command).
@@ -36,6 +45,7 @@ class SystemClock final : public Clock {
   std::chrono::system_clock::time_point wallNow() const override {
     return std::chrono::system_clock::now();
   }
+  bool isSteadyClock() const override { return true; }
 };
 
 /// Randomness source (start-time spreading, backoff jitter, transaction ids). Tests inject a

@@ -1,5 +1,9 @@
 #include "net/tcp_connection.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -38,6 +42,23 @@ int TcpConnection::connect(const SocketAddress& remote, ConnectCallback callback
     connect_callback_ = nullptr;
   }
   return rc;
+}
+
+std::optional<std::chrono::microseconds> TcpConnection::handshakeRtt() const {
+  if (!handle_.initialized()) return std::nullopt;
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(handle_.get()), &fd) != 0) {
+    return std::nullopt;
+  }
+  tcp_info info{};
+  socklen_t length = sizeof(info);
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return std::nullopt;
+  // Right after the handshake the smoothed RTT is its one sample (the estimator starts at the
+  // first sample). Data acknowledged since then adds samples, so callers ask right away.
+  if (info.tcpi_state != TCP_ESTABLISHED || info.tcpi_rtt == 0 || info.tcpi_total_retrans != 0) {
+    return std::nullopt;
+  }
+  return std::chrono::microseconds(info.tcpi_rtt);
 }
 
 void TcpConnection::onConnect(uv_connect_t* req, int status) {

@@ -2,6 +2,7 @@
 
 #include <uv.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -34,6 +35,12 @@ class TcpConnection final : public ByteStream {
   int startRead(ReadCallback callback) override;
   std::optional<SocketAddress> localAddress() const override;
   void close() override;
+  /// The kernel's measure of the connection's handshake (SYN → SYN/ACK, from TCP_INFO), once
+  /// connected: a loop that gets to the connect callback late does not inflate it. nullopt when
+  /// the kernel has none, or when the SYN was sent again (Karn: the kernel then measures from
+  /// the last copy, and the connect took the retransmission wait on top, which only the loop's
+  /// timing shows).
+  std::optional<std::chrono::microseconds> handshakeRtt() const;
 
  private:
   static void onConnect(uv_connect_t* req, int status);

@@ -1,9 +1,14 @@
 #include "net/udp_socket.h"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
+
+#include "net/kernel_timestamp.h"
 
 namespace mediapath::net {
 
@@ -76,6 +81,20 @@ int UdpSocket::startReceive(ReceiveCallback callback, ErrorCallback on_error) {
   return uv_udp_recv_start(handle_.get(), &UdpSocket::onAlloc, &UdpSocket::onReceive);
 }
 
+int UdpSocket::enableReceiveTimestamps() {
+  if (!handle_.initialized()) return UV_EBADF;
+  uv_os_fd_t fd = -1;
+  if (int rc = uv_fileno(reinterpret_cast<uv_handle_t*>(handle_.get()), &fd); rc != 0) return rc;
+  // libuv reads with recvmsg() and no control buffer (and uv_udp_recv_cb has no place for one),
+  // so the stamp is asked for with SIOCGSTAMPNS right after each read: the kernel keeps the last
+  // read datagram's stamp. The first ask turns stamping on (SOCK_TIMESTAMP); it fails with
+  // ENOENT as nothing was read yet.
+  timespec stamp{};
+  ::ioctl(fd, SIOCGSTAMPNS, &stamp);
+  timestamps_ = true;
+  return 0;
+}
+
 void UdpSocket::stopReceive() {
   if (handle_.initialized()) uv_udp_recv_stop(handle_.get());
   callback_ = nullptr;
@@ -118,6 +137,15 @@ void UdpSocket::onReceive(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
   if (self == nullptr || nread <= 0 || addr == nullptr || !self->callback_) return;
   auto from = SocketAddress::fromSockaddr(addr);
   if (!from) return;
+  self->received_at_.reset();
+  uv_os_fd_t fd = -1;
+  timespec stamp{};
+  // libuv reads one datagram and calls back before reading the next (no UV_UDP_RECVMMSG), so
+  // the socket's last stamp is this datagram's.
+  if (self->timestamps_ && uv_fileno(reinterpret_cast<uv_handle_t*>(handle), &fd) == 0 &&
+      ::ioctl(fd, SIOCGSTAMPNS, &stamp) == 0) {
+    self->received_at_ = steadyTimeOf(stamp, ClockPair::now());
+  }
   // Copy: the callback may stop receiving or destroy the socket while running.
   auto cb = self->callback_;
   cb(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(buf->base),

@@ -3,6 +3,7 @@
 #include <uv.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -51,6 +52,14 @@ class UdpSocket {
   int send(const SocketAddress& to, std::span<const std::uint8_t> data);
   int send(const SocketAddress& to, std::string_view data);
   int startReceive(ReceiveCallback callback, ErrorCallback on_error = nullptr);
+  /// From now on, asks the kernel when each received datagram arrived, for receivedAt() (after
+  /// bind()). Opt-in: it costs a system call per datagram, which only RTT-timing users want.
+  /// Returns 0 or a negative libuv error.
+  int enableReceiveTimestamps();
+  /// When the kernel received the datagram being handed to the receive callback, on
+  /// std::chrono::steady_clock (net/kernel_timestamp.h), or nullopt (timestamps not enabled, or
+  /// the kernel gave none). Valid only during that callback.
+  std::optional<std::chrono::steady_clock::time_point> receivedAt() const { return received_at_; }
   void stopReceive();
   /// Closes the socket now (idempotent).
   void close();
@@ -66,6 +75,8 @@ class UdpSocket {
   ReceiveCallback callback_;
   ErrorCallback on_error_;
   std::optional<SocketAddress> peer_;  // set by connect()
+  bool timestamps_ = false;
+  std::optional<std::chrono::steady_clock::time_point> received_at_;
 };
 
 /// libuv error code as text ("connection refused").

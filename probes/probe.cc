@@ -81,4 +81,8 @@ std::string summary(const ProbeResult& r) {
   return "";
 }
 
+std::string_view timestampsName(Timestamps timestamps) {
+  return timestamps == Timestamps::kKernel ? "kernel" : "loop";
+}
+
 }  // namespace mediapath::probes

@@ -70,6 +70,14 @@ struct ProbeTarget {
   StreamSpec stream;
 };
 
+/// Where a result's RTTs come from (DESIGN.md "Probes" → Timing).
+enum class Timestamps {
+  kLoop,    ///< the event loop's clock when it got to the reply (inflated by a late wake-up)
+  kKernel,  ///< kernel stamps: a datagram's receive stamp (UDP), TCP_INFO's handshake RTT (tcp)
+};
+/// "kernel" | "loop"
+std::string_view timestampsName(Timestamps timestamps);
+
 struct RttStats {
   double min_ms = 0;
   double avg_ms = 0;
@@ -105,6 +113,10 @@ struct ProbeResult {
   std::optional<double> loss_ba;    ///< share of what reached B that did not come back
   std::optional<int> reordered;     ///< A -> B packets arriving after a later one
   std::optional<int> duplicated;    ///< extra copies, both legs
+  // kernel timestamps (issue #16 item 4): how rtt (tcp: connect_ms and rtt) was timed. stun and
+  // sip over udp: kernel receive stamps; tcp: TCP_INFO's handshake RTT; sip over tcp, turn,
+  // relay, dns: the loop.
+  Timestamps timestamps = Timestamps::kLoop;
 };
 
 /// The result's kind-specific figures in one line for people: "mapped 192.0.2.1:50000",

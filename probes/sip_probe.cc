@@ -159,6 +159,13 @@ class SipProbe final : public AddressProbe {
     }
     auto now = nowFrom(context().clock);
     result().connect_ms = millisecondsBetween(connect_started_, now);
+    // The kernel's handshake RTT where it has one, as the tcp kind; the SIP exchange after it is
+    // still timed by the loop (result().timestamps stays kLoop).
+    if (net::kernelTimeComparable(context().clock)) {
+      if (auto kernel = connection_->handshakeRtt()) {
+        result().connect_ms = std::chrono::duration<double, std::milli>(*kernel).count();
+      }
+    }
     auto local = connection_->localAddress().value_or(net::anyAddressLike(remote_));
     requests_.push_back(buildRequest(local, "TCP"));
     framer_ = SipStreamFramer();

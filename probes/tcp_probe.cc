@@ -37,6 +37,13 @@ class TcpProbe final : public AddressProbe {
     }
     double ms = millisecondsBetween(started_, nowFrom(context().clock));
     ProbeResult& r = result();
+    // The kernel's handshake RTT where it has one (a fake clock's tests time by the clock alone).
+    auto kernel =
+        net::kernelTimeComparable(context().clock) ? connection_->handshakeRtt() : std::nullopt;
+    if (kernel) {
+      ms = std::chrono::duration<double, std::milli>(*kernel).count();
+      r.timestamps = Timestamps::kKernel;
+    }
     r.connect_ms = ms;
     r.received = 1;
     r.rtt = RttStats{ms, ms, ms};

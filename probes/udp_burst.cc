@@ -82,6 +82,8 @@ std::shared_ptr<SharedStunPort> SharedStunPorts::open(uv_loop_t* loop, const net
       local, [raw = port.get()](std::span<const std::uint8_t> data,
                                 const net::SocketAddress& from) { raw->route(data, from); });
   if (error != 0) return nullptr;
+  // Replies are timed by their kernel stamps where the bursts' clock can be compared with them.
+  if (net::kernelTimeComparable(clock)) port->socket().enableReceiveTimestamps();
   ports_.push_back(Entry{loop, clock, local, port});
   return port;
 }
@@ -100,7 +102,8 @@ UdpBurst::UdpBurst(const ProbeContext& context, Sharing sharing)
       resources_(*context.resources),
       sharing_(sharing),
       pacing_(context.loop->get()),
-      deadline_(context.loop->get()) {}
+      deadline_(context.loop->get()),
+      kernel_time_(net::kernelTimeComparable(context.clock)) {}
 
 UdpBurst::~UdpBurst() { close(); }
 
@@ -140,6 +143,7 @@ void UdpBurst::start(const net::SocketAddress& local, const net::SocketAddress& 
   outcome_ = Outcome{};
   outcome_.rtt_ms.assign(static_cast<std::size_t>(burst_.packets), std::nullopt);
   sent_at_.assign(static_cast<std::size_t>(burst_.packets), {});
+  loop_timed_ = 0;
 
   if (!openSocket(local)) return;
   sendNext();
@@ -164,6 +168,8 @@ bool UdpBurst::openSocket(const net::SocketAddress& local) {
     // ECONNREFUSED) instead of after the timeout: a stopped proxy fails its round in
     // microseconds, which is most of what makes failover fast (issue 17).
     if (rc == 0) rc = socket_->connect(remote_);
+    // Without stamps (the clock is a fake, or the kernel refuses) replies are timed by the loop.
+    if (rc == 0 && kernel_time_) socket_->enableReceiveTimestamps();
     if (rc == 0) {
       socket_remote_ = remote_;
       rc = socket_->startReceive([this](std::span<const std::uint8_t> data,
@@ -234,11 +240,22 @@ void UdpBurst::onDatagram(std::span<const std::uint8_t> data, const net::SocketA
   // Between rounds (no hooks) a late reply is read and dropped.
   if (!(from == remote_) || !hooks_.match_reply) return;
   auto now = nowFrom(clock_);
+  // The kernel's receive time, read before match_reply (which may end the round). The loop reads
+  // a reply when it gets to it, a millisecond or more later on a busy host.
+  std::optional<std::chrono::steady_clock::time_point> stamp;
+  if (kernel_time_) stamp = socket_ ? socket_->receivedAt() : port_->socket().receivedAt();
   auto index = hooks_.match_reply(data);
   if (!index || *index < 0 || *index >= outcome_.sent) return;
   auto& slot = outcome_.rtt_ms[static_cast<std::size_t>(*index)];
   if (slot) return;  // a duplicate (retransmitted or replayed) reply
-  slot = millisecondsBetween(sent_at_[static_cast<std::size_t>(*index)], now);
+  auto sent_at = sent_at_[static_cast<std::size_t>(*index)];
+  // A stamp before the request left can only come from a wall clock step (kernel_timestamp.h).
+  if (stamp && *stamp >= sent_at && *stamp <= now) {
+    now = *stamp;
+  } else {
+    ++loop_timed_;
+  }
+  slot = millisecondsBetween(sent_at, now);
   ++outcome_.received;
   if (outcome_.received == burst_.packets) finish();
 }
@@ -246,6 +263,7 @@ void UdpBurst::onDatagram(std::span<const std::uint8_t> data, const net::SocketA
 void UdpBurst::finish() {
   auto done = std::move(done_);
   Outcome outcome = std::move(outcome_);
+  outcome.kernel_timestamps = kernel_time_ && loop_timed_ == 0;
   cancel();
   if (done) done(std::move(outcome));
 }
@@ -256,6 +274,7 @@ void summarizeBurst(const UdpBurst::Outcome& outcome, JitterEstimator& jitter,
   result.received = outcome.received;
   result.loss = outcome.sent > 0 ? 1.0 - static_cast<double>(outcome.received) / outcome.sent : 1.0;
   result.rtt_samples_ms.clear();
+  result.timestamps = outcome.kernel_timestamps ? Timestamps::kKernel : Timestamps::kLoop;
   for (const auto& rtt : outcome.rtt_ms) {
     if (rtt) result.rtt_samples_ms.push_back(*rtt);
   }

@@ -90,6 +90,9 @@ class UdpBurst final : private net::BatchedUdpSocket::Sender {
     int received = 0;
     std::vector<std::optional<double>> rtt_ms;  ///< per request, in send order
     std::string error;                          ///< a socket error that ended the round early
+    /// Every RTT ends at the kernel's receive stamp (net/kernel_timestamp.h), not when the loop
+    /// read the reply; false when some reply (or, with none, the socket) had no usable stamp.
+    bool kernel_timestamps = false;
   };
 
   /// Runs on the context's loop and clock; its sockets count against (kOwnSocket) or come from
@@ -143,10 +146,12 @@ class UdpBurst final : private net::BatchedUdpSocket::Sender {
   std::function<void(Outcome)> done_;
   Outcome outcome_;
   std::vector<std::chrono::steady_clock::time_point> sent_at_;
+  bool kernel_time_ = false;  ///< the clock can be compared with kernel stamps
+  int loop_timed_ = 0;        ///< this round's replies timed by the loop
 };
 
-/// Copies a round's counts and RTTs into `result` (sent, received, loss, rtt, samples), feeds the
-/// samples to `jitter` and fills jitter_ms and mos when there was at least one reply.
+/// Copies a round's counts and RTTs into `result` (sent, received, loss, rtt, samples, timestamps),
+/// feeds the samples to `jitter` and fills jitter_ms and mos when there was at least one reply.
 void summarizeBurst(const UdpBurst::Outcome& outcome, JitterEstimator& jitter, ProbeResult& result);
 
 }  // namespace mediapath::probes

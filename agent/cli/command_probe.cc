@@ -66,6 +66,7 @@ nlohmann::ordered_json toJson(const probes::ProbeResult& r) {
   j["mos"] = r.mos ? nlohmann::ordered_json(std::round(*r.mos * 100.0) / 100.0) : nullptr;
   if (r.dns_ms) j["dns_ms"] = roundMs(*r.dns_ms);
   if (r.connect_ms) j["connect_ms"] = roundMs(*r.connect_ms);
+  j["timestamps"] = std::string(probes::timestampsName(r.timestamps));
   switch (r.kind) {
     case probes::Kind::kStun:
       j["mapped_address"] = r.mapped_address;

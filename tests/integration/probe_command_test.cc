@@ -75,7 +75,7 @@ TEST_F(ProbeCommandTest, JsonLinesForDnsAndClosedTcpPortExitOne) {
   // Every line carries the common fields, in the documented shape.
   for (const auto& [name, j] : lines) {
     for (const char* key : {"target", "kind", "address", "ok", "error", "sent", "received", "loss",
-                            "rtt_ms", "jitter_ms", "mos"}) {
+                            "rtt_ms", "jitter_ms", "mos", "timestamps"}) {
       EXPECT_TRUE(j.contains(key)) << name << " lacks " << key;
     }
   }
@@ -93,6 +93,7 @@ TEST_F(ProbeCommandTest, JsonLinesForDnsAndClosedTcpPortExitOne) {
   EXPECT_EQ(a["loss"], 0.0);
   EXPECT_TRUE(a["rtt_ms"].is_null());
   EXPECT_TRUE(a["mos"].is_null());
+  EXPECT_EQ(a["timestamps"], "loop");  // a lookup time: only the loop times it
 
   EXPECT_EQ(lines.at("sip-srv")["addresses"], json::array({"sip.example.test:5060"}));
   EXPECT_EQ(lines.at("sip-srv")["ok"], true);

@@ -6,11 +6,13 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "net/clock.h"
 #include "net/event_loop.h"
 #include "net/socket_address.h"
+#include "net/uv_handle.h"
 #include "net/uv_timer.h"
 #include "probes/probe.h"
 
@@ -29,6 +31,34 @@ inline probes::ProbeTarget burstTarget(std::string name, probes::Kind kind,
   t.burst.spacing = std::chrono::milliseconds(5);
   return t;
 }
+
+/// Makes every turn of `loop` `lag` late, as a busy host or a long callback would: a handle that
+/// blocks for `lag` each turn, right before the loop polls (kBeforePoll: what completes in the
+/// kernel meanwhile, such as a loopback TCP handshake, is noticed late) or right after
+/// (kAfterPoll: replies sent by responders on this loop wait in their sockets until the next
+/// turn's poll).
+class LaggingLoop {
+ public:
+  enum class Phase { kBeforePoll, kAfterPoll };
+  LaggingLoop(uv_loop_t* loop, std::chrono::milliseconds lag, Phase phase) : lag_(lag) {
+    if (phase == Phase::kBeforePoll) {
+      prepare_.adopt(uv_prepare_init(loop, prepare_.get()), "uv_prepare_init", this);
+      uv_prepare_start(prepare_.get(), [](uv_prepare_t* h) {
+        std::this_thread::sleep_for(static_cast<LaggingLoop*>(h->data)->lag_);
+      });
+    } else {
+      check_.adopt(uv_check_init(loop, check_.get()), "uv_check_init", this);
+      uv_check_start(check_.get(), [](uv_check_t* h) {
+        std::this_thread::sleep_for(static_cast<LaggingLoop*>(h->data)->lag_);
+      });
+    }
+  }
+
+ private:
+  std::chrono::milliseconds lag_;
+  net::UvHandle<uv_prepare_t> prepare_;
+  net::UvHandle<uv_check_t> check_;
+};
 
 /// Runs one round of `probe` on `loop` (which may hold other live handles, e.g. responders) and
 /// returns its result, or nullopt if no result came within `limit`.

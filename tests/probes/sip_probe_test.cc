@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "net/clock.h"
 #include "net/event_loop.h"
 #include "net/udp_socket.h"
@@ -53,6 +55,27 @@ TEST_F(SipProbeTest, UdpBurstOf200sSucceeds) {
   EXPECT_NE(sipHeader(first, "Via"), sipHeader(responder.requests[1], "Via"));
   EXPECT_EQ(sipHeader(first, "CSeq"), "1 OPTIONS");
   EXPECT_EQ(sipHeader(responder.requests[1], "CSeq"), "2 OPTIONS");
+}
+
+// SIP over UDP keeps its own socket (uv_udp): its replies are stamped by the kernel too.
+TEST_F(SipProbeTest, UdpRttsEndAtTheKernelsReceiveStamp) {
+  testing::SipUdpResponder responder(loop_.get(), "127.0.0.1");
+  responder.respond = [](const std::string& request) {
+    return std::vector<std::string>{sipResponseFor(request, 200, "OK")};
+  };
+  auto probe = makeSipProbe(context_);
+  // A first round opens the socket the probe keeps: the kernel stamps on arrival from moments
+  // after the first socket of the host asks (net/kernel_timestamp.h), so the lag comes after.
+  auto result = testing::runRound(loop_, *probe, target(responder.address(), Transport::kUdp));
+  ASSERT_TRUE(result);
+  std::this_thread::sleep_for(10ms);
+  testing::LaggingLoop lagging(loop_.get(), 20ms, testing::LaggingLoop::Phase::kAfterPoll);
+  result = testing::runRound(loop_, *probe, target(responder.address(), Transport::kUdp));
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->received, 3) << result->error;
+  EXPECT_EQ(result->timestamps, Timestamps::kKernel);
+  ASSERT_TRUE(result->rtt);
+  EXPECT_LT(result->rtt->max_ms, 10.0);
 }
 
 TEST_F(SipProbeTest, UdpAnswersFromAnEarlierRoundNeverMatch) {

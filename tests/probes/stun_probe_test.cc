@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "net/event_loop.h"
@@ -16,6 +17,7 @@
 #include "tests/net/loop_check.h"
 #include "tests/probes/probe_harness.h"
 #include "tests/probes/responders.h"
+#include "tests/support/probe_kit.h"
 #include "tests/support/process.h"
 
 namespace mediapath::probes {
@@ -58,6 +60,38 @@ TEST_F(StunProbeTest, BurstOverIPv4ReportsMappedAddressRttJitterAndMos) {
   // The mapped address is what the responder saw: loopback and some ephemeral port.
   EXPECT_EQ(result->mapped_address.rfind("127.0.0.1:", 0), 0u) << result->mapped_address;
   EXPECT_EQ(responder.requests(), 5);
+}
+
+// The loop reads each reply 20 ms late; the RTT ends at the kernel's receive stamp regardless.
+// With a clock that cannot be compared with kernel stamps the probe falls back to the loop's
+// time and says so.
+TEST_F(StunProbeTest, RttsEndAtTheKernelsReceiveStampNotWhenTheLoopReadTheReply) {
+  StunResponder responder(loop_.get(), "127.0.0.1");
+  auto probe = makeProbe(Kind::kStun, context_);
+  // A first round opens the shared socket the probe keeps: the kernel stamps on arrival from
+  // moments after the first socket of the host asks (net/kernel_timestamp.h).
+  auto result = testing::runRound(loop_, *probe, target(responder, 1));
+  ASSERT_TRUE(result);
+  std::this_thread::sleep_for(10ms);
+  testing::LaggingLoop lagging(loop_.get(), 20ms, testing::LaggingLoop::Phase::kAfterPoll);
+  result = testing::runRound(loop_, *probe, target(responder, 3));
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->received, 3) << result->error;
+  EXPECT_EQ(result->timestamps, Timestamps::kKernel);
+  ASSERT_TRUE(result->rtt);
+  EXPECT_LT(result->rtt->max_ms, 10.0);
+
+  testing::LoopTimedClock loop_clock;
+  ProbeContext loop_timed{&loop_, nullptr, &loop_clock, nullptr, &resources_};
+  auto fallback = makeProbe(Kind::kStun, loop_timed);
+  // One request: of a burst, a reply may be read in the very turn it arrived (with an earlier
+  // one that waited), which would hide the lag.
+  result = testing::runRound(loop_, *fallback, target(responder, 1));
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->received, 1) << result->error;
+  EXPECT_EQ(result->timestamps, Timestamps::kLoop);
+  ASSERT_TRUE(result->rtt);
+  EXPECT_GE(result->rtt->min_ms, 19.0);
 }
 
 TEST_F(StunProbeTest, WorksOverIPv6) {

@@ -14,6 +14,7 @@
 #include "tests/net/loop_check.h"
 #include "tests/probes/probe_harness.h"
 #include "tests/probes/responders.h"
+#include "tests/support/probe_kit.h"
 #include "tests/support/process.h"
 
 namespace mediapath::probes {
@@ -49,6 +50,33 @@ TEST_F(TcpProbeTest, ConnectTimeOverIPv4AndIPv6) {
     EXPECT_EQ(result->address, listener.address().toString());
   }
   EXPECT_EQ(resolver_.calls, 0);  // literals never reach the resolver
+}
+
+// The loop gets to the connect callback 20 ms late; connect_ms is the kernel's handshake RTT
+// (TCP_INFO) regardless. With a clock that cannot be compared with kernel time the probe falls
+// back to the loop's connect timing and says so.
+TEST_F(TcpProbeTest, ConnectTimeIsTheKernelsHandshakeRttNotWhenTheLoopNoticed) {
+  testing::SipTcpResponder listener(loop_.get(), "127.0.0.1");
+  testing::LaggingLoop lagging(loop_.get(), 20ms, testing::LaggingLoop::Phase::kBeforePoll);
+  auto probe = makeProbe(Kind::kTcp, context_);
+  auto result = testing::runRound(loop_, *probe, target("127.0.0.1", listener.address().port()));
+  ASSERT_TRUE(result);
+  ASSERT_TRUE(result->ok) << result->error;
+  EXPECT_EQ(result->timestamps, Timestamps::kKernel);
+  ASSERT_TRUE(result->connect_ms);
+  EXPECT_GT(*result->connect_ms, 0.0);
+  EXPECT_LT(*result->connect_ms, 10.0);
+  EXPECT_EQ(result->rtt_samples_ms, std::vector<double>{*result->connect_ms});
+
+  testing::LoopTimedClock loop_clock;
+  ProbeContext loop_timed{&loop_, &resolver_, &loop_clock, nullptr, &resources_};
+  auto fallback = makeProbe(Kind::kTcp, loop_timed);
+  result = testing::runRound(loop_, *fallback, target("127.0.0.1", listener.address().port()));
+  ASSERT_TRUE(result);
+  ASSERT_TRUE(result->ok) << result->error;
+  EXPECT_EQ(result->timestamps, Timestamps::kLoop);
+  ASSERT_TRUE(result->connect_ms);
+  EXPECT_GE(*result->connect_ms, 19.0);
 }
 
 TEST_F(TcpProbeTest, ClosedPortIsConnectionRefused) {

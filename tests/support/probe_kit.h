@@ -3,6 +3,7 @@
 // A private loop with what probes need on it, for the tests and benches that drive one probe
 // kind directly (the agent and its commands build theirs with a resolver and a socket budget).
 // Header-only: the includer links mediapath::probes.
+#include <chrono>
 #include <cstdint>
 
 #include "net/clock.h"
@@ -11,6 +12,19 @@
 #include "probes/probe_resources.h"
 
 namespace mediapath::testing {
+
+/// The steady clock, but not declared comparable with kernel timestamps (Clock::isSteadyClock):
+/// probes on it time replies by the loop, as they did before kernel timestamps and as they fall
+/// back to. The "loop timing" side of kernel-timestamp tests and benches.
+class LoopTimedClock final : public net::Clock {
+ public:
+  std::chrono::steady_clock::time_point now() const override {
+    return std::chrono::steady_clock::now();
+  }
+  std::chrono::system_clock::time_point wallNow() const override {
+    return std::chrono::system_clock::now();
+  }
+};
 
 struct ProbeKit {
   explicit ProbeKit(std::uint64_t seed = 1) : random(seed) {}
