@@ -7,13 +7,14 @@
 namespace mediapath::probes {
 namespace {
 
-constexpr std::array<std::pair<Kind, std::string_view>, 6> kKindNames{{
+constexpr std::array<std::pair<Kind, std::string_view>, 7> kKindNames{{
     {Kind::kStun, "stun"},
     {Kind::kTurn, "turn"},
     {Kind::kSip, "sip"},
     {Kind::kTcp, "tcp"},
     {Kind::kDns, "dns"},
     {Kind::kRelay, "relay"},
+    {Kind::kNat, "nat"},
 }};
 
 }  // namespace
@@ -21,6 +22,7 @@ constexpr std::array<std::pair<Kind, std::string_view>, 6> kKindNames{{
 std::chrono::milliseconds roundLength(Kind kind, std::chrono::milliseconds timeout,
                                       const BurstSpec& burst, const StreamSpec& stream) {
   if (kind == Kind::kRelay) return timeout * 3 + stream.spacing * std::max(0, stream.packets - 1);
+  if (kind == Kind::kNat) return timeout * 2;
   return timeout + burst.spacing * std::max(0, burst.packets - 1);
 }
 

@@ -92,6 +92,12 @@ nlohmann::ordered_json toJson(const probes::ProbeResult& r) {
       j["reordered"] = orNull(r.reordered);
       j["duplicated"] = orNull(r.duplicated);
       break;
+    case probes::Kind::kNat:
+      j["mapped_address"] = r.mapped_address;
+      j["nat_mapping"] = r.nat_mapping;
+      j["nat_filtering"] = r.nat_filtering;
+      j["hairpinning"] = orNull(r.hairpinning);
+      break;
     case probes::Kind::kTcp:
       break;
   }
@@ -115,6 +121,10 @@ std::string detail(const probes::ProbeResult& r) {
     }
     case probes::Kind::kTcp:
       return r.connect_ms ? "connect " + net::formatFixed(*r.connect_ms, 1) + " ms" : "";
+    case probes::Kind::kNat:
+      return "mapped " + r.mapped_address + " mapping " + r.nat_mapping + " filtering " +
+             r.nat_filtering + " hairpinning " +
+             (r.hairpinning ? (*r.hairpinning ? "yes" : "no") : "-");
     case probes::Kind::kRelay: {
       std::string s = "relayed " + r.relayed_address;
       if (r.one_way) {
