@@ -9,13 +9,14 @@
 namespace mediapath::probes {
 namespace {
 
-constexpr std::array<std::pair<Kind, std::string_view>, 6> kKindNames{{
+constexpr std::array<std::pair<Kind, std::string_view>, 7> kKindNames{{
     {Kind::kStun, "stun"},
     {Kind::kTurn, "turn"},
     {Kind::kSip, "sip"},
     {Kind::kTcp, "tcp"},
     {Kind::kDns, "dns"},
     {Kind::kRelay, "relay"},
+    {Kind::kNat, "nat"},
 }};
 
 std::string percent(const std::optional<double>& ratio) {
@@ -27,6 +28,7 @@ std::string percent(const std::optional<double>& ratio) {
 std::chrono::milliseconds roundLength(Kind kind, std::chrono::milliseconds timeout,
                                       const BurstSpec& burst, const StreamSpec& stream) {
   if (kind == Kind::kRelay) return timeout * 3 + stream.spacing * std::max(0, stream.packets - 1);
+  if (kind == Kind::kNat) return timeout * 2;
   return timeout + burst.spacing * std::max(0, burst.packets - 1);
 }
 
@@ -65,6 +67,10 @@ std::string summary(const ProbeResult& r) {
     }
     case Kind::kTcp:
       return r.connect_ms ? "connect " + net::formatFixed(*r.connect_ms, 1) + " ms" : "";
+    case Kind::kNat:
+      return "mapped " + r.mapped_address + " mapping " + r.nat_mapping + " filtering " +
+             r.nat_filtering + " hairpinning " +
+             (r.hairpinning ? (*r.hairpinning ? "yes" : "no") : "-");
     case Kind::kRelay: {
       std::string s = "relayed " + r.relayed_address;
       if (r.one_way) {

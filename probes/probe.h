@@ -20,7 +20,7 @@ namespace mediapath::probes {
 
 class ProbeResources;
 
-enum class Kind { kStun, kTurn, kSip, kTcp, kDns, kRelay };
+enum class Kind { kStun, kTurn, kSip, kTcp, kDns, kRelay, kNat };
 enum class Transport { kUdp, kTcp };
 enum class DnsRecord { kA, kAAAA, kSRV };
 
@@ -44,8 +44,9 @@ struct StreamSpec {
 
 /// The longest a round may take by the probe's own timers: `timeout` after the last packet of
 /// the burst; for relay, three phases bounded by `timeout` (set-up, the stream's last returns,
-/// the release) around the stream. The scheduler's round deadline and the config's "a round
-/// must fit in the interval" check are both this.
+/// the release) around the stream; for nat, test I bounded by `timeout` and the other tests
+/// sharing a second `timeout` (probes/nat_probe.h). The scheduler's round deadline and the config's
+/// "a round must fit in the interval" check are both this.
 std::chrono::milliseconds roundLength(Kind kind, std::chrono::milliseconds timeout,
                                       const BurstSpec& burst, const StreamSpec& stream);
 
@@ -68,6 +69,12 @@ struct ProbeTarget {
   DnsRecord record = DnsRecord::kA;
   // relay
   StreamSpec stream;
+  // peer (nat: a stun target as the second server; relay: a turn target for allocation B) — the
+  // named target's address and, for turn, its credentials. Empty host: no peer.
+  std::string peer_host;
+  std::uint16_t peer_port = 0;
+  std::string peer_username;
+  std::string peer_password;  ///< the resolved secret; never logged, never in results
 };
 
 /// Where a result's RTTs come from (DESIGN.md "Probes" → Timing).
@@ -117,6 +124,10 @@ struct ProbeResult {
   // sip over udp: kernel receive stamps; tcp: TCP_INFO's handshake RTT; sip over tcp, turn,
   // relay, dns: the loop.
   Timestamps timestamps = Timestamps::kLoop;
+  // nat (RFC 5780; mapped_address above is X1, what the primary server saw; rtt its Binding's)
+  std::string nat_mapping;          ///< natBehaviourName(): "endpoint-independent", ..., "unknown"
+  std::string nat_filtering;        ///< same set
+  std::optional<bool> hairpinning;  ///< nullopt: not tested (no mapped address)
 };
 
 /// The result's kind-specific figures in one line for people: "mapped 192.0.2.1:50000",

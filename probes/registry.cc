@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "probes/dns_probe.h"
+#include "probes/nat_probe.h"
 #include "probes/probe.h"
 #include "probes/relay_probe.h"
 #include "probes/sip_probe.h"
@@ -28,6 +29,8 @@ std::unique_ptr<Probe> makeProbe(Kind kind, const ProbeContext& context) {
       return makeDnsProbe(context);
     case Kind::kRelay:
       return makeRelayProbe(context);
+    case Kind::kNat:
+      return makeNatProbe(context);
   }
   return nullptr;
 }

@@ -89,6 +89,12 @@ nlohmann::ordered_json toJson(const probes::ProbeResult& r) {
       j["reordered"] = orNull(r.reordered);
       j["duplicated"] = orNull(r.duplicated);
       break;
+    case probes::Kind::kNat:
+      j["mapped_address"] = r.mapped_address;
+      j["nat_mapping"] = r.nat_mapping;
+      j["nat_filtering"] = r.nat_filtering;
+      j["hairpinning"] = orNull(r.hairpinning);
+      break;
     case probes::Kind::kTcp:
       break;
   }

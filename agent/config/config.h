@@ -77,6 +77,13 @@ struct TargetConfig {
   probes::DnsRecord record = probes::DnsRecord::kA;
   // relay
   StreamConfig stream;
+  // nat (a stun target), relay (a turn target): `peer` names the target, the loader copies its
+  // address and credentials here so a target plans without the rest of the config.
+  std::string peer;
+  std::string peer_host;
+  std::uint16_t peer_port = 0;
+  std::string peer_username;
+  SecretRef peer_password;
 };
 
 /// Where a failover group writes (DESIGN.md "Genesys backends"); exactly one is set.

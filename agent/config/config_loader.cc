@@ -469,7 +469,7 @@ DnsConfig readDns(const ObjectReader& root) {
   return out;
 }
 
-constexpr std::array<std::string_view, 16> kTargetKeys{"name",
+constexpr std::array<std::string_view, 17> kTargetKeys{"name",
                                                        "kind",
                                                        "host",
                                                        "port",
@@ -484,7 +484,8 @@ constexpr std::array<std::string_view, 16> kTargetKeys{"name",
                                                        "transport",
                                                        "success_codes",
                                                        "record",
-                                                       "stream"};
+                                                       "stream",
+                                                       "peer"};
 
 // Which of the kind-specific keys each kind accepts.
 bool keyAllowedForKind(std::string_view key, probes::Kind kind) {
@@ -493,6 +494,7 @@ bool keyAllowedForKind(std::string_view key, probes::Kind kind) {
     return kind == Kind::kTurn || kind == Kind::kRelay;
   }
   if (key == "stream") return kind == Kind::kRelay;
+  if (key == "peer") return kind == Kind::kNat || kind == Kind::kRelay;
   if (key == "transport") return kind == Kind::kSip || kind == Kind::kTurn || kind == Kind::kRelay;
   if (key == "success_codes") return kind == Kind::kSip;
   if (key == "record") return kind == Kind::kDns;
@@ -506,6 +508,7 @@ std::uint16_t defaultPort(probes::Kind kind) {
     case probes::Kind::kStun:
     case probes::Kind::kTurn:
     case probes::Kind::kRelay:
+    case probes::Kind::kNat:
       return 3478;
     case probes::Kind::kSip:
       return 5060;
@@ -564,9 +567,10 @@ TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
   if (kind_name) {
     kind = probes::kindFromName(*kind_name);
     if (!kind) {
-      r.error("kind", "unknown kind " + quote(*kind_name) +
-                          didYouMean(*kind_name, {"stun", "turn", "sip", "tcp", "dns", "relay"}) +
-                          "; expected one of stun, turn, sip, tcp, dns, relay");
+      r.error("kind",
+              "unknown kind " + quote(*kind_name) +
+                  didYouMean(*kind_name, {"stun", "turn", "sip", "tcp", "dns", "relay", "nat"}) +
+                  "; expected one of stun, turn, sip, tcp, dns, relay, nat");
     }
   }
   if (auto s = r.string("host", true)) {
@@ -589,6 +593,9 @@ TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
   if (t.kind != probes::Kind::kDns) {
     bool required = t.kind == probes::Kind::kTcp;
     t.port = readPort(r, "port", required).value_or(defaultPort(t.kind));
+  }
+  if (keyAllowedForKind("peer", t.kind)) {
+    if (auto s = r.string("peer")) t.peer = *s;
   }
   if (const json* b = r.get("burst"); b != nullptr && keyAllowedForKind("burst", t.kind)) {
     t.burst = readBurst(*b, r.at("burst"), d, {});
@@ -623,6 +630,7 @@ TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
       break;
     case probes::Kind::kStun:
     case probes::Kind::kTcp:
+    case probes::Kind::kNat:
       break;
   }
   return t;
@@ -630,7 +638,8 @@ TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
 
 // A round (timeout after the last packet of the burst) must end before the next one starts, or
 // rounds of one target would overlap. A relay round has three phases bounded by the timeout (set
-// up, the last packets' return, the release) around its stream.
+// up, the last packets' return, the release) around its stream; a nat round two (test I, then
+// the other tests sharing one timeout).
 void checkRoundFitsInterval(Diagnostics& d, const std::string& ptr, Duration interval,
                             Duration timeout, const TargetConfig& t, const BurstConfig& burst) {
   bool relay = t.kind == probes::Kind::kRelay;
@@ -640,7 +649,10 @@ void checkRoundFitsInterval(Diagnostics& d, const std::string& ptr, Duration int
                                        {t.stream.packets, t.stream.size, t.stream.spacing});
   if (round >= interval) {
     d.add(ptr, "a round takes up to " + net::formatDuration(round) + " (" +
-                   (relay ? "3 x timeout " : "timeout ") + net::formatDuration(timeout) +
+                   (relay                          ? "3 x timeout "
+                    : t.kind == probes::Kind::kNat ? "2 x timeout "
+                                                   : "timeout ") +
+                   net::formatDuration(timeout) +
                    (packets > 1 ? " + " + std::to_string(packets - 1) + " x " +
                                       net::formatDuration(spacing) +
                                       (relay ? " stream spacing" : " spacing")
@@ -679,6 +691,37 @@ const TargetConfig* findByName(const std::vector<TargetConfig>& targets, const s
     if (t.name == n) return &t;
   }
   return nullptr;
+}
+
+// `peer` names another target whose address (and, for turn, credentials) the probe uses as its
+// second server: a nat target's peer is a stun target, a relay target's a turn target.
+void resolvePeers(const ObjectReader& root, std::vector<TargetConfig>& targets) {
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    TargetConfig& t = targets[i];
+    if (t.peer.empty()) continue;
+    std::string ptr = root.at("targets") + "/" + std::to_string(i) + "/peer";
+    probes::Kind wanted = t.kind == probes::Kind::kNat ? probes::Kind::kStun : probes::Kind::kTurn;
+    const TargetConfig* peer = findByName(targets, t.peer);
+    if (peer == nullptr) {
+      std::vector<std::string_view> names;
+      for (const auto& other : targets) {
+        if (other.kind == wanted) names.emplace_back(other.name);
+      }
+      root.diags().add(ptr, "no target named " + quote(t.peer) + didYouMean(t.peer, names));
+      continue;
+    }
+    if (peer->kind != wanted) {
+      root.diags().add(ptr, quote(t.peer) + " is a " + std::string(probes::kindName(peer->kind)) +
+                                " target; the peer of a " + std::string(probes::kindName(t.kind)) +
+                                " target must be a " + std::string(probes::kindName(wanted)) +
+                                " target");
+      continue;
+    }
+    t.peer_host = peer->host;
+    t.peer_port = peer->port;
+    t.peer_username = peer->username;
+    t.peer_password = peer->password;
+  }
 }
 
 std::vector<std::string_view> targetNames(const std::vector<TargetConfig>& targets) {
@@ -1204,6 +1247,7 @@ LoadResult parseConfig(std::string_view text, const std::string& source) {
     config.probing = readProbing(root);
     config.dns = readDns(root);
     config.targets = readTargets(root, config.probing);
+    resolvePeers(root, config.targets);
     config.failover = readFailover(root, config.targets);
     config.genesys = readGenesys(root);
     config.location = readLocation(root, config.targets);

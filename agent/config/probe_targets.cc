@@ -32,6 +32,16 @@ PlannedTarget planTarget(const TargetConfig& t, const ProbingConfig& probing) {
       throw TargetError("target " + t.name + ": TURN password: " + e.what());
     }
   }
+  pt.peer_host = t.peer_host;
+  pt.peer_port = t.peer_port;
+  pt.peer_username = t.peer_username;
+  if (t.kind == probes::Kind::kRelay && !t.peer_host.empty()) {
+    try {
+      pt.peer_password = readSecret(t.peer_password);
+    } catch (const std::exception& e) {
+      throw TargetError("target " + t.name + ": peer " + t.peer + " TURN password: " + e.what());
+    }
+  }
   pt.transport = t.transport;
   pt.success_codes = t.success_codes;
   pt.record = t.record;

@@ -101,6 +101,7 @@ bool measuresPathQuality(const TargetConfig& t) {
       return t.transport == probes::Transport::kUdp;
     case probes::Kind::kTcp:
     case probes::Kind::kDns:
+    case probes::Kind::kNat:  // one Binding per test: no burst, no jitter
       return false;
   }
   return false;
@@ -117,6 +118,8 @@ reporter::ProbeSample toSample(const probes::ProbeResult& r) {
   s.mos = r.mos;
   if (r.lookup_ms) s.dns_lookup_seconds = *r.lookup_ms / 1000.0;
   if (r.one_way) s.one_way_seconds = r.one_way->avg_ms / 1000.0;
+  // A round that failed part-way has a mapping of "unknown" that says nothing about the NAT.
+  if (r.kind == probes::Kind::kNat && r.ok) s.nat_mapping = r.nat_mapping;
   if (r.reordered && r.loss_ab && r.sent > 0) {
     // Of the packets that reached B, where reordering is counted.
     double reached = std::round(r.sent * (1.0 - *r.loss_ab));
@@ -369,12 +372,14 @@ struct AgentRuntime::Impl {
 
   // Fast confirmation: while a failure is suspected, the next round comes confirm_interval
   // later (never later than the interval would bring it) with a timeout adapted to the path.
-  // turn and relay keep their own timeout: a phase of theirs is several transactions in a row
-  // (401 challenge, Allocate, CreatePermission, ChannelBind), which 4 x SRTT would not cover.
+  // turn, relay and nat keep their own timeout: a phase of theirs is several transactions in a
+  // row (401 challenge, Allocate, CreatePermission, ChannelBind; nat's five tests), which
+  // 4 x SRTT would not cover.
   void confirmIfSuspected(const probes::ProbeResult& r, const TargetState& target) {
     milliseconds every = std::min(target.health.policy().confirm_interval, target.interval);
     if (!scheduler || every.count() <= 0 || !target.health.confirming()) return;
-    bool transactions = r.kind == probes::Kind::kTurn || r.kind == probes::Kind::kRelay;
+    bool transactions = r.kind == probes::Kind::kTurn || r.kind == probes::Kind::kRelay ||
+                        r.kind == probes::Kind::kNat;
     milliseconds timeout =
         transactions ? target.timeout : confirmTimeout(target.srtt.ms(), target.timeout);
     scheduler->confirm(r.target, every, timeout);

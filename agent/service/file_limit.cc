@@ -28,14 +28,17 @@ std::uint64_t descriptorsNeeded(const std::vector<PlannedTarget>& targets) {
   // Every other target holds at most one descriptor at a time: its kept UDP socket, or the TCP
   // connection / TURN allocation socket of a running round. STUN targets share one socket per
   // address family (probes::UdpBurst::Sharing::kStunTransactionId). A relay round holds two
-  // allocations, each on its own socket.
+  // allocations, each on its own socket; a nat round its test socket and the hairpin socket.
   std::uint64_t needed = kReserve;
   bool stun = false;
   for (const auto& planned : targets) {
     if (planned.target.kind == probes::Kind::kStun) {
       stun = true;
     } else {
-      needed += planned.target.kind == probes::Kind::kRelay ? 2 : 1;
+      needed +=
+          planned.target.kind == probes::Kind::kRelay || planned.target.kind == probes::Kind::kNat
+              ? 2
+              : 1;
     }
   }
   return needed + (stun ? 2 : 0);

@@ -7,6 +7,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -136,6 +137,36 @@ struct Metrics::Impl {
     if (sample.reordered_ratio) it->second.reordered->Set(*sample.reordered_ratio);
   }
 
+  // Nat targets: one series per behaviour (DESIGN.md "Metrics"), 1 for the behaviour the last
+  // complete round found and 0 for the others, so an alert can say
+  // `mediapath_nat_mapping_info{behaviour="endpoint-independent"} == 0` and a Grafana state
+  // timeline shows changes; all 0 until a round classified the mapping.
+  prometheus::Family<prometheus::Gauge>& nat_mapping = family(
+      prometheus::BuildGauge(), "mediapath_nat_mapping_info",
+      "NAT mapping behaviour (RFC 4787) the last nat round found: 1 for it, 0 for the others",
+      *registry);
+  static constexpr std::array<const char*, 4> kNatBehaviours{
+      "endpoint-independent", "address-dependent", "address-and-port-dependent", "unknown"};
+  std::map<std::string, std::map<std::string, prometheus::Gauge*>> nat;  // target -> behaviour
+  void addNat(const std::string& target) {
+    auto& series = nat[target];
+    for (const char* b : kNatBehaviours) {
+      series[b] = &nat_mapping.Add({{"target", target}, {"behaviour", b}});
+      series[b]->Set(0);
+    }
+  }
+  void removeNat(const std::string& target) {
+    auto it = nat.find(target);
+    if (it == nat.end()) return;
+    for (auto& [behaviour, gauge] : it->second) nat_mapping.Remove(gauge);
+    nat.erase(it);
+  }
+  void recordNat(const ProbeSample& sample) {
+    auto it = nat.find(sample.target);
+    if (it == nat.end() || sample.nat_mapping.empty()) return;
+    for (auto& [behaviour, gauge] : it->second) gauge->Set(behaviour == sample.nat_mapping ? 1 : 0);
+  }
+
   std::mutex mutex;
   std::map<std::string, TargetSeries> targets;
   std::map<std::string, GroupSeries> groups;
@@ -184,6 +215,7 @@ void Metrics::addTarget(const std::string& target, const std::string& kind, bool
   }
   s.loss->Set(kNaN);
   if (kind == "relay") impl_->addRelay(target);
+  if (kind == "nat") impl_->addNat(target);
   impl_->targets.emplace(target, s);
 }
 
@@ -200,6 +232,7 @@ void Metrics::removeTarget(const std::string& target) {
   impl_->healthy.Remove(s->healthy);
   if (s->dns_lookup != nullptr) impl_->dns_lookup.Remove(s->dns_lookup);
   impl_->removeRelay(target);
+  impl_->removeNat(target);
   impl_->targets.erase(target);
 }
 
@@ -217,6 +250,7 @@ void Metrics::recordProbe(const ProbeSample& sample) {
     s->dns_lookup->Set(*sample.dns_lookup_seconds);
   }
   impl_->recordRelay(sample);
+  impl_->recordNat(sample);
 }
 
 void Metrics::countSkippedRounds(const std::string& target, std::uint64_t ticks) {

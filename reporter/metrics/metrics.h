@@ -26,6 +26,8 @@ struct ProbeSample {
   // relay targets: the stream's average A -> B delay and share of reordered packets
   std::optional<double> one_way_seconds;
   std::optional<double> reordered_ratio;
+  // nat targets: the mapping behaviour of the round ("" when the round did not classify it)
+  std::string nat_mapping;
 };
 
 /// The agent's Prometheus metrics (DESIGN.md "Metrics"). Series for a target or group are

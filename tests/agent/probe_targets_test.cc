@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "agent/config/config_loader.h"
 #include "tests/support/process.h"
 
 namespace mediapath::agent {
@@ -119,6 +120,41 @@ TEST(ProbeTargetsTest, DnsServersInCaresSyntax) {
   dns.servers = {{"10.0.0.53", 53}, {"2001:db8::53", 5353}};
   EXPECT_EQ(dnsServerList(dns), (std::vector<std::string>{"10.0.0.53:53", "[2001:db8::53]:5353"}));
   EXPECT_TRUE(dnsServerList(DnsConfig{}).empty());
+}
+
+}  // namespace
+}  // namespace mediapath::agent
+
+namespace mediapath::agent {
+namespace {
+
+TEST(ProbeTargetsTest, PeerTargetsAddressAndCredentialsReachTheProbe) {
+  auto loaded = parseConfig(R"({"site": {"name": "s"}, "targets": [
+    {"name": "stun-fra", "kind": "stun", "host": "127.0.0.1", "port": 3479},
+    {"name": "turn-fra", "kind": "turn", "host": "127.0.0.2", "username": "peer-user",
+     "password_env": "MEDIAPATH_TEST_PEER_PASSWORD"},
+    {"name": "nat", "kind": "nat", "host": "127.0.0.1", "peer": "stun-fra"},
+    {"name": "loop", "kind": "relay", "host": "127.0.0.1", "username": "a",
+     "password_env": "MEDIAPATH_TEST_PEER_PASSWORD", "interval": "30s", "peer": "turn-fra"}]})",
+                            "peer.json");
+  ASSERT_TRUE(loaded.config) << (loaded.errors.empty() ? "" : loaded.errors[0].message);
+  ::setenv("MEDIAPATH_TEST_PEER_PASSWORD", "peer-secret", 1);
+  auto planned = planTargets(*loaded.config);
+  ::unsetenv("MEDIAPATH_TEST_PEER_PASSWORD");
+  ASSERT_EQ(planned.size(), 4u);
+  const probes::ProbeTarget& nat = planned[2].target;
+  EXPECT_EQ(nat.kind, probes::Kind::kNat);
+  EXPECT_EQ(nat.port, 3478);  // the STUN default
+  EXPECT_EQ(nat.burst.packets, 1);
+  EXPECT_EQ(nat.peer_host, "127.0.0.1");
+  EXPECT_EQ(nat.peer_port, 3479);
+  EXPECT_EQ(nat.peer_password, "");  // a stun peer has no credentials
+  const probes::ProbeTarget& relay = planned[3].target;
+  EXPECT_EQ(relay.peer_host, "127.0.0.2");
+  EXPECT_EQ(relay.peer_port, 3478);
+  EXPECT_EQ(relay.peer_username, "peer-user");
+  EXPECT_EQ(relay.peer_password, "peer-secret");
+  EXPECT_TRUE(planned[0].target.peer_host.empty());
 }
 
 }  // namespace

@@ -4,8 +4,8 @@ each kind (and one failover group) are counted by metric name and compared with 
 (docs/fleet.md "Cardinality"). A change that adds series fails here until the table -- and the
 per-office figures derived from it -- are updated on purpose.
 
-It also checks that a figure a kind never measures has no series: no jitter or MOS for tcp, dns
-or SIP over TCP (rather than a NaN that a fleet would store for ever).
+It also checks that a figure a kind never measures has no series: no jitter or MOS for tcp, dns,
+nat or SIP over TCP (rather than a NaN that a fleet would store for ever).
 
 Nothing answers: every target points at a loopback port where nothing listens (series exist from
 start-up, so no peer is needed), the dns target at a loopback DNS server that does not exist.
@@ -45,6 +45,8 @@ PER_KIND = {
     "tcp": dict(PER_TARGET),
     "dns": {**PER_TARGET, "mediapath_dns_lookup_seconds": 1},
     "relay": {**PER_TARGET, **PATH_QUALITY, **RELAY_ONLY},
+    # One mapping series per RFC 4787 behaviour (and "unknown"), 0 or 1; no burst: no jitter/MOS.
+    "nat": {**PER_TARGET, "mediapath_nat_mapping_info": 4},
 }
 
 
@@ -119,6 +121,7 @@ def main():
                 {"name": "loop-a", "kind": "relay", "host": "127.0.0.1", "port": closed,
                  "username": "u", "password_env": "TURN_PASSWORD", "interval": "5s",
                  "stream": {"packets": 5, "size": 172, "spacing": "20ms"}},
+                {"name": "nat-a", "kind": "nat", "host": "127.0.0.1", "port": closed},
             ],
             "failover": [{"name": "media-proxy", "candidates": ["proxy-udp", "proxy-tcp"],
                           "apply_to": {"location_path": "/media/proxy"}}],
@@ -153,15 +156,17 @@ def main():
             print(f"{name:45} {want[name]:8} {got[name]:8}{mark}")
             if mark:
                 failures.append(name)
-        print(f"{'total (7 targets, 1 group of 2)':45} {sum(want.values()):8} "
+        print(f"{'total (8 targets, 1 group of 2)':45} {sum(want.values()):8} "
               f"{sum(got.values()):8}")
 
         for name, labels, value in samples:
             if family_of(name) in PATH_QUALITY and any(
-                    f'target="{t}"' in labels for t in ("proxy-tcp", "tcp-a", "dns-a")):
+                    f'target="{t}"' in labels for t in ("proxy-tcp", "tcp-a", "dns-a", "nat-a")):
                 failures.append(f"{name}{labels} {value}: a figure its kind never measures")
             if family_of(name) in RELAY_ONLY and 'target="loop-a"' not in labels:
                 failures.append(f"{name}{labels} {value}: only relay targets measure this")
+            if name == "mediapath_nat_mapping_info" and 'target="nat-a"' not in labels:
+                failures.append(f"{name}{labels} {value}: only nat targets have this")
         if failures:
             print("cardinality_test: FAILED:", *failures, sep="\n  ")
             print("If the change is meant, update the table here and in docs/fleet.md.")

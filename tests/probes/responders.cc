@@ -19,11 +19,12 @@ std::string asText(std::span<const std::uint8_t> data) {
 }
 
 std::string stunSuccessFor(std::span<const std::uint8_t> request, const net::SocketAddress& from,
-                           bool corrupt_id) {
+                           bool corrupt_id, bool fingerprint) {
   StunAgent agent{};
-  stun_agent_init(&agent, STUN_ALL_KNOWN_ATTRIBUTES, STUN_COMPATIBILITY_RFC5389,
-                  static_cast<StunAgentUsageFlags>(STUN_AGENT_USAGE_USE_FINGERPRINT |
-                                                   STUN_AGENT_USAGE_IGNORE_CREDENTIALS));
+  stun_agent_init(
+      &agent, STUN_ALL_KNOWN_ATTRIBUTES, STUN_COMPATIBILITY_RFC5389,
+      static_cast<StunAgentUsageFlags>((fingerprint ? STUN_AGENT_USAGE_USE_FINGERPRINT : 0) |
+                                       STUN_AGENT_USAGE_IGNORE_CREDENTIALS));
   StunMessage req{};
   if (stun_agent_validate(&agent, &req, request.data(), request.size(), nullptr, nullptr) !=
       STUN_VALIDATION_SUCCESS) {
@@ -61,7 +62,7 @@ void StunResponder::onRequest(std::span<const std::uint8_t> data, const net::Soc
   int index = requests_++;
   Action action = plan(index);
   if (action == Action::kDrop) return;
-  std::string reply = stunSuccessFor(data, from, false);
+  std::string reply = stunSuccessFor(data, from, false, fingerprint);
   switch (action) {
     case Action::kReplyTwice:
       socket_.send(from, reply);
@@ -69,7 +70,7 @@ void StunResponder::onRequest(std::span<const std::uint8_t> data, const net::Soc
       return;
     case Action::kForeignThenReply:
       socket_.send(from, std::string_view("\x01\x01garbage that is not STUN"));
-      socket_.send(from, stunSuccessFor(data, from, true));
+      socket_.send(from, stunSuccessFor(data, from, true, fingerprint));
       socket_.send(from, reply);
       return;
     case Action::kDelay: {

@@ -33,6 +33,9 @@ class StunResponder {
   int requests() const { return requests_; }
   std::function<Action(int)> plan = [](int) { return Action::kReply; };
   std::chrono::milliseconds delay{0};
+  /// Expect FINGERPRINT in requests and add it to answers (the stun probe's agent does both);
+  /// false for clients that send none (the nat probe).
+  bool fingerprint = true;
 
  private:
   void onRequest(std::span<const std::uint8_t> data, const net::SocketAddress& from);

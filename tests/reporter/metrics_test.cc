@@ -47,8 +47,8 @@ TEST(Metrics, SeriesExistFromStartUpWithNaNForUnmeasuredValues) {
 TEST(Metrics, RecordsARoundInBaseUnits) {
   Metrics m("s", "v");
   m.addTarget("stun-a", "stun", true);
-  ProbeSample sample{"stun-a", "stun", true,         {0.004, 0.012}, 0.0015,
-                     0.2,      4.3,    std::nullopt, std::nullopt,   std::nullopt};
+  ProbeSample sample{"stun-a", "stun",       true,         {0.004, 0.012}, 0.0015, 0.2,
+                     4.3,      std::nullopt, std::nullopt, std::nullopt,   ""};
   m.recordProbe(sample);
   m.setTargetHealthy("stun-a", true);
   std::string text = m.serialize();
@@ -81,8 +81,17 @@ TEST(Metrics, FiguresAKindNeverMeasuresHaveNoSeries) {
   m.addTarget("dns-a", "dns", false);
   m.addTarget("sip-udp", "sip", true);
   // A round that carries jitter and MOS anyway must not create them for a tcp target.
-  m.recordProbe(
-      {"tcp-a", "tcp", true, {0.002}, 0.001, 0.0, 4.4, std::nullopt, std::nullopt, std::nullopt});
+  m.recordProbe({"tcp-a",
+                 "tcp",
+                 true,
+                 {0.002},
+                 0.001,
+                 0.0,
+                 4.4,
+                 std::nullopt,
+                 std::nullopt,
+                 std::nullopt,
+                 ""});
   std::string text = m.serialize();
   EXPECT_FALSE(contains(text, "mediapath_probe_mos{kind=\"tcp\""));
   EXPECT_FALSE(contains(text, "mediapath_probe_jitter_seconds{kind=\"tcp\""));
@@ -105,8 +114,8 @@ TEST(Metrics, RelayTargetsAddOneWayDelayAndReorderingByTarget) {
   EXPECT_TRUE(contains(text, "mediapath_probe_one_way_seconds{target=\"loop-a\"} Nan"));
   EXPECT_TRUE(contains(text, "mediapath_probe_reordered_ratio{target=\"loop-a\"} Nan"));
   EXPECT_FALSE(contains(text, "mediapath_probe_one_way_seconds{target=\"stun-a\"}"));
-  ProbeSample sample{"loop-a", "relay", true,         {0.08, 0.09}, 0.004,
-                     0.1,      4.1,     std::nullopt, 0.041,        0.02};
+  ProbeSample sample{"loop-a", "relay",      true,  {0.08, 0.09}, 0.004, 0.1,
+                     4.1,      std::nullopt, 0.041, 0.02,         ""};
   m.recordProbe(sample);
   text = m.serialize();
   EXPECT_TRUE(contains(text, "mediapath_probe_one_way_seconds{target=\"loop-a\"} 0.041"));
@@ -116,6 +125,46 @@ TEST(Metrics, RelayTargetsAddOneWayDelayAndReorderingByTarget) {
       contains(text, "mediapath_probe_rtt_seconds_count{kind=\"relay\",target=\"loop-a\"} 2"));
   m.removeTarget("loop-a");
   EXPECT_FALSE(contains(m.serialize(), "loop-a"));
+}
+
+TEST(Metrics, NatTargetsCarryOneMappingSeriesPerBehaviour) {
+  Metrics m("s", "v");
+  m.addTarget("nat", "nat", false);
+  m.addTarget("stun-a", "stun", true);
+  std::string text = m.serialize();
+  // From start-up every behaviour is 0 (none found yet); other kinds carry no such series.
+  for (const char* b :
+       {"endpoint-independent", "address-dependent", "address-and-port-dependent", "unknown"}) {
+    EXPECT_TRUE(contains(
+        text, std::string("mediapath_nat_mapping_info{behaviour=\"") + b + "\",target=\"nat\"} 0"))
+        << b << "\n"
+        << text;
+  }
+  EXPECT_FALSE(
+      contains(text, "mediapath_nat_mapping_info{behaviour=\"unknown\",target=\"stun-a\"}"));
+  EXPECT_FALSE(contains(text, "mediapath_probe_mos{kind=\"nat\""));
+  ProbeSample sample;
+  sample.target = "nat";
+  sample.kind = "nat";
+  sample.ok = true;
+  sample.nat_mapping = "address-and-port-dependent";
+  m.recordProbe(sample);
+  text = m.serialize();
+  EXPECT_TRUE(contains(
+      text,
+      "mediapath_nat_mapping_info{behaviour=\"address-and-port-dependent\",target=\"nat\"} 1"));
+  EXPECT_TRUE(contains(
+      text, "mediapath_nat_mapping_info{behaviour=\"endpoint-independent\",target=\"nat\"} 0"));
+  // A round that classified nothing (it failed) leaves the last behaviour standing.
+  ProbeSample failed;
+  failed.target = "nat";
+  failed.kind = "nat";
+  m.recordProbe(failed);
+  EXPECT_TRUE(contains(
+      m.serialize(),
+      "mediapath_nat_mapping_info{behaviour=\"address-and-port-dependent\",target=\"nat\"} 1"));
+  m.removeTarget("nat");
+  EXPECT_FALSE(contains(m.serialize(), "target=\"nat\""));
 }
 
 TEST(Metrics, SocketDropsCountWhatTheRunningTotalGrew) {

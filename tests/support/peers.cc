@@ -132,6 +132,7 @@ Coturn::Coturn(const TempDir& dir, Options options) : options_(std::move(options
         "--allow-loopback-peers",
         "--min-port=" + std::to_string(relay_lo),
         "--max-port=" + std::to_string(relay_hi)};
+    if (!options_.alternate_ip.empty()) argv.push_back("--listening-ip=" + options_.alternate_ip);
     if (options_.verbose) argv.push_back("--verbose");
     return std::make_unique<Subprocess>(argv,
                                         dir.file("turnserver-" + std::to_string(port) + ".log"));

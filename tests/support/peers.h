@@ -22,6 +22,9 @@ class Coturn {
     std::string password = "secret";
     std::string realm = "example.org";
     bool verbose = true;  ///< log every request ("ALLOCATE processed, success", ...)
+    /// A second listening address (same family): coturn then runs RFC 5780 NAT behaviour
+    /// discovery (OTHER-ADDRESS, CHANGE-REQUEST) on both addresses, ports `port` and `port` + 1.
+    std::string alternate_ip;
   };
   explicit Coturn(const TempDir& dir) : Coturn(dir, Options{}) {}
   Coturn(const TempDir& dir, Options options);
