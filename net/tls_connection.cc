@@ -7,6 +7,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
+
 #include <cstdint>
 #include <ctime>
 #include <map>
@@ -284,12 +285,17 @@ void TlsConnection::drain() {
   }
 }
 
-bool TlsConnection::flush() {
+int TlsConnection::sendPending() {
   char* bytes = nullptr;
   long pending = BIO_get_mem_data(network_out_, &bytes);
-  if (pending <= 0) return true;
+  if (pending <= 0) return 0;
   int rc = tcp_.write(std::string_view(bytes, static_cast<std::size_t>(pending)));
   (void)BIO_reset(network_out_);
+  return rc;
+}
+
+bool TlsConnection::flush() {
+  int rc = sendPending();
   if (rc != 0) {
     fail(rc, {});
     return false;
@@ -324,11 +330,7 @@ int TlsConnection::write(std::string_view data) {
     failure_ = "TLS: " + lastSslError();
     return UV_EPROTO;
   }
-  char* bytes = nullptr;
-  long pending = BIO_get_mem_data(network_out_, &bytes);
-  int rc = pending > 0 ? tcp_.write(std::string_view(bytes, static_cast<std::size_t>(pending))) : 0;
-  (void)BIO_reset(network_out_);
-  return rc;
+  return sendPending();
 }
 
 int TlsConnection::startRead(ReadCallback callback) {

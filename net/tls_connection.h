@@ -99,7 +99,9 @@ class TlsConnection final : public ByteStream {
   void continueHandshake();
   /// Decrypts what the read BIO holds and hands it to the read callback.
   void drain();
-  /// Sends what OpenSSL wrote into the write BIO. False (and the stream failed) on error.
+  /// Sends what OpenSSL wrote into the write BIO: 0 or the libuv error.
+  int sendPending();
+  /// sendPending(), failing the stream on error (then false).
   bool flush();
   /// Ends a connecting or open stream with `status` and `text` (connect or read callback).
   void fail(int status, std::string text);
