@@ -39,7 +39,15 @@ std::optional<Kind> kindFromName(std::string_view name) {
 }
 
 std::string_view transportName(Transport transport) {
-  return transport == Transport::kUdp ? "udp" : "tcp";
+  switch (transport) {
+    case Transport::kUdp:
+      return "udp";
+    case Transport::kTcp:
+      return "tcp";
+    case Transport::kTls:
+      return "tls";
+  }
+  return "unknown";
 }
 
 }  // namespace mediapath::probes

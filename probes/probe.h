@@ -21,7 +21,7 @@ namespace mediapath::probes {
 class ProbeResources;
 
 enum class Kind { kStun, kTurn, kSip, kTcp, kDns, kRelay };
-enum class Transport { kUdp, kTcp };
+enum class Transport { kUdp, kTcp, kTls };
 enum class DnsRecord { kA, kAAAA, kSRV };
 
 std::string_view kindName(Kind kind);
@@ -68,6 +68,10 @@ struct ProbeTarget {
   DnsRecord record = DnsRecord::kA;
   // relay
   StreamSpec stream;
+  // TLS (sip, and later turn/relay, with transport kTls): the peer is verified against the
+  // system CAs plus `ca_file`, and its certificate must match `server_name` (empty: `host`).
+  std::string ca_file;
+  std::string server_name;
 };
 
 struct RttStats {
@@ -105,6 +109,10 @@ struct ProbeResult {
   std::optional<double> loss_ba;    ///< share of what reached B that did not come back
   std::optional<int> reordered;     ///< A -> B packets arriving after a later one
   std::optional<int> duplicated;    ///< extra copies, both legs
+  // TLS transports: the negotiated protocol ("TLSv1.3") and the server certificate's notAfter,
+  // set once the handshake succeeded (a certificate problem is the round's error instead).
+  std::string tls_version;
+  std::optional<std::chrono::system_clock::time_point> cert_not_after;
 };
 
 using ProbeCallback = std::function<void(ProbeResult)>;

@@ -15,6 +15,7 @@
 #include "agent/config/probe_targets.h"
 #include "agent/service/file_limit.h"
 #include "agent/service/probe_once.h"
+#include "net/clock.h"
 #include "net/text.h"
 
 namespace mediapath::agent {
@@ -55,7 +56,9 @@ std::string percent(const std::optional<double>& ratio) {
   return ratio ? net::formatFixed(*ratio * 100.0, 1) + "%" : "-";
 }
 
-nlohmann::ordered_json toJson(const probes::ProbeResult& r) {
+// `tls`: the target runs over TLS, so its record carries tls_version and cert_not_after (null
+// when the handshake did not get that far).
+nlohmann::ordered_json toJson(const probes::ProbeResult& r, bool tls) {
   nlohmann::ordered_json j;
   j["target"] = r.target;
   j["kind"] = std::string(probes::kindName(r.kind));
@@ -95,6 +98,13 @@ nlohmann::ordered_json toJson(const probes::ProbeResult& r) {
     case probes::Kind::kTcp:
       break;
   }
+  if (tls) {
+    j["tls_version"] = r.tls_version.empty() ? nlohmann::ordered_json(nullptr)
+                                             : nlohmann::ordered_json(r.tls_version);
+    j["cert_not_after"] = r.cert_not_after
+                              ? nlohmann::ordered_json(net::formatUtc(*r.cert_not_after))
+                              : nlohmann::ordered_json(nullptr);
+  }
   return j;
 }
 
@@ -105,8 +115,12 @@ std::string detail(const probes::ProbeResult& r) {
       return "mapped " + r.mapped_address;
     case probes::Kind::kTurn:
       return "relayed " + r.relayed_address;
-    case probes::Kind::kSip:
-      return r.status_code ? "status " + std::to_string(*r.status_code) : "";
+    case probes::Kind::kSip: {
+      std::string s = r.status_code ? "status " + std::to_string(*r.status_code) : "";
+      if (!r.tls_version.empty()) s += (s.empty() ? "" : " ") + r.tls_version;
+      if (r.cert_not_after) s += " cert until " + net::formatUtc(*r.cert_not_after);
+      return s;
+    }
     case probes::Kind::kDns: {
       std::string s;
       for (const auto& a : r.addresses) s += (s.empty() ? "" : " ") + a;
@@ -205,15 +219,20 @@ int runProbe(const ProbeOptions& o) {
       probeOnce(planned, config->dns, config->probing.timeout, probeSocketLimit(file_limit));
 
   std::vector<probes::ProbeResult> ordered;
+  std::vector<bool> tls;
   bool all_ok = true;
-  for (const auto& r : results) {
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
     if (!r) continue;  // cannot happen: every round reports or times out
     all_ok = all_ok && r->ok;
     ordered.push_back(*r);
+    tls.push_back(i < planned.size() && planned[i].target.transport == probes::Transport::kTls);
   }
   if (ordered.size() != planned.size()) all_ok = false;
   if (o.format == "json") {
-    for (const auto& r : ordered) std::cout << toJson(r).dump() << "\n";
+    for (std::size_t i = 0; i < ordered.size(); ++i) {
+      std::cout << toJson(ordered[i], tls[i]).dump() << "\n";
+    }
   } else {
     printTable(ordered, std::cout);
   }

@@ -77,6 +77,10 @@ struct TargetConfig {
   probes::DnsRecord record = probes::DnsRecord::kA;
   // relay
   StreamConfig stream;
+  // TLS (transport "tls"): an extra CA beside the system's, and the name the certificate must
+  // match and SNI carries (empty: host).
+  std::string ca_file;
+  std::string server_name;
 };
 
 /// Where a failover group writes (DESIGN.md "Genesys backends"); exactly one is set.

@@ -47,8 +47,8 @@ TEST(Metrics, SeriesExistFromStartUpWithNaNForUnmeasuredValues) {
 TEST(Metrics, RecordsARoundInBaseUnits) {
   Metrics m("s", "v");
   m.addTarget("stun-a", "stun", true);
-  ProbeSample sample{"stun-a", "stun", true,         {0.004, 0.012}, 0.0015,
-                     0.2,      4.3,    std::nullopt, std::nullopt,   std::nullopt};
+  ProbeSample sample{"stun-a", "stun",       true,         {0.004, 0.012}, 0.0015,      0.2,
+                     4.3,      std::nullopt, std::nullopt, std::nullopt,   std::nullopt};
   m.recordProbe(sample);
   m.setTargetHealthy("stun-a", true);
   std::string text = m.serialize();
@@ -81,8 +81,17 @@ TEST(Metrics, FiguresAKindNeverMeasuresHaveNoSeries) {
   m.addTarget("dns-a", "dns", false);
   m.addTarget("sip-udp", "sip", true);
   // A round that carries jitter and MOS anyway must not create them for a tcp target.
-  m.recordProbe(
-      {"tcp-a", "tcp", true, {0.002}, 0.001, 0.0, 4.4, std::nullopt, std::nullopt, std::nullopt});
+  m.recordProbe({"tcp-a",
+                 "tcp",
+                 true,
+                 {0.002},
+                 0.001,
+                 0.0,
+                 4.4,
+                 std::nullopt,
+                 std::nullopt,
+                 std::nullopt,
+                 std::nullopt});
   std::string text = m.serialize();
   EXPECT_FALSE(contains(text, "mediapath_probe_mos{kind=\"tcp\""));
   EXPECT_FALSE(contains(text, "mediapath_probe_jitter_seconds{kind=\"tcp\""));
@@ -105,8 +114,8 @@ TEST(Metrics, RelayTargetsAddOneWayDelayAndReorderingByTarget) {
   EXPECT_TRUE(contains(text, "mediapath_probe_one_way_seconds{target=\"loop-a\"} Nan"));
   EXPECT_TRUE(contains(text, "mediapath_probe_reordered_ratio{target=\"loop-a\"} Nan"));
   EXPECT_FALSE(contains(text, "mediapath_probe_one_way_seconds{target=\"stun-a\"}"));
-  ProbeSample sample{"loop-a", "relay", true,         {0.08, 0.09}, 0.004,
-                     0.1,      4.1,     std::nullopt, 0.041,        0.02};
+  ProbeSample sample{"loop-a", "relay",      true,  {0.08, 0.09}, 0.004,       0.1,
+                     4.1,      std::nullopt, 0.041, 0.02,         std::nullopt};
   m.recordProbe(sample);
   text = m.serialize();
   EXPECT_TRUE(contains(text, "mediapath_probe_one_way_seconds{target=\"loop-a\"} 0.041"));
@@ -116,6 +125,40 @@ TEST(Metrics, RelayTargetsAddOneWayDelayAndReorderingByTarget) {
       contains(text, "mediapath_probe_rtt_seconds_count{kind=\"relay\",target=\"loop-a\"} 2"));
   m.removeTarget("loop-a");
   EXPECT_FALSE(contains(m.serialize(), "loop-a"));
+}
+
+// Issue #16: a TLS target has its certificate's notAfter, by target; other targets have none,
+// and a reload that turns TLS off removes it.
+TEST(Metrics, TlsTargetsCarryTheirCertificateExpiry) {
+  Metrics m("s", "v");
+  m.addTarget("proxy-tls", "sip", false);
+  m.setTlsTarget("proxy-tls", true);
+  m.addTarget("proxy-udp", "sip", true);
+  m.setTlsTarget("proxy-udp", false);
+  m.setTlsTarget("not-added", true);
+  std::string text = m.serialize();
+  EXPECT_TRUE(
+      contains(text, "mediapath_tls_cert_not_after_timestamp_seconds{target=\"proxy-tls\"} Nan"));
+  EXPECT_FALSE(contains(text, "mediapath_tls_cert_not_after_timestamp_seconds{target=\"proxy-udp"));
+  EXPECT_FALSE(contains(text, "not-added"));
+  ProbeSample sample;
+  sample.target = "proxy-tls";
+  sample.kind = "sip";
+  sample.ok = true;
+  sample.cert_not_after_seconds = 1798761600;  // 2027-01-01T00:00:00Z
+  m.recordProbe(sample);
+  // A failed handshake has no certificate: the last one seen stays.
+  sample.ok = false;
+  sample.cert_not_after_seconds.reset();
+  m.recordProbe(sample);
+  EXPECT_TRUE(
+      contains(m.serialize(),
+               "mediapath_tls_cert_not_after_timestamp_seconds{target=\"proxy-tls\"} 1798761600"));
+  m.setTlsTarget("proxy-tls", false);
+  EXPECT_FALSE(contains(m.serialize(), "mediapath_tls_cert_not_after_timestamp_seconds{"));
+  m.setTlsTarget("proxy-tls", true);
+  m.removeTarget("proxy-tls");
+  EXPECT_FALSE(contains(m.serialize(), "proxy-tls"));
 }
 
 TEST(Metrics, SocketDropsCountWhatTheRunningTotalGrew) {
