@@ -47,7 +47,15 @@ std::optional<Kind> kindFromName(std::string_view name) {
 }
 
 std::string_view transportName(Transport transport) {
-  return transport == Transport::kUdp ? "udp" : "tcp";
+  switch (transport) {
+    case Transport::kUdp:
+      return "udp";
+    case Transport::kTcp:
+      return "tcp";
+    case Transport::kTls:
+      return "tls";
+  }
+  return "unknown";
 }
 
 std::string summary(const ProbeResult& r) {
@@ -57,8 +65,12 @@ std::string summary(const ProbeResult& r) {
       return "mapped " + r.mapped_address;
     case Kind::kTurn:
       return "relayed " + r.relayed_address;
-    case Kind::kSip:
-      return r.status_code ? "status " + std::to_string(*r.status_code) : "";
+    case Kind::kSip: {
+      std::string s = r.status_code ? "status " + std::to_string(*r.status_code) : "";
+      if (!r.tls_version.empty()) s += (s.empty() ? "" : " ") + r.tls_version;
+      if (r.cert_not_after) s += " cert until " + net::formatUtc(*r.cert_not_after);
+      return s;
+    }
     case Kind::kDns: {
       std::string s;
       for (const auto& a : r.addresses) s += (s.empty() ? "" : " ") + a;

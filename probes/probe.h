@@ -21,7 +21,7 @@ namespace mediapath::probes {
 class ProbeResources;
 
 enum class Kind { kStun, kTurn, kSip, kTcp, kDns, kRelay, kNat };
-enum class Transport { kUdp, kTcp };
+enum class Transport { kUdp, kTcp, kTls };
 enum class DnsRecord { kA, kAAAA, kSRV };
 
 std::string_view kindName(Kind kind);
@@ -75,6 +75,10 @@ struct ProbeTarget {
   std::uint16_t peer_port = 0;
   std::string peer_username;
   std::string peer_password;  ///< the resolved secret; never logged, never in results
+  // TLS (sip, and later turn/relay, with transport kTls): the peer is verified against the
+  // system CAs plus `ca_file`, and its certificate must match `server_name` (empty: `host`).
+  std::string ca_file;
+  std::string server_name;
 };
 
 /// Where a result's RTTs come from (DESIGN.md "Probes" → Timing).
@@ -128,6 +132,10 @@ struct ProbeResult {
   std::string nat_mapping;          ///< natBehaviourName(): "endpoint-independent", ..., "unknown"
   std::string nat_filtering;        ///< same set
   std::optional<bool> hairpinning;  ///< nullopt: not tested (no mapped address)
+  // TLS transports: the negotiated protocol ("TLSv1.3") and the server certificate's notAfter,
+  // set once the handshake succeeded (a certificate problem is the round's error instead).
+  std::string tls_version;
+  std::optional<std::chrono::system_clock::time_point> cert_not_after;
 };
 
 /// The result's kind-specific figures in one line for people: "mapped 192.0.2.1:50000",

@@ -5,6 +5,7 @@
 #include "net/clock.h"
 #include "net/event_loop.h"
 #include "net/resolver.h"
+#include "net/tls_connection.h"
 #include "net/udp_socket.h"
 #include "probes/probe_resources.h"
 
@@ -29,14 +30,8 @@ double millisecondsBetween(std::chrono::steady_clock::time_point from,
 
 std::unique_ptr<net::ByteStream> openStream(const ProbeContext& context,
                                             const ProbeTarget& target) {
-  switch (target.transport) {
-    case Transport::kTcp:
-      return std::make_unique<net::TcpConnection>(context.loop->get(),
-                                                  context.resources->socketBudget());
-    case Transport::kUdp:
-      break;
-  }
-  return nullptr;
+  // TCP and TLS streams are made where the sip probe's are, so both kinds verify alike.
+  return target.transport == Transport::kUdp ? nullptr : makeByteStream(context, target);
 }
 
 ProbeResult newResult(const ProbeTarget& target) {
@@ -166,17 +161,58 @@ void AddressProbe::report(std::string error) {
   if (cb) cb(std::move(result_));
 }
 
+std::unique_ptr<net::ByteStream> makeByteStream(const ProbeContext& context,
+                                                const ProbeTarget& target) {
+  net::SocketBudget* budget = context.resources->socketBudget();
+  if (target.transport == Transport::kTls) {
+    net::TlsConnection::Options options;
+    options.server_name = target.server_name.empty() ? target.host : target.server_name;
+    options.ca_file = target.ca_file;
+    return std::make_unique<net::TlsConnection>(context.loop->get(), std::move(options), budget);
+  }
+  return std::make_unique<net::TcpConnection>(context.loop->get(), budget);
+}
+
+std::string streamErrorText(const net::ByteStream& stream, int status) {
+  std::string text = stream.failureText();
+  return text.empty() ? net::uvErrorText(status) : text;
+}
+
+void noteTlsDetails(const net::ByteStream& stream, ProbeResult& result) {
+  if (const auto* tls = dynamic_cast<const net::TlsConnection*>(&stream)) {
+    result.tls_version = tls->tlsVersion();
+    result.cert_not_after = tls->certNotAfter();
+  }
+}
+
+void AddressProbe::startConnect(net::ByteStream& stream, const net::SocketAddress& address,
+                                net::UvTimer& deadline,
+                                std::chrono::steady_clock::time_point& started,
+                                std::function<void(int)> connected,
+                                std::function<void(std::string)> fail) {
+  started = nowFrom(context_.clock);
+  int rc = stream.connect(address, std::move(connected));
+  armDeadline(deadline, target_.timeout, rc == 0 ? std::string() : streamErrorText(stream, rc),
+              std::move(fail));
+}
+
 std::unique_ptr<net::TcpConnection> AddressProbe::connectTcp(
     const net::SocketAddress& address, net::UvTimer& deadline,
     std::chrono::steady_clock::time_point& started, std::function<void(int)> connected,
     std::function<void(std::string)> fail) {
   auto connection = std::make_unique<net::TcpConnection>(context_.loop->get(),
                                                          context_.resources->socketBudget());
-  started = nowFrom(context_.clock);
-  int rc = connection->connect(address, std::move(connected));
-  armDeadline(deadline, target_.timeout, rc == 0 ? std::string() : net::uvErrorText(rc),
-              std::move(fail));
+  startConnect(*connection, address, deadline, started, std::move(connected), std::move(fail));
   return connection;
+}
+
+std::unique_ptr<net::ByteStream> AddressProbe::connectStream(
+    const net::SocketAddress& address, net::UvTimer& deadline,
+    std::chrono::steady_clock::time_point& started, std::function<void(int)> connected,
+    std::function<void(std::string)> fail) {
+  auto stream = makeByteStream(context_, target_);
+  startConnect(*stream, address, deadline, started, std::move(connected), std::move(fail));
+  return stream;
 }
 
 }  // namespace mediapath::probes

@@ -84,6 +84,23 @@ class AddressLookup {
 /// stream (`transport` tcp; tls plugs in here). Null for udp, which is no stream.
 std::unique_ptr<net::ByteStream> openStream(const ProbeContext& context, const ProbeTarget& target);
 
+/// The byte stream `target`'s transport runs over: for Transport::kTls a net::TlsConnection
+/// (verified against the system CAs plus target.ca_file; the certificate must match
+/// target.server_name, or target.host when that is empty), else a plain net::TcpConnection.
+/// Counted against the context's socket budget. The sip probe uses it; turn and relay over
+/// tcp/tls are meant to.
+std::unique_ptr<net::ByteStream> makeByteStream(const ProbeContext& context,
+                                                const ProbeTarget& target);
+
+/// What a failed connect or read of `stream` with libuv status `status` reports: the stream's
+/// own failureText() ("TLS: certificate has expired") when it has one, else the status's text
+/// ("connection refused").
+std::string streamErrorText(const net::ByteStream& stream, int status);
+
+/// Copies a TLS stream's negotiated version and certificate notAfter into `result` (nothing for
+/// a plain TCP stream). Call after a successful connect.
+void noteTlsDetails(const net::ByteStream& stream, ProbeResult& result);
+
 /// Fills the common fields of a result before a round starts.
 ProbeResult newResult(const ProbeTarget& target);
 
@@ -142,12 +159,24 @@ class AddressProbe : public Probe {
                                                  std::function<void(int)> connected,
                                                  std::function<void(std::string)> fail);
 
+  /// As connectTcp, over the stream the target's transport asks for (makeByteStream): TCP, or
+  /// TLS, whose connect reports after the handshake and verification. A connect that fails at
+  /// once reports the stream's failureText() when it has one.
+  std::unique_ptr<net::ByteStream> connectStream(const net::SocketAddress& address,
+                                                 net::UvTimer& deadline,
+                                                 std::chrono::steady_clock::time_point& started,
+                                                 std::function<void(int)> connected,
+                                                 std::function<void(std::string)> fail);
+
   const ProbeContext& context() const { return context_; }
   const ProbeTarget& target() const { return target_; }
   ProbeResult& result() { return result_; }
 
  private:
   void onResolved(const AddressLookup::Outcome& outcome);
+  void startConnect(net::ByteStream& stream, const net::SocketAddress& address,
+                    net::UvTimer& deadline, std::chrono::steady_clock::time_point& started,
+                    std::function<void(int)> connected, std::function<void(std::string)> fail);
 
   ProbeContext context_;
   AddressLookup lookup_;

@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <utility>
 
+#include "net/byte_stream.h"
 #include "net/clock.h"
 #include "net/event_loop.h"
-#include "net/tcp_connection.h"
 #include "net/text.h"
 #include "net/udp_socket.h"
 #include "net/uv_timer.h"
@@ -59,7 +59,7 @@ class SipProbe final : public AddressProbe {
     if (target().transport == Transport::kUdp) {
       startUdp();
     } else {
-      startTcp();
+      startStream();
     }
   }
 
@@ -143,21 +143,23 @@ class SipProbe final : public AddressProbe {
                  });
   }
 
-  // --- TCP ---------------------------------------------------------------------------------
+  // --- TCP and TLS (one request on a stream) -------------------------------------------------
 
-  void startTcp() {
+  void startStream() {
     result().sent = 1;
-    connection_ = connectTcp(
+    connection_ = connectStream(
         remote_, deadline_, connect_started_, [this](int status) { onTcpConnected(status); },
         [this](std::string error) { judgeTcp(std::move(error)); });
   }
 
   void onTcpConnected(int status) {
     if (status != 0) {
-      judgeTcp(net::uvErrorText(status));
+      // For TLS: the handshake or the certificate ("TLS: certificate has expired").
+      judgeTcp(streamErrorText(*connection_, status));
       return;
     }
     auto now = nowFrom(context().clock);
+    // Over TLS this includes the handshake: what a SIP client waits before it can send.
     result().connect_ms = millisecondsBetween(connect_started_, now);
     // The kernel's handshake RTT where it has one, as the tcp kind; the SIP exchange after it is
     // still timed by the loop (result().timestamps stays kLoop).
@@ -166,14 +168,15 @@ class SipProbe final : public AddressProbe {
         result().connect_ms = std::chrono::duration<double, std::milli>(*kernel).count();
       }
     }
+    noteTlsDetails(*connection_, result());
     auto local = connection_->localAddress().value_or(net::anyAddressLike(remote_));
-    requests_.push_back(buildRequest(local, "TCP"));
+    requests_.push_back(buildRequest(local, target().transport == Transport::kTls ? "TLS" : "TCP"));
     framer_ = SipStreamFramer();
     int rc = connection_->startRead(
         [this](int error, std::string_view data) { onTcpData(error, data); });
     if (rc == 0) rc = connection_->write(requests_.back().text);
     if (rc != 0) {
-      judgeTcp(net::uvErrorText(rc));
+      judgeTcp(streamErrorText(*connection_, rc));
       return;
     }
     request_sent_ = nowFrom(context().clock);
@@ -181,7 +184,7 @@ class SipProbe final : public AddressProbe {
 
   void onTcpData(int error, std::string_view data) {
     if (error != 0) {
-      judgeTcp(net::uvErrorText(error));
+      judgeTcp(streamErrorText(*connection_, error));
       return;
     }
     framer_.append(data);
@@ -233,7 +236,7 @@ class SipProbe final : public AddressProbe {
   net::SystemRandom own_random_;
   UdpBurst burst_;
   net::UvTimer deadline_;
-  std::unique_ptr<net::TcpConnection> connection_;
+  std::unique_ptr<net::ByteStream> connection_;
   net::SocketAddress remote_;
   std::string request_uri_host_;
   std::string call_id_;

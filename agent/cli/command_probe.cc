@@ -15,6 +15,7 @@
 #include "agent/config/probe_targets.h"
 #include "agent/service/file_limit.h"
 #include "agent/service/probe_once.h"
+#include "net/clock.h"
 #include "net/text.h"
 
 namespace mediapath::agent {
@@ -51,7 +52,9 @@ nlohmann::ordered_json orNull(const std::optional<T>& v) {
   return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
 }
 
-nlohmann::ordered_json toJson(const probes::ProbeResult& r) {
+// `tls`: the target runs over TLS, so its record carries tls_version and cert_not_after (null
+// when the handshake did not get that far).
+nlohmann::ordered_json toJson(const probes::ProbeResult& r, bool tls) {
   nlohmann::ordered_json j;
   j["target"] = r.target;
   j["kind"] = std::string(probes::kindName(r.kind));
@@ -97,6 +100,13 @@ nlohmann::ordered_json toJson(const probes::ProbeResult& r) {
       break;
     case probes::Kind::kTcp:
       break;
+  }
+  if (tls) {
+    j["tls_version"] = r.tls_version.empty() ? nlohmann::ordered_json(nullptr)
+                                             : nlohmann::ordered_json(r.tls_version);
+    j["cert_not_after"] = r.cert_not_after
+                              ? nlohmann::ordered_json(net::formatUtc(*r.cert_not_after))
+                              : nlohmann::ordered_json(nullptr);
   }
   return j;
 }
@@ -163,15 +173,20 @@ int runProbe(const ProbeOptions& o) {
       probeOnce(planned, config->dns, config->probing.timeout, probeSocketLimit(file_limit));
 
   std::vector<probes::ProbeResult> ordered;
+  std::vector<bool> tls;
   bool all_ok = true;
-  for (const auto& r : results) {
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
     if (!r) continue;  // cannot happen: every round reports or times out
     all_ok = all_ok && r->ok;
     ordered.push_back(*r);
+    tls.push_back(i < planned.size() && planned[i].target.transport == probes::Transport::kTls);
   }
   if (ordered.size() != planned.size()) all_ok = false;
   if (o.format == "json") {
-    for (const auto& r : ordered) std::cout << toJson(r).dump() << "\n";
+    for (std::size_t i = 0; i < ordered.size(); ++i) {
+      std::cout << toJson(ordered[i], tls[i]).dump() << "\n";
+    }
   } else {
     printTable(ordered, std::cout);
   }

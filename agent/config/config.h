@@ -84,6 +84,10 @@ struct TargetConfig {
   std::uint16_t peer_port = 0;
   std::string peer_username;
   SecretRef peer_password;
+  // TLS (transport "tls"): an extra CA beside the system's, and the name the certificate must
+  // match and SNI carries (empty: host).
+  std::string ca_file;
+  std::string server_name;
 };
 
 /// Where a failover group writes (DESIGN.md "Genesys backends"); exactly one is set.

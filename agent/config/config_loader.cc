@@ -469,7 +469,7 @@ DnsConfig readDns(const ObjectReader& root) {
   return out;
 }
 
-constexpr std::array<std::string_view, 17> kTargetKeys{"name",
+constexpr std::array<std::string_view, 19> kTargetKeys{"name",
                                                        "kind",
                                                        "host",
                                                        "port",
@@ -485,7 +485,9 @@ constexpr std::array<std::string_view, 17> kTargetKeys{"name",
                                                        "success_codes",
                                                        "record",
                                                        "stream",
-                                                       "peer"};
+                                                       "peer",
+                                                       "ca_file",
+                                                       "server_name"};
 
 // Which of the kind-specific keys each kind accepts.
 bool keyAllowedForKind(std::string_view key, probes::Kind kind) {
@@ -495,6 +497,11 @@ bool keyAllowedForKind(std::string_view key, probes::Kind kind) {
   }
   if (key == "stream") return kind == Kind::kRelay;
   if (key == "peer") return kind == Kind::kNat || kind == Kind::kRelay;
+  // TLS settings: sip over tls today; turn and relay once they speak TLS (the key is accepted
+  // for them and reported as needing transport "tls" until then).
+  if (key == "ca_file" || key == "server_name") {
+    return kind == Kind::kSip || kind == Kind::kTurn || kind == Kind::kRelay;
+  }
   if (key == "transport") return kind == Kind::kSip || kind == Kind::kTurn || kind == Kind::kRelay;
   if (key == "success_codes") return kind == Kind::kSip;
   if (key == "record") return kind == Kind::kDns;
@@ -503,7 +510,7 @@ bool keyAllowedForKind(std::string_view key, probes::Kind kind) {
   return true;
 }
 
-std::uint16_t defaultPort(probes::Kind kind) {
+std::uint16_t defaultPort(probes::Kind kind, bool tls) {
   switch (kind) {
     case probes::Kind::kStun:
     case probes::Kind::kTurn:
@@ -511,7 +518,7 @@ std::uint16_t defaultPort(probes::Kind kind) {
     case probes::Kind::kNat:
       return 3478;
     case probes::Kind::kSip:
-      return 5060;
+      return tls ? 5061 : 5060;  // RFC 3261 §19.1.2: sips/TLS uses 5061
     case probes::Kind::kTcp:
     case probes::Kind::kDns:
       return 0;
@@ -545,11 +552,10 @@ std::optional<E> pickName(const ObjectReader& r, std::string_view key, std::stri
 void readTransport(const ObjectReader& r, TargetConfig& t) {
   auto s = r.string("transport");
   if (!s) return;
-  if (*s == "tls") {
-    r.error("transport", "\"tls\" is not supported yet; use \"udp\" or \"tcp\"");
-  } else if (auto transport = pickName<probes::Transport>(
-                 r, "transport", "transport", *s,
-                 {{"udp", probes::Transport::kUdp}, {"tcp", probes::Transport::kTcp}})) {
+  if (auto transport = pickName<probes::Transport>(r, "transport", "transport", *s,
+                                                   {{"udp", probes::Transport::kUdp},
+                                                    {"tcp", probes::Transport::kTcp},
+                                                    {"tls", probes::Transport::kTls}})) {
     t.transport = *transport;
   }
 }
@@ -590,9 +596,30 @@ TargetConfig readTarget(const json& v, const std::string& ptr, Diagnostics& d) {
     }
   }
 
+  // The transport decides the default port, so it is looked at before the port is read.
+  const json* transport = keyAllowedForKind("transport", t.kind) ? r.get("transport") : nullptr;
+  bool tls = transport != nullptr && transport->is_string() && *transport == "tls";
   if (t.kind != probes::Kind::kDns) {
     bool required = t.kind == probes::Kind::kTcp;
-    t.port = readPort(r, "port", required).value_or(defaultPort(t.kind));
+    t.port = readPort(r, "port", required).value_or(defaultPort(t.kind, tls));
+  }
+  for (std::string_view key : {"ca_file", "server_name"}) {
+    if (r.has(key) && keyAllowedForKind(key, t.kind) && !tls) {
+      r.error(key, quote(key) + " applies only to transport \"tls\"");
+    }
+  }
+  if (tls) {
+    if (auto s = r.string("ca_file")) {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(*s, ec)) {
+        r.error("ca_file", "CA file " + quote(*s) + " does not exist");
+      }
+      t.ca_file = *s;
+    }
+    if (auto s = r.string("server_name")) {
+      checkHost(r, "server_name", *s);
+      t.server_name = *s;
+    }
   }
   if (keyAllowedForKind("peer", t.kind)) {
     if (auto s = r.string("peer")) t.peer = *s;

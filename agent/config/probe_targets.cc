@@ -45,6 +45,8 @@ PlannedTarget planTarget(const TargetConfig& t, const ProbingConfig& probing) {
   pt.transport = t.transport;
   pt.success_codes = t.success_codes;
   pt.record = t.record;
+  pt.ca_file = t.ca_file;
+  pt.server_name = t.server_name;
   return p;
 }
 

@@ -125,6 +125,10 @@ reporter::ProbeSample toSample(const probes::ProbeResult& r) {
     double reached = std::round(r.sent * (1.0 - *r.loss_ab));
     if (reached > 0) s.reordered_ratio = *r.reordered / reached;
   }
+  if (r.cert_not_after) {
+    s.cert_not_after_seconds =
+        std::chrono::duration<double>(r.cert_not_after->time_since_epoch()).count();
+  }
   return s;
 }
 
@@ -245,6 +249,7 @@ struct AgentRuntime::Impl {
       s.address = t.kind == probes::Kind::kDns ? t.host : t.host + ":" + std::to_string(t.port);
       statuses.push_back(s);
       metrics.addTarget(t.name, s.kind, measuresPathQuality(t));
+      metrics.setTlsTarget(t.name, t.transport == probes::Transport::kTls);
       // Health history survives a reload when the target stays the same kind; readiness waits
       // for a first round under the new config.
       TargetState state;

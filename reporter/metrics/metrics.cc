@@ -166,6 +166,20 @@ struct Metrics::Impl {
     if (it == nat.end() || sample.nat_mapping.empty()) return;
     for (auto& [behaviour, gauge] : it->second) gauge->Set(behaviour == sample.nat_mapping ? 1 : 0);
   }
+  // TLS targets: when the server's certificate expires, labelled by target only (DESIGN.md
+  // "Metrics"); other targets carry no such series.
+  prometheus::Family<prometheus::Gauge>& cert_not_after =
+      family(prometheus::BuildGauge(), "mediapath_tls_cert_not_after_timestamp_seconds",
+             "When the TLS server certificate last seen for the target expires (notAfter, Unix "
+             "seconds)",
+             *registry);
+  std::map<std::string, prometheus::Gauge*> tls;  // by target
+  void removeTls(const std::string& target) {
+    auto it = tls.find(target);
+    if (it == tls.end()) return;
+    cert_not_after.Remove(it->second);
+    tls.erase(it);
+  }
 
   std::mutex mutex;
   std::map<std::string, TargetSeries> targets;
@@ -233,7 +247,20 @@ void Metrics::removeTarget(const std::string& target) {
   if (s->dns_lookup != nullptr) impl_->dns_lookup.Remove(s->dns_lookup);
   impl_->removeRelay(target);
   impl_->removeNat(target);
+  impl_->removeTls(target);
   impl_->targets.erase(target);
+}
+
+void Metrics::setTlsTarget(const std::string& target, bool tls) {
+  std::lock_guard lock(impl_->mutex);
+  if (!tls || impl_->find(target) == nullptr) {
+    impl_->removeTls(target);
+    return;
+  }
+  if (impl_->tls.count(target) != 0) return;
+  prometheus::Gauge* g = &impl_->cert_not_after.Add({{"target", target}});
+  g->Set(kNaN);
+  impl_->tls.emplace(target, g);
 }
 
 void Metrics::recordProbe(const ProbeSample& sample) {
@@ -251,6 +278,10 @@ void Metrics::recordProbe(const ProbeSample& sample) {
   }
   impl_->recordRelay(sample);
   impl_->recordNat(sample);
+  if (auto it = impl_->tls.find(sample.target);
+      it != impl_->tls.end() && sample.cert_not_after_seconds) {
+    it->second->Set(*sample.cert_not_after_seconds);
+  }
 }
 
 void Metrics::countSkippedRounds(const std::string& target, std::uint64_t ticks) {

@@ -28,6 +28,9 @@ struct ProbeSample {
   std::optional<double> reordered_ratio;
   // nat targets: the mapping behaviour of the round ("" when the round did not classify it)
   std::string nat_mapping;
+  // TLS targets: the server certificate's notAfter (seconds since the epoch), when the round got
+  // through the handshake.
+  std::optional<double> cert_not_after_seconds;
 };
 
 /// The agent's Prometheus metrics (DESIGN.md "Metrics"). Series for a target or group are
@@ -51,6 +54,11 @@ class Metrics {
   /// `path_quality`: the probe measures a burst of datagrams (stun, turn, sip over udp), so the
   /// target has jitter and MOS series; otherwise it has neither.
   void addTarget(const std::string& target, const std::string& kind, bool path_quality);
+  /// Whether `target` (already added) runs over TLS: it then has
+  /// mediapath_tls_cert_not_after_timestamp_seconds{target} (NaN until a handshake got the
+  /// certificate; afterwards the last certificate seen, so an expired one that now fails every
+  /// handshake stays visible); otherwise that series is removed (a reload changed the transport).
+  void setTlsTarget(const std::string& target, bool tls);
   /// Removes every series of the target (it left the config).
   void removeTarget(const std::string& target);
   void recordProbe(const ProbeSample& sample);

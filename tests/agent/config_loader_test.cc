@@ -5,6 +5,7 @@
 #include <string>
 
 #include "agent/config/location_spec.h"
+#include "agent/config/probe_targets.h"
 #include "reporter/genesys/location_payload.h"
 
 namespace mediapath::agent {
@@ -98,6 +99,29 @@ TEST(ParseConfig, AppliesDefaults) {
   EXPECT_FALSE(c.location.has_value());
   EXPECT_EQ(c.findTarget("sip-a"), &c.targets[1]);
   EXPECT_EQ(c.findTarget("nope"), nullptr);
+}
+
+// Issue #16: SIP over TLS defaults to port 5061 and carries its CA file and server name; the
+// planned probe target gets them.
+TEST(ParseConfig, SipOverTlsDefaultsToPort5061) {
+  LoadResult r = parseConfig(R"({"site": {"name": "s"}, "targets": [
+    {"name": "a", "kind": "sip", "host": "10.0.0.7", "transport": "tls",
+     "ca_file": "/etc/passwd", "server_name": "proxy-a.example.net"},
+    {"name": "b", "kind": "sip", "host": "10.0.0.8", "transport": "tls", "port": 5070}]})",
+                             "x.json");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().message;
+  const TargetConfig& a = r.config->targets[0];
+  EXPECT_EQ(a.transport, probes::Transport::kTls);
+  EXPECT_EQ(a.port, 5061);
+  EXPECT_EQ(a.ca_file, "/etc/passwd");
+  EXPECT_EQ(a.server_name, "proxy-a.example.net");
+  EXPECT_EQ(r.config->targets[1].port, 5070);
+  EXPECT_EQ(r.config->targets[1].server_name, "");
+  PlannedTarget p = planTarget(a, r.config->probing);
+  EXPECT_EQ(p.target.transport, probes::Transport::kTls);
+  EXPECT_EQ(p.target.ca_file, "/etc/passwd");
+  EXPECT_EQ(p.target.server_name, "proxy-a.example.net");
+  EXPECT_EQ(p.target.burst.packets, 1);  // one request per round, as over TCP
 }
 
 TEST(ParseConfig, EscapesKeysInPointers) {

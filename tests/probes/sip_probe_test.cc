@@ -251,6 +251,23 @@ TEST_F(SipProbeTest, TcpSilentServerTimesOut) {
   EXPECT_TRUE(result->connect_ms);  // connected, then no answer
 }
 
+// Issue #16: over TLS, a CA file that cannot be loaded ends the round at once, in the stream's
+// words rather than a bare libuv error, from the loop (never inside start()).
+TEST_F(SipProbeTest, TlsWithAMissingCaFileFailsInWords) {
+  testing::SipTcpResponder responder(loop_.get(), "127.0.0.1");
+  auto probe = makeSipProbe(context_);
+  auto t = target(responder.address(), Transport::kTls);
+  t.ca_file = "/nonexistent/mediapath-ca.pem";
+  auto result = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->error,
+            "TLS: cannot load ca_file \"/nonexistent/mediapath-ca.pem\": file not found");
+  EXPECT_EQ(result->sent, 1);
+  EXPECT_FALSE(result->connect_ms);
+  EXPECT_EQ(result->tls_version, "");
+}
+
 // Issue #19 item 6: a peer that answers with nothing but keep-alive CRLFs (4 MiB of them) used to
 // be read until the timeout, the buffer growing and rescanned on every read. The round now fails
 // as soon as the CRLFs pass the message limit, long before the timeout, naming why.

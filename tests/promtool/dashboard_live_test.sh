@@ -94,7 +94,7 @@ import json, sys
 rules = [r for g in json.load(sys.stdin)["data"]["groups"] for r in g["rules"]]
 bad = [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"]
 print(f"{len(rules)} rules, {len(bad)} unhealthy")
-sys.exit(1 if bad or len(rules) != 10 else 0)'
+sys.exit(1 if bad or len(rules) != 11 else 0)'
 echo "== alerts with the site label joined"
 curl -fsS "$url/api/v1/alerts" | "$python" -c '
 import json, sys
