@@ -4,6 +4,7 @@
 #include <array>
 #include <utility>
 
+#include "net/clock.h"
 #include "net/text.h"
 
 namespace mediapath::probes {

@@ -8,6 +8,7 @@
 #include "net/byte_stream.h"
 #include "net/clock.h"
 #include "net/event_loop.h"
+#include "net/tcp_connection.h"
 #include "net/text.h"
 #include "net/udp_socket.h"
 #include "net/uv_timer.h"
@@ -162,9 +163,11 @@ class SipProbe final : public AddressProbe {
     // Over TLS this includes the handshake: what a SIP client waits before it can send.
     result().connect_ms = millisecondsBetween(connect_started_, now);
     // The kernel's handshake RTT where it has one, as the tcp kind; the SIP exchange after it is
-    // still timed by the loop (result().timestamps stays kLoop).
-    if (net::kernelTimeComparable(context().clock)) {
-      if (auto kernel = connection_->handshakeRtt()) {
+    // still timed by the loop (result().timestamps stays kLoop). Not over TLS, whose connect
+    // time is the TLS handshake's as well.
+    auto* tcp = dynamic_cast<net::TcpConnection*>(connection_.get());
+    if (tcp != nullptr && net::kernelTimeComparable(context().clock)) {
+      if (auto kernel = tcp->handshakeRtt()) {
         result().connect_ms = std::chrono::duration<double, std::milli>(*kernel).count();
       }
     }

@@ -567,8 +567,12 @@ TEST_F(PlatformFailoverTest, ManagedTrunkIsRefusedOnceWithNothingSent) {
 }
 
 TEST_F(PlatformFailoverTest, SiteGroupPutsTheBestTurnRegionFirst) {
-  auto turn_a = std::make_unique<Coturn>(dir_, Coturn::Options{"127.0.0.1"});
-  Coturn turn_b(dir_, Coturn::Options{"127.0.0.2"});
+  Coturn::Options on_a;
+  on_a.ip = "127.0.0.1";
+  Coturn::Options on_b;
+  on_b.ip = "127.0.0.2";
+  auto turn_a = std::make_unique<Coturn>(dir_, on_a);
+  Coturn turn_b(dir_, on_b);
   auto [status, site] = emulator_.admin("POST", "/_emulator/sites",
                                         {{"id", "site-1"},
                                          {"name", "Office"},

@@ -166,213 +166,213 @@ TEST(Metrics, NatTargetsCarryOneMappingSeriesPerBehaviour) {
       "mediapath_nat_mapping_info{behaviour=\"address-and-port-dependent\",target=\"nat\"} 1"));
   m.removeTarget("nat");
   EXPECT_FALSE(contains(m.serialize(), "target=\"nat\""));
-  // Issue #16: a TLS target has its certificate's notAfter, by target; other targets have none,
-  // and a reload that turns TLS off removes it.
-  TEST(Metrics, TlsTargetsCarryTheirCertificateExpiry) {
-    Metrics m("s", "v");
-    m.addTarget("proxy-tls", "sip", false);
-    m.setTlsTarget("proxy-tls", true);
-    m.addTarget("proxy-udp", "sip", true);
-    m.setTlsTarget("proxy-udp", false);
-    m.setTlsTarget("not-added", true);
-    std::string text = m.serialize();
-    EXPECT_TRUE(
-        contains(text, "mediapath_tls_cert_not_after_timestamp_seconds{target=\"proxy-tls\"} Nan"));
-    EXPECT_FALSE(
-        contains(text, "mediapath_tls_cert_not_after_timestamp_seconds{target=\"proxy-udp"));
-    EXPECT_FALSE(contains(text, "not-added"));
-    ProbeSample sample;
-    sample.target = "proxy-tls";
-    sample.kind = "sip";
-    sample.ok = true;
-    sample.cert_not_after_seconds = 1798761600;  // 2027-01-01T00:00:00Z
-    m.recordProbe(sample);
-    // A failed handshake has no certificate: the last one seen stays.
-    sample.ok = false;
-    sample.cert_not_after_seconds.reset();
-    m.recordProbe(sample);
-    EXPECT_TRUE(contains(
-        m.serialize(),
-        "mediapath_tls_cert_not_after_timestamp_seconds{target=\"proxy-tls\"} 1798761600"));
-    m.setTlsTarget("proxy-tls", false);
-    EXPECT_FALSE(contains(m.serialize(), "mediapath_tls_cert_not_after_timestamp_seconds{"));
-    m.setTlsTarget("proxy-tls", true);
-    m.removeTarget("proxy-tls");
-    EXPECT_FALSE(contains(m.serialize(), "proxy-tls"));
-  }
+}
 
-  TEST(Metrics, SocketDropsCountWhatTheRunningTotalGrew) {
-    Metrics m("s", "v");
-    EXPECT_TRUE(contains(m.serialize(), "mediapath_probe_socket_drops_total 0"));
-    m.setProbeSocketDrops(5);
-    m.setProbeSocketDrops(5);
-    m.setProbeSocketDrops(12);
-    EXPECT_TRUE(contains(m.serialize(), "mediapath_probe_socket_drops_total 12"));
-    m.setProbeSocketDrops(3);  // never backwards
-    EXPECT_TRUE(contains(m.serialize(), "mediapath_probe_socket_drops_total 12"));
-  }
+// Issue #16: a TLS target has its certificate's notAfter, by target; other targets have none,
+// and a reload that turns TLS off removes it.
+TEST(Metrics, TlsTargetsCarryTheirCertificateExpiry) {
+  Metrics m("s", "v");
+  m.addTarget("proxy-tls", "sip", false);
+  m.setTlsTarget("proxy-tls", true);
+  m.addTarget("proxy-udp", "sip", true);
+  m.setTlsTarget("proxy-udp", false);
+  m.setTlsTarget("not-added", true);
+  std::string text = m.serialize();
+  EXPECT_TRUE(
+      contains(text, "mediapath_tls_cert_not_after_timestamp_seconds{target=\"proxy-tls\"} Nan"));
+  EXPECT_FALSE(contains(text, "mediapath_tls_cert_not_after_timestamp_seconds{target=\"proxy-udp"));
+  EXPECT_FALSE(contains(text, "not-added"));
+  ProbeSample sample;
+  sample.target = "proxy-tls";
+  sample.kind = "sip";
+  sample.ok = true;
+  sample.cert_not_after_seconds = 1798761600;  // 2027-01-01T00:00:00Z
+  m.recordProbe(sample);
+  // A failed handshake has no certificate: the last one seen stays.
+  sample.ok = false;
+  sample.cert_not_after_seconds.reset();
+  m.recordProbe(sample);
+  EXPECT_TRUE(
+      contains(m.serialize(),
+               "mediapath_tls_cert_not_after_timestamp_seconds{target=\"proxy-tls\"} 1798761600"));
+  m.setTlsTarget("proxy-tls", false);
+  EXPECT_FALSE(contains(m.serialize(), "mediapath_tls_cert_not_after_timestamp_seconds{"));
+  m.setTlsTarget("proxy-tls", true);
+  m.removeTarget("proxy-tls");
+  EXPECT_FALSE(contains(m.serialize(), "proxy-tls"));
+}
 
-  TEST(Metrics, SkippedRoundsCountEveryTickTheSchedulerLost) {
-    Metrics m("s", "v");
-    m.addTarget("proxy-a", "sip", true);
-    EXPECT_TRUE(
-        contains(m.serialize(), "mediapath_probe_rounds_skipped_total{target=\"proxy-a\"} 0"));
-    m.countSkippedRounds("proxy-a", 1);
-    m.countSkippedRounds("proxy-a", 3);  // a stalled loop reports its missed ticks at once
-    m.countSkippedRounds("gone", 1);     // a target that left the config is ignored
-    EXPECT_TRUE(
-        contains(m.serialize(), "mediapath_probe_rounds_skipped_total{target=\"proxy-a\"} 4"));
-  }
+TEST(Metrics, SocketDropsCountWhatTheRunningTotalGrew) {
+  Metrics m("s", "v");
+  EXPECT_TRUE(contains(m.serialize(), "mediapath_probe_socket_drops_total 0"));
+  m.setProbeSocketDrops(5);
+  m.setProbeSocketDrops(5);
+  m.setProbeSocketDrops(12);
+  EXPECT_TRUE(contains(m.serialize(), "mediapath_probe_socket_drops_total 12"));
+  m.setProbeSocketDrops(3);  // never backwards
+  EXPECT_TRUE(contains(m.serialize(), "mediapath_probe_socket_drops_total 12"));
+}
 
-  TEST(Metrics, FailoverAndGenesysCounters) {
-    Metrics m("s", "v");
-    m.addFailoverGroup("g", {"a", "b"});
-    m.setFailoverActive("g", "b");
-    m.countFailover("g", "applied");
-    m.setFailoverPanic("g", true);
-    m.countGenesysRequest("location.patch", 200);
-    m.countGenesysRequest("location.patch", 200);
-    m.countGenesysRequest("location.patch", 0);
-    m.setConfigReloadSuccessful(false);
-    std::string text = m.serialize();
-    EXPECT_TRUE(contains(text, "mediapath_failover_active{group=\"g\",target=\"a\"} 0"));
-    EXPECT_TRUE(contains(text, "mediapath_failover_active{group=\"g\",target=\"b\"} 1"));
-    EXPECT_TRUE(contains(text, "mediapath_failovers_total{group=\"g\",result=\"applied\"} 1"));
-    EXPECT_TRUE(contains(text, "mediapath_failover_panic{group=\"g\"} 1"));
-    EXPECT_TRUE(contains(
-        text, "mediapath_genesys_requests_total{code=\"200\",operation=\"location.patch\"} 2"));
-    EXPECT_TRUE(contains(
-        text, "mediapath_genesys_requests_total{code=\"0\",operation=\"location.patch\"} 1"));
-    EXPECT_TRUE(contains(text, "mediapath_config_last_reload_successful 0"));
-    m.removeFailoverGroup("g");
-    EXPECT_FALSE(contains(m.serialize(), "group=\"g\""));
-  }
+TEST(Metrics, SkippedRoundsCountEveryTickTheSchedulerLost) {
+  Metrics m("s", "v");
+  m.addTarget("proxy-a", "sip", true);
+  EXPECT_TRUE(
+      contains(m.serialize(), "mediapath_probe_rounds_skipped_total{target=\"proxy-a\"} 0"));
+  m.countSkippedRounds("proxy-a", 1);
+  m.countSkippedRounds("proxy-a", 3);  // a stalled loop reports its missed ticks at once
+  m.countSkippedRounds("gone", 1);     // a target that left the config is ignored
+  EXPECT_TRUE(
+      contains(m.serialize(), "mediapath_probe_rounds_skipped_total{target=\"proxy-a\"} 4"));
+}
 
-  std::optional<HttpReply> healthzPage(const std::string& path) {
-    if (path == "/healthz") return HttpReply{200, "text/plain", "ok\n"};
-    return std::nullopt;
-  }
+TEST(Metrics, FailoverAndGenesysCounters) {
+  Metrics m("s", "v");
+  m.addFailoverGroup("g", {"a", "b"});
+  m.setFailoverActive("g", "b");
+  m.countFailover("g", "applied");
+  m.setFailoverPanic("g", true);
+  m.countGenesysRequest("location.patch", 200);
+  m.countGenesysRequest("location.patch", 200);
+  m.countGenesysRequest("location.patch", 0);
+  m.setConfigReloadSuccessful(false);
+  std::string text = m.serialize();
+  EXPECT_TRUE(contains(text, "mediapath_failover_active{group=\"g\",target=\"a\"} 0"));
+  EXPECT_TRUE(contains(text, "mediapath_failover_active{group=\"g\",target=\"b\"} 1"));
+  EXPECT_TRUE(contains(text, "mediapath_failovers_total{group=\"g\",result=\"applied\"} 1"));
+  EXPECT_TRUE(contains(text, "mediapath_failover_panic{group=\"g\"} 1"));
+  EXPECT_TRUE(contains(
+      text, "mediapath_genesys_requests_total{code=\"200\",operation=\"location.patch\"} 2"));
+  EXPECT_TRUE(contains(
+      text, "mediapath_genesys_requests_total{code=\"0\",operation=\"location.patch\"} 1"));
+  EXPECT_TRUE(contains(text, "mediapath_config_last_reload_successful 0"));
+  m.removeFailoverGroup("g");
+  EXPECT_FALSE(contains(m.serialize(), "group=\"g\""));
+}
 
-  TEST(MetricsServer, ServesMetricsAndPagesOnOnePort) {
-    Metrics m("s", "v");
-    m.addTarget("stun-a", "stun", true);
-    MetricsServer server("127.0.0.1:0", m, healthzPage);
-    ASSERT_GT(server.port(), 0);
-    std::string base = "http://127.0.0.1:" + std::to_string(server.port());
-    auto metrics = testing::runCommand({"curl", "-sS", base + "/metrics"});
-    EXPECT_EQ(metrics.exit_code, 0);
-    EXPECT_TRUE(
-        contains(metrics.output, "mediapath_probe_success{kind=\"stun\",target=\"stun-a\"}"));
-    auto health = testing::runCommand({"curl", "-sS", "-w", "%{http_code}", base + "/healthz"});
-    EXPECT_EQ(health.output, "ok\n200");
-    auto missing = testing::runCommand(
-        {"curl", "-sS", "-w", "%{http_code}", "-o", "/dev/null", base + "/nope"});
-    EXPECT_EQ(missing.output, "404");
-  }
+std::optional<HttpReply> healthzPage(const std::string& path) {
+  if (path == "/healthz") return HttpReply{200, "text/plain", "ok\n"};
+  return std::nullopt;
+}
 
-  TEST(MetricsServer, BusyPortIsAClearError) {
-    Metrics m("s", "v");
-    MetricsServer first("127.0.0.1:0", m, nullptr);
-    std::string listen = "127.0.0.1:" + std::to_string(first.port());
-    try {
-      MetricsServer second(listen, m, nullptr);
-      FAIL() << "second server on the same port started";
-    } catch (const std::runtime_error& e) {
-      EXPECT_TRUE(contains(e.what(), "cannot listen on " + listen)) << e.what();
+TEST(MetricsServer, ServesMetricsAndPagesOnOnePort) {
+  Metrics m("s", "v");
+  m.addTarget("stun-a", "stun", true);
+  MetricsServer server("127.0.0.1:0", m, healthzPage);
+  ASSERT_GT(server.port(), 0);
+  std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+  auto metrics = testing::runCommand({"curl", "-sS", base + "/metrics"});
+  EXPECT_EQ(metrics.exit_code, 0);
+  EXPECT_TRUE(contains(metrics.output, "mediapath_probe_success{kind=\"stun\",target=\"stun-a\"}"));
+  auto health = testing::runCommand({"curl", "-sS", "-w", "%{http_code}", base + "/healthz"});
+  EXPECT_EQ(health.output, "ok\n200");
+  auto missing =
+      testing::runCommand({"curl", "-sS", "-w", "%{http_code}", "-o", "/dev/null", base + "/nope"});
+  EXPECT_EQ(missing.output, "404");
+}
+
+TEST(MetricsServer, BusyPortIsAClearError) {
+  Metrics m("s", "v");
+  MetricsServer first("127.0.0.1:0", m, nullptr);
+  std::string listen = "127.0.0.1:" + std::to_string(first.port());
+  try {
+    MetricsServer second(listen, m, nullptr);
+    FAIL() << "second server on the same port started";
+  } catch (const std::runtime_error& e) {
+    EXPECT_TRUE(contains(e.what(), "cannot listen on " + listen)) << e.what();
+  }
+}
+
+/// A client of the endpoint that connects and then sends nothing, or a byte at a time.
+class HostileClient {
+ public:
+  explicit HostileClient(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<std::uint16_t>(port));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0;
+  }
+  ~HostileClient() { ::close(fd_); }
+  HostileClient(const HostileClient&) = delete;
+  HostileClient& operator=(const HostileClient&) = delete;
+
+  bool connected() const { return connected_; }
+  void sendByte(char c) const { (void)::send(fd_, &c, 1, MSG_NOSIGNAL); }
+  /// True when the server closed the connection within `limit` (EOF or reset).
+  bool closedByServerWithin(std::chrono::milliseconds limit) const {
+    timeval tv{static_cast<time_t>(limit.count() / 1000),
+               static_cast<suseconds_t>(limit.count() % 1000 * 1000)};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char buf[512];
+    ssize_t n = 0;
+    while ((n = ::recv(fd_, buf, sizeof(buf), 0)) > 0) {
     }
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
   }
 
-  /// A client of the endpoint that connects and then sends nothing, or a byte at a time.
-  class HostileClient {
-   public:
-    explicit HostileClient(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-      sockaddr_in to{};
-      to.sin_family = AF_INET;
-      to.sin_port = htons(static_cast<std::uint16_t>(port));
-      to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0;
-    }
-    ~HostileClient() { ::close(fd_); }
-    HostileClient(const HostileClient&) = delete;
-    HostileClient& operator=(const HostileClient&) = delete;
+ private:
+  int fd_;
+  bool connected_ = false;
+};
 
-    bool connected() const { return connected_; }
-    void sendByte(char c) const { (void)::send(fd_, &c, 1, MSG_NOSIGNAL); }
-    /// True when the server closed the connection within `limit` (EOF or reset).
-    bool closedByServerWithin(std::chrono::milliseconds limit) const {
-      timeval tv{static_cast<time_t>(limit.count() / 1000),
-                 static_cast<suseconds_t>(limit.count() % 1000 * 1000)};
-      ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-      char buf[512];
-      ssize_t n = 0;
-      while ((n = ::recv(fd_, buf, sizeof(buf), 0)) > 0) {
-      }
-      return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
-    }
-
-   private:
-    int fd_;
-    bool connected_ = false;
-  };
-
-  // Issue #19 item 4: two idle connections used to take down /metrics, /healthz and / (two worker
-  // threads, civetweb's 30 s request timeout). Now kHttpSlowClientsTolerated idle sockets plus a
-  // few slowloris clients (a header byte a second) leave every scrape answered at once, and each
-  // of them is cut off after kHttpRequestTimeout. With the old settings every scrape here fails.
-  TEST(MetricsServer, IdleAndSlowlorisClientsCannotBlockAScrape) {
-    Metrics m("s", "v");
-    m.addTarget("stun-a", "stun", true);
-    MetricsServer server("127.0.0.1:0", m, healthzPage);
-    auto opened = std::chrono::steady_clock::now();
-    std::vector<std::unique_ptr<HostileClient>> idle;
-    for (int i = 0; i < kHttpSlowClientsTolerated; ++i) {
-      idle.push_back(std::make_unique<HostileClient>(server.port()));
-      ASSERT_TRUE(idle.back()->connected());
-    }
-    std::vector<std::unique_ptr<HostileClient>> slow;
-    for (int i = 0; i < 4; ++i) {
-      slow.push_back(std::make_unique<HostileClient>(server.port()));
-      ASSERT_TRUE(slow.back()->connected());
-    }
-    std::atomic<bool> done{false};
-    std::thread slowloris([&] {
-      const std::string request = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaa";
-      for (std::size_t i = 0; !done && i < request.size(); ++i) {
-        for (auto& c : slow) c->sendByte(request[i]);
-        std::this_thread::sleep_for(std::chrono::seconds(1));
-      }
-    });
-
-    // Scrapes over a span longer than the request timeout: while the hostile clients hold their
-    // workers, and after they were cut off.
-    httplib::Client client("127.0.0.1", server.port());
-    client.set_connection_timeout(std::chrono::seconds(2));
-    client.set_read_timeout(std::chrono::seconds(2));
-    std::chrono::milliseconds slowest{0};
-    int scrapes = 0;
-    while (std::chrono::steady_clock::now() - opened <
-           kHttpRequestTimeout + std::chrono::seconds(2)) {
-      for (const char* path : {"/metrics", "/healthz"}) {
-        auto started = std::chrono::steady_clock::now();
-        auto reply = client.Get(path);
-        auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::steady_clock::now() - started);
-        slowest = std::max(slowest, took);
-        ++scrapes;
-        ASSERT_TRUE(reply) << path << " failed after " << took.count() << " ms";
-        EXPECT_EQ(reply->status, 200) << path;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
-    EXPECT_LT(slowest, std::chrono::milliseconds(1000)) << "over " << scrapes << " scrapes";
-    RecordProperty("slowest_scrape_ms", static_cast<int>(slowest.count()));
-
-    // Every hostile connection was closed by the server, not left to hold a worker.
-    for (auto& c : idle) EXPECT_TRUE(c->closedByServerWithin(std::chrono::milliseconds(1000)));
-    for (auto& c : slow) EXPECT_TRUE(c->closedByServerWithin(std::chrono::milliseconds(1000)));
-    done = true;
-    slowloris.join();
+// Issue #19 item 4: two idle connections used to take down /metrics, /healthz and / (two worker
+// threads, civetweb's 30 s request timeout). Now kHttpSlowClientsTolerated idle sockets plus a
+// few slowloris clients (a header byte a second) leave every scrape answered at once, and each
+// of them is cut off after kHttpRequestTimeout. With the old settings every scrape here fails.
+TEST(MetricsServer, IdleAndSlowlorisClientsCannotBlockAScrape) {
+  Metrics m("s", "v");
+  m.addTarget("stun-a", "stun", true);
+  MetricsServer server("127.0.0.1:0", m, healthzPage);
+  auto opened = std::chrono::steady_clock::now();
+  std::vector<std::unique_ptr<HostileClient>> idle;
+  for (int i = 0; i < kHttpSlowClientsTolerated; ++i) {
+    idle.push_back(std::make_unique<HostileClient>(server.port()));
+    ASSERT_TRUE(idle.back()->connected());
   }
+  std::vector<std::unique_ptr<HostileClient>> slow;
+  for (int i = 0; i < 4; ++i) {
+    slow.push_back(std::make_unique<HostileClient>(server.port()));
+    ASSERT_TRUE(slow.back()->connected());
+  }
+  std::atomic<bool> done{false};
+  std::thread slowloris([&] {
+    const std::string request = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaa";
+    for (std::size_t i = 0; !done && i < request.size(); ++i) {
+      for (auto& c : slow) c->sendByte(request[i]);
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  });
+
+  // Scrapes over a span longer than the request timeout: while the hostile clients hold their
+  // workers, and after they were cut off.
+  httplib::Client client("127.0.0.1", server.port());
+  client.set_connection_timeout(std::chrono::seconds(2));
+  client.set_read_timeout(std::chrono::seconds(2));
+  std::chrono::milliseconds slowest{0};
+  int scrapes = 0;
+  while (std::chrono::steady_clock::now() - opened <
+         kHttpRequestTimeout + std::chrono::seconds(2)) {
+    for (const char* path : {"/metrics", "/healthz"}) {
+      auto started = std::chrono::steady_clock::now();
+      auto reply = client.Get(path);
+      auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - started);
+      slowest = std::max(slowest, took);
+      ++scrapes;
+      ASSERT_TRUE(reply) << path << " failed after " << took.count() << " ms";
+      EXPECT_EQ(reply->status, 200) << path;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_LT(slowest, std::chrono::milliseconds(1000)) << "over " << scrapes << " scrapes";
+  RecordProperty("slowest_scrape_ms", static_cast<int>(slowest.count()));
+
+  // Every hostile connection was closed by the server, not left to hold a worker.
+  for (auto& c : idle) EXPECT_TRUE(c->closedByServerWithin(std::chrono::milliseconds(1000)));
+  for (auto& c : slow) EXPECT_TRUE(c->closedByServerWithin(std::chrono::milliseconds(1000)));
+  done = true;
+  slowloris.join();
+}
 
 }  // namespace
 }  // namespace mediapath::reporter
