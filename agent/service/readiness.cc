@@ -8,6 +8,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "net/clock.h"
 #include "net/text.h"
 #include "probes/quality.h"
 
@@ -63,7 +64,7 @@ bool carriesPathQuality(Kind kind, Transport transport) {
          (kind == Kind::kSip && transport == Transport::kUdp);
 }
 
-constexpr std::array kTurnTransports{Transport::kUdp, Transport::kTcp};
+constexpr std::array kTurnTransports{Transport::kUdp, Transport::kTcp, Transport::kTls};
 
 }  // namespace
 
@@ -133,6 +134,14 @@ void ReadinessTally::add(const probes::ProbeResult& r) {
       !ip.empty() && std::find(t.relayed.begin(), t.relayed.end(), ip) == t.relayed.end()) {
     t.relayed.push_back(ip);
   }
+  if (r.ok && t.kind == Kind::kNat && !r.nat_mapping.empty()) {
+    t.nat_mapping = r.nat_mapping;
+    t.nat_filtering = r.nat_filtering;
+    t.hairpinning = r.hairpinning;
+  }
+  if (r.cert_not_after && (!t.cert_not_after || *r.cert_not_after < *t.cert_not_after)) {
+    t.cert_not_after = r.cert_not_after;
+  }
   if (!carriesPathQuality(t.kind, t.transport) && t.kind != Kind::kSip) return;
   t.sent += r.sent;
   t.received += r.received;
@@ -192,7 +201,32 @@ void ReadinessTally::qualityChecks(const Target& t, std::vector<ReadinessCheck>&
                          net::formatFixed(mos, 2), ">= " + net::formatFixed(config_.min_mos, 1)));
 }
 
-void ReadinessTally::targetChecks(const Target& t, std::vector<ReadinessCheck>& out) const {
+void ReadinessTally::natAndCertificateChecks(const Target& t,
+                                             std::chrono::system_clock::time_point now,
+                                             std::vector<ReadinessCheck>& out) const {
+  if (t.kind == Kind::kNat && !t.nat_mapping.empty()) {
+    // Direct (host or server-reflexive) media needs endpoint-independent mapping; otherwise
+    // every call's media is relayed through TURN.
+    Verdict v = t.nat_mapping == "endpoint-independent" ? Verdict::kPass
+                : t.nat_mapping == "unknown"            ? Verdict::kWarn
+                                                        : Verdict::kFail;
+    std::string hairpin = t.hairpinning ? (*t.hairpinning ? "yes" : "no") : "-";
+    out.push_back(
+        make("nat mapping", t.name, v,
+             t.nat_mapping + " (filtering " + t.nat_filtering + ", hairpinning " + hairpin + ")",
+             "endpoint-independent"));
+  }
+  if (t.transport == Transport::kTls && t.cert_not_after) {
+    double days = std::chrono::duration<double>(*t.cert_not_after - now).count() / 86400.0;
+    out.push_back(measured("certificate", t.name, days >= config_.min_cert_days, days, "days",
+                           "valid until " + net::formatUtc(*t.cert_not_after) + " (" +
+                               net::formatFixed(days, 1) + " days)",
+                           ">= " + std::to_string(config_.min_cert_days) + " days"));
+  }
+}
+
+void ReadinessTally::targetChecks(const Target& t, std::chrono::system_clock::time_point now,
+                                  std::vector<ReadinessCheck>& out) const {
   std::string rounds = std::to_string(t.ok_rounds) + "/" + std::to_string(t.rounds) + " rounds ok";
   Verdict reach = t.ok_rounds == 0         ? Verdict::kFail
                   : t.ok_rounds < t.rounds ? Verdict::kWarn
@@ -200,6 +234,7 @@ void ReadinessTally::targetChecks(const Target& t, std::vector<ReadinessCheck>& 
   if (!t.last_error.empty()) rounds += "; last error: " + net::printable(t.last_error);
   out.push_back(make("reachable", t.name, reach, rounds, "every round"));
   qualityChecks(t, out);
+  natAndCertificateChecks(t, now, out);
 
   if ((t.kind == Kind::kTurn || t.kind == Kind::kRelay) && !t.relayed.empty()) {
     std::string all;
@@ -221,9 +256,10 @@ void ReadinessTally::targetChecks(const Target& t, std::vector<ReadinessCheck>& 
   }
 }
 
-std::vector<ReadinessCheck> ReadinessTally::checks(std::chrono::system_clock::time_point) const {
+std::vector<ReadinessCheck> ReadinessTally::checks(
+    std::chrono::system_clock::time_point now) const {
   std::vector<ReadinessCheck> out;
-  for (const auto& t : targets_) targetChecks(t, out);
+  for (const auto& t : targets_) targetChecks(t, now, out);
 
   // WebRTC falls back from UDP to TURN over TCP and then TLS on 443: each must work somewhere.
   for (Transport transport : kTurnTransports) {

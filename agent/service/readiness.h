@@ -73,9 +73,18 @@ class ReadinessTally {
     int reordered = 0;
     // turn, relay: every relayed IP seen
     std::vector<std::string> relayed;
+    // nat: what the last complete round found
+    std::string nat_mapping;
+    std::string nat_filtering;
+    std::optional<bool> hairpinning;
+    // tls transports: the earliest certificate expiry seen
+    std::optional<std::chrono::system_clock::time_point> cert_not_after;
   };
-  void targetChecks(const Target& t, std::vector<ReadinessCheck>& out) const;
+  void targetChecks(const Target& t, std::chrono::system_clock::time_point now,
+                    std::vector<ReadinessCheck>& out) const;
   void qualityChecks(const Target& t, std::vector<ReadinessCheck>& out) const;
+  void natAndCertificateChecks(const Target& t, std::chrono::system_clock::time_point now,
+                               std::vector<ReadinessCheck>& out) const;
 
   ReadinessConfig config_;
   std::vector<Target> targets_;

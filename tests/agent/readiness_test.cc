@@ -204,6 +204,67 @@ TEST(Readiness, SipOverTcpHasAnRttButNoPathQuality) {
   EXPECT_EQ(find(checks, "mos", "proxy-tcp"), nullptr);
 }
 
+TEST(Readiness, NatMappingMustBeEndpointIndependent) {
+  ReadinessTally tally(ReadinessConfig{});
+  for (const char* name : {"nat-eim", "nat-sym", "nat-unknown"}) {
+    tally.addTarget(target(name, Kind::kNat));
+  }
+  auto nat = [](const std::string& name, const std::string& mapping) {
+    probes::ProbeResult r;
+    r.target = name;
+    r.kind = Kind::kNat;
+    r.ok = true;
+    r.nat_mapping = mapping;
+    r.nat_filtering = "address-and-port-dependent";
+    r.hairpinning = false;
+    return r;
+  };
+  tally.add(nat("nat-eim", "endpoint-independent"));
+  tally.add(nat("nat-sym", "address-and-port-dependent"));
+  tally.add(nat("nat-unknown", "unknown"));
+  auto checks = tally.checks(kNow);
+  const auto* eim = find(checks, "nat mapping", "nat-eim");
+  ASSERT_NE(eim, nullptr);
+  EXPECT_EQ(eim->result, Verdict::kPass);
+  EXPECT_EQ(eim->figure,
+            "endpoint-independent (filtering address-and-port-dependent, hairpinning no)");
+  EXPECT_EQ(find(checks, "nat mapping", "nat-sym")->result, Verdict::kFail);
+  EXPECT_EQ(find(checks, "nat mapping", "nat-unknown")->result, Verdict::kWarn);
+}
+
+TEST(Readiness, TlsCertificatesMustStayValidLongEnough) {
+  using std::chrono::hours;
+  const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+  ReadinessTally tally(ReadinessConfig{});
+  tally.addTarget(target("proxy-tls", Kind::kSip, Transport::kTls));
+  tally.addTarget(target("turn-tls", Kind::kTurn, Transport::kTls));
+  probes::ProbeResult sip;
+  sip.target = "proxy-tls";
+  sip.kind = Kind::kSip;
+  sip.ok = true;
+  sip.cert_not_after = now + hours(24 * 30);
+  tally.add(sip);
+  sip.cert_not_after = now + hours(24 * 20);  // the earliest seen counts
+  tally.add(sip);
+  probes::ProbeResult turn;
+  turn.target = "turn-tls";
+  turn.kind = Kind::kTurn;
+  turn.ok = true;
+  turn.cert_not_after = now + hours(24 * 13);
+  tally.add(turn);
+  auto checks = tally.checks(now);
+  const auto* good = find(checks, "certificate", "proxy-tls");
+  ASSERT_NE(good, nullptr);
+  EXPECT_EQ(good->result, Verdict::kPass);
+  EXPECT_DOUBLE_EQ(*good->value, 20.0);
+  EXPECT_EQ(good->threshold, ">= 14 days");
+  const auto* soon = find(checks, "certificate", "turn-tls");
+  ASSERT_NE(soon, nullptr);
+  EXPECT_EQ(soon->result, Verdict::kFail);
+  EXPECT_NE(soon->figure.find("(13.0 days)"), std::string::npos) << soon->figure;
+  EXPECT_EQ(find(checks, "turn over tls", "")->result, Verdict::kPass);
+}
+
 TEST(Readiness, InsideCidr) {
   EXPECT_TRUE(insideCidr("10.1.2.3:5060", "10.0.0.0/8"));
   EXPECT_TRUE(insideCidr("10.1.2.3", "10.1.2.3/32"));
