@@ -185,7 +185,9 @@ class Scheduler::Session {
       r.kind = target_.kind;
       r.address = targetAddress(target_);
       r.error = "no probe available for kind " + std::string(probes::kindName(target_.kind));
-      owner_.on_result_(r);
+      // Through finishRound like any other round: a confirmation round that ends here must
+      // hand back to the grid, or the target would never run again.
+      finishRound(r);
       return;
     }
     running_ = true;

@@ -422,6 +422,34 @@ TEST(SchedulerTest, ConfirmDuringARoundTakesEffectWhenTheRoundEnds) {
   EXPECT_EQ(h.probes["a"]->timeouts, ms({500, 120}));
 }
 
+TEST(SchedulerTest, TargetWithoutAProbeReturnsToTheGridAfterConfirmationRounds) {
+  // No probe for the kind: every round fails at once. Health asks for two confirmations, then
+  // (the target now unhealthy) no more; the grid must take over again at 1000.
+  FakeClock clock;
+  FakeTimerFactory timers{clock};
+  ScriptedRandom random({0.0});
+  std::vector<TimePoint> result_times;
+  std::unique_ptr<Scheduler> scheduler;
+  int confirmations_left = 2;
+  scheduler = std::make_unique<Scheduler>(
+      timers, clock, random, [](const probes::ProbeTarget&) { return nullptr; },
+      [&](const probes::ProbeResult& r) {
+        EXPECT_EQ(r.error, "no probe available for kind tcp");
+        result_times.push_back(clock.now());
+        if (confirmations_left-- > 0) scheduler->confirm("a", milliseconds(200), milliseconds(100));
+      },
+      SchedulerOptions{});
+  scheduler->add(makeTarget("a"), milliseconds(1000));
+  scheduler->start();
+  timers.advanceTo(FakeClock::epoch() + milliseconds(2500));
+  std::vector<milliseconds> at;
+  for (TimePoint t : result_times) {
+    at.push_back(std::chrono::duration_cast<milliseconds>(t - FakeClock::epoch()));
+  }
+  EXPECT_EQ(at, ms({0, 200, 400, 1000, 2000}));
+  EXPECT_EQ(scheduler->stats("a")->confirm_rounds, 2u);
+}
+
 TEST(SchedulerTest, ConfirmIsIgnoredForUnknownTargetsAfterStopAndForOneRound) {
   SchedulerOptions one;
   one.one_round = true;
