@@ -14,6 +14,7 @@
 #include "tests/integration/agent_process.h"
 #include "tests/integration/genesys_support.h"
 #include "tests/support/peers.h"
+#include "tests/support/tls_sip_responder.h"
 
 namespace mediapath::testing {
 namespace {
@@ -28,7 +29,8 @@ class RunAgentTest : public ::testing::Test {
         kamailio_(dir_),
         dnsmasq_(dir_),
         pki_(dir_),
-        emulator_(dir_, pki_, EmulatorSchema::kSeed) {}
+        emulator_(dir_, pki_, EmulatorSchema::kSeed),
+        sip_tls_(dir_, TlsPki::Files{pki_.cert, pki_.key}) {}
 
   json baseConfig() {
     std::string turn_port = std::to_string(coturn_.port());
@@ -53,6 +55,19 @@ class RunAgentTest : public ::testing::Test {
            {"host", "127.0.0.1"},
            {"port", kamailio_.port()}},
           {{"name", "proxy-dns"}, {"kind", "dns"}, {"host", "sip.example.test"}, {"record", "A"}},
+          {{"name", "proxy-tls"},
+           {"kind", "sip"},
+           {"transport", "tls"},
+           {"host", "127.0.0.1"},
+           {"port", sip_tls_.port()},
+           {"server_name", "localhost"},
+           {"ca_file", pki_.ca}},
+          // coturn without a second address: no OTHER-ADDRESS, so the mapping is "unknown".
+          {{"name", "nat-a"},
+           {"kind", "nat"},
+           {"host", "127.0.0.1"},
+           {"port", coturn_.port()},
+           {"interval", "2s"}},  // a nat round takes up to 2 x timeout
           {{"name", "loop-a"},
            {"kind", "relay"},
            {"host", "127.0.0.1"},
@@ -93,6 +108,7 @@ class RunAgentTest : public ::testing::Test {
   Dnsmasq dnsmasq_;
   TestPki pki_;
   EmulatorProcess emulator_;
+  TlsSipResponder sip_tls_;  // SIP over TLS with the emulator's certificate (valid two days)
   std::string config_path_;
 };
 
@@ -150,7 +166,9 @@ TEST_F(RunAgentTest, PrometheusScrapesEveryFamilyAndEveryDashboardAndAlertExpres
                                        "mediapath_site_info",
                                        "mediapath_probe_rounds_skipped_total",
                                        "mediapath_probe_one_way_seconds",
-                                       "mediapath_probe_reordered_ratio"};
+                                       "mediapath_probe_reordered_ratio",
+                                       "mediapath_nat_mapping_info",
+                                       "mediapath_tls_cert_not_after_timestamp_seconds"};
   std::set<std::string> seen;
   ASSERT_TRUE(waitUntil(
       [&] {
@@ -168,7 +186,17 @@ TEST_F(RunAgentTest, PrometheusScrapesEveryFamilyAndEveryDashboardAndAlertExpres
       << prometheus.log();
 
   json kinds = prometheus.query("count by (kind) (mediapath_probe_success)");
-  EXPECT_EQ(kinds["data"]["result"].size(), 6u) << kinds.dump();
+  EXPECT_EQ(kinds["data"]["result"].size(), 7u) << kinds.dump();
+  // The certificate the TLS target saw: the emulator's, valid for two days from its making.
+  json cert = prometheus.query(
+      "mediapath_tls_cert_not_after_timestamp_seconds{target=\"proxy-tls\"} - time()");
+  ASSERT_EQ(cert["data"]["result"].size(), 1u) << cert.dump();
+  double left = std::stod(cert["data"]["result"][0]["value"][1].get<std::string>());
+  EXPECT_GT(left, 2 * 86400 - 600);
+  EXPECT_LT(left, 2 * 86400 + 600);
+  json nat = prometheus.query("mediapath_nat_mapping_info{target=\"nat-a\"} == 1");
+  ASSERT_EQ(nat["data"]["result"].size(), 1u) << nat.dump();
+  EXPECT_EQ(nat["data"]["result"][0]["metric"]["behaviour"], "unknown");
   json up = prometheus.query("mediapath_probe_success{target=\"turn-a\",kind=\"turn\"}");
   ASSERT_EQ(up["data"]["result"].size(), 1u);
   EXPECT_EQ(up["data"]["result"][0]["value"][1], "1") << agent->log();
@@ -190,8 +218,8 @@ TEST_F(RunAgentTest, PrometheusScrapesEveryFamilyAndEveryDashboardAndAlertExpres
   // The status page and the probes' endpoints.
   auto [status, page] = httpGet(agent->url("/"));
   EXPECT_EQ(status, 200);
-  for (const char* name :
-       {"stun-a", "turn-a", "proxy-a", "proxy-a-tcp", "proxy-dns", "loop-a", "media-proxy"}) {
+  for (const char* name : {"stun-a", "turn-a", "proxy-a", "proxy-a-tcp", "proxy-dns", "proxy-tls",
+                           "nat-a", "loop-a", "media-proxy"}) {
     EXPECT_NE(page.find(name), std::string::npos) << name;
   }
   EXPECT_NE(page.find("http-equiv=\"refresh\""), std::string::npos);

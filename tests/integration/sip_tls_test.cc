@@ -21,50 +21,14 @@
 #include "tests/probes/probe_harness.h"
 #include "tests/support/process.h"
 #include "tests/support/tls_pki.h"
+#include "tests/support/tls_sip_responder.h"
 
 namespace mediapath::probes {
 namespace {
 
+using testing::TlsSipResponder;
+
 using namespace std::chrono_literals;
-
-/// The responder process on a free loopback port, stopped by PID.
-class TlsSipResponder {
- public:
-  TlsSipResponder(const testing::TempDir& dir, const testing::TlsPki::Files& files,
-                  const std::string& max_version = "1.3") {
-    std::string port_file = dir.file("responder-" + std::to_string(++count_) + ".port");
-    process_ = std::make_unique<testing::Subprocess>(
-        std::vector<std::string>{
-            "python3", MEDIAPATH_SOURCE_DIR "/tests/support/tls_sip_responder.py", "--cert",
-            files.cert, "--key", files.key, "--port-file", port_file, "--max-version", max_version},
-        port_file + ".log");
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline && process_->running()) {
-      std::string text = readAll(port_file);
-      if (!text.empty() && text.back() == '\n') {
-        port_ = static_cast<std::uint16_t>(std::stoi(text));
-        return;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    throw std::runtime_error("TLS SIP responder did not start: " + process_->log());
-  }
-  std::uint16_t port() const { return port_; }
-  std::string log() const { return process_->log(); }
-
- private:
-  static std::string readAll(const std::string& path) {
-    std::FILE* f = std::fopen(path.c_str(), "r");
-    if (f == nullptr) return {};
-    char buf[32] = {};
-    std::size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
-    std::fclose(f);
-    return std::string(buf, n);
-  }
-  static inline int count_ = 0;
-  std::unique_ptr<testing::Subprocess> process_;
-  std::uint16_t port_ = 0;
-};
 
 class SipTlsTest : public ::testing::Test {
  protected:

@@ -80,13 +80,14 @@ sleep 2
 
 echo "== every expression, all sites and targets"
 "$root/scripts/check-dashboard" "$url" --require-data
-# The relay panels have series for relay targets only: the target selections include one.
-echo "== one site, a sip target and a relay target"
+# The relay and NAT panels have series for relay and nat targets only: the target selections
+# include one of each (proxy-a is the TLS one).
+echo "== one site, a sip target, a relay target and a nat target"
 "$root/scripts/check-dashboard" "$url" --require-data --set site=berlin-office \
-  --set 'target=(proxy-a|media-loop-fra)'
+  --set 'target=(proxy-a|media-loop-fra|nat-fra)'
 echo "== Grafana's multi-value form"
 "$root/scripts/check-dashboard" "$url" --require-data \
-  --set 'site=(frankfurt-office|berlin-office)' --set 'target=(proxy-a|stun-fra|media-loop-fra)'
+  --set 'site=(frankfurt-office|berlin-office)' --set 'target=(proxy-a|stun-fra|media-loop-fra|nat-fra)'
 
 echo "== the rule file evaluates without errors in Prometheus"
 curl -fsS "$url/api/v1/rules" | "$python" -c '
