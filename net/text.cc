@@ -55,6 +55,11 @@ std::string formatFixed(double value, int decimals) {
   return buf;
 }
 
+std::string formatMillis(double ms) {
+  double magnitude = ms < 0 ? -ms : ms;
+  return formatFixed(ms, magnitude < 1.0 ? 3 : magnitude < 10.0 ? 2 : 1);
+}
+
 std::string formatDuration(std::chrono::milliseconds duration) {
   auto ms = duration.count();
   if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";

@@ -24,6 +24,10 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b);
 /// `value` with exactly `decimals` digits after the point ("12.35" for 12.345, 2).
 std::string formatFixed(double value, int decimals);
 
+/// Milliseconds with the precision the figure has, for people reading tables: three decimals
+/// below 1 ms (a loopback TCP connect of 2 µs is "0.002", not "0.0"), two below 10 ms, one above.
+std::string formatMillis(double ms);
+
 /// The largest unit that divides the duration, as humans write it in the config: "2h", "5m",
 /// "2s", "1500ms" ("0ms" for zero).
 std::string formatDuration(std::chrono::milliseconds duration);

@@ -75,11 +75,11 @@ std::string summary(const ProbeResult& r) {
     case Kind::kDns: {
       std::string s;
       for (const auto& a : r.addresses) s += (s.empty() ? "" : " ") + a;
-      if (r.lookup_ms) s += " (lookup " + net::formatFixed(*r.lookup_ms, 1) + " ms)";
+      if (r.lookup_ms) s += " (lookup " + net::formatMillis(*r.lookup_ms) + " ms)";
       return s;
     }
     case Kind::kTcp:
-      return r.connect_ms ? "connect " + net::formatFixed(*r.connect_ms, 1) + " ms" : "";
+      return r.connect_ms ? "connect " + net::formatMillis(*r.connect_ms) + " ms" : "";
     case Kind::kNat:
       return "mapped " + r.mapped_address + " mapping " + r.nat_mapping + " filtering " +
              r.nat_filtering + " hairpinning " +
@@ -87,8 +87,8 @@ std::string summary(const ProbeResult& r) {
     case Kind::kRelay: {
       std::string s = "relayed " + r.relayed_address;
       if (r.one_way) {
-        s += " one-way " + net::formatFixed(r.one_way->min_ms, 1) + "/" +
-             net::formatFixed(r.one_way->avg_ms, 1) + "/" + net::formatFixed(r.one_way->max_ms, 1) +
+        s += " one-way " + net::formatMillis(r.one_way->min_ms) + "/" +
+             net::formatMillis(r.one_way->avg_ms) + "/" + net::formatMillis(r.one_way->max_ms) +
              " ms";
       }
       s += " loss a>b " + percent(r.loss_ab) + " b>a " + percent(r.loss_ba);

@@ -529,7 +529,7 @@ int runLocationValidate(const GenesysOptions& o) {
         continue;
       }
       std::cout << "reachable";
-      if (r.rtt) std::cout << ", rtt " << net::formatFixed(r.rtt->avg_ms, 1) + " ms";
+      if (r.rtt) std::cout << ", rtt " << net::formatMillis(r.rtt->avg_ms) + " ms";
       if (!r.mapped_address.empty()) std::cout << ", mapped " << r.mapped_address;
       if (!r.relayed_address.empty()) std::cout << ", relayed " << r.relayed_address;
       std::cout << "\n";

@@ -116,9 +116,9 @@ void printTable(const std::vector<probes::ProbeResult>& results, std::ostream& o
   rows.push_back({"TARGET", "KIND", "ADDRESS", "RESULT", "RTT MS MIN/AVG/MAX", "JITTER MS", "LOSS",
                   "MOS", "DETAIL"});
   for (const auto& r : results) {
-    std::string rtt = r.rtt ? net::formatFixed(r.rtt->min_ms, 1) + "/" +
-                                  net::formatFixed(r.rtt->avg_ms, 1) + "/" +
-                                  net::formatFixed(r.rtt->max_ms, 1)
+    std::string rtt = r.rtt ? net::formatMillis(r.rtt->min_ms) + "/" +
+                                  net::formatMillis(r.rtt->avg_ms) + "/" +
+                                  net::formatMillis(r.rtt->max_ms)
                             : "-";
     std::string loss = r.sent > 0
                            ? net::formatFixed(r.loss * 100.0, 0) + "% (" +

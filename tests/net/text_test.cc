@@ -22,6 +22,11 @@ TEST(FormatFixed, RoundsToTheGivenDecimals) {
   EXPECT_EQ(formatFixed(12.345678, 3), "12.346");
   EXPECT_EQ(formatFixed(4.25, 1), "4.2");  // printf rounds half to even on an exact .25
   EXPECT_EQ(formatFixed(0.5, 0), "0");
+  EXPECT_EQ(formatMillis(0.002), "0.002");
+  EXPECT_EQ(formatMillis(0.4567), "0.457");
+  EXPECT_EQ(formatMillis(3.456), "3.46");
+  EXPECT_EQ(formatMillis(23.46), "23.5");
+  EXPECT_EQ(formatMillis(-0.25), "-0.250");
   EXPECT_EQ(formatFixed(99.6, 0), "100");
   EXPECT_EQ(formatFixed(3, 2), "3.00");
   EXPECT_EQ(formatFixed(-1.05, 1), "-1.1");
