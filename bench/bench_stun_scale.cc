@@ -120,6 +120,8 @@ int main(int argc, char** argv) {
   int spacing_ms = 20;
   bool coturn = false;
   bool loop_timing = false;
+  int granularity_ms =
+      static_cast<int>(mediapath::agent::SchedulerOptions{}.start_granularity.count());
   app.add_option("--targets", targets)->capture_default_str();
   app.add_option("--seconds", seconds, "total run time")->capture_default_str();
   app.add_option("--warmup", warmup, "seconds excluded from CPU and lateness figures")
@@ -130,6 +132,9 @@ int main(int argc, char** argv) {
   app.add_flag("--coturn", coturn, "answer with coturn instead of bench_stun_responder");
   app.add_flag("--loop-timing", loop_timing,
                "time replies by the loop, not by kernel receive stamps (the cost before them)");
+  app.add_option("--granularity-ms", granularity_ms,
+                 "the scheduler's start granularity (its default unless given)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   warmup = std::clamp(warmup, 0, std::max(0, seconds - 1));
   mediapath::agent::raiseOpenFileLimit();  // 10,000 kept sockets > the usual 1,024
@@ -188,7 +193,9 @@ int main(int argc, char** argv) {
       received += r.received;
     }
   };
-  agent::Scheduler scheduler(timers, kit.clock, kit.random, factory, on_result);
+  agent::SchedulerOptions options;
+  options.start_granularity = std::chrono::milliseconds(std::max(1, granularity_ms));
+  agent::Scheduler scheduler(timers, kit.clock, kit.random, factory, on_result, options);
   for (int i = 0; i < targets; ++i) {
     probes::ProbeTarget t;
     t.name = "t-" + std::to_string(i);

@@ -24,10 +24,6 @@ struct WriteRequest {
 
 TcpConnection::TcpConnection(uv_loop_t* loop, SocketBudget* budget) : budget_(budget) {
   handle_.adopt(uv_tcp_init(loop, handle_.get()), "uv_tcp_init", this);
-  // Every message on these connections is small and waits for an answer, and the relay probe
-  // times a packet stream over them: Nagle would hold a packet back until the previous one is
-  // acknowledged (up to a delayed ACK, 40 ms). Before connect, libuv applies it to the new socket.
-  if (handle_.initialized()) (void)uv_tcp_nodelay(handle_.get(), 1);
 }
 
 int TcpConnection::connect(const SocketAddress& remote, ConnectCallback callback) {
@@ -74,6 +70,14 @@ void TcpConnection::onConnect(uv_connect_t* req, int status) {
 
 int TcpConnection::write(std::string_view data) {
   if (!handle_.initialized()) return UV_EBADF;
+  // Every message on these connections is small and waits for an answer, and the relay probe
+  // times a packet stream over them: Nagle would hold a packet back until the previous one is
+  // acknowledged (up to a delayed ACK, 40 ms). Set at the first write, not at creation: a tcp
+  // probe only connects and closes, and the system call was an eighth of its calls.
+  if (!nodelay_) {
+    nodelay_ = true;
+    (void)uv_tcp_nodelay(handle_.get(), 1);
+  }
   auto* w = new WriteRequest{};
   w->data.assign(data);
   uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));

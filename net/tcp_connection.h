@@ -58,6 +58,7 @@ class TcpConnection final : public ByteStream {
   // time: malloc, brk, page faults and memset were about 15% of the agent's CPU at 1,000 tcp
   // probes a second (bench/README.md, bench_tcp_probe).
   std::unique_ptr<char[]> buffer_;
+  bool nodelay_ = false;  // TCP_NODELAY set (at the first write)
 };
 
 }  // namespace mediapath::net
