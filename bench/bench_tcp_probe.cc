@@ -90,7 +90,7 @@ struct Figure {
 
 /// The agent's probes through its scheduler: `rate` targets at a 1 s interval.
 Figure runAgent(mediapath::testing::ProbeKit& kit, std::uint16_t port, int rate, int seconds,
-                int warmup) {
+                milliseconds granularity, int warmup) {
   net::EventLoop& loop = kit.loop;
   probes::ProbeContext context = kit.context();
   agent::UvTimerFactory timers(loop);
@@ -102,8 +102,10 @@ Figure runAgent(mediapath::testing::ProbeKit& kit, std::uint16_t port, int rate,
     ++f.probes;
     if (!r.ok) ++f.failures;
   };
-  auto scheduler =
-      std::make_unique<agent::Scheduler>(timers, kit.clock, kit.random, factory, on_result);
+  agent::SchedulerOptions options;
+  options.start_granularity = granularity;
+  auto scheduler = std::make_unique<agent::Scheduler>(timers, kit.clock, kit.random, factory,
+                                                      on_result, options);
   for (int i = 0; i < rate; ++i) {
     probes::ProbeTarget t;
     t.name = "t-" + std::to_string(i);
@@ -133,13 +135,14 @@ Figure runAgent(mediapath::testing::ProbeKit& kit, std::uint16_t port, int rate,
   return f;
 }
 
-/// The baseline: what a probe must do at least, blocking, at the same rate. It wakes every 10 ms
-/// and runs the connects due by then, as the scheduler's 10 ms start granularity makes the agent
-/// do: a wake-up per connect would add a context switch per probe to the baseline only.
-Figure runBlocking(std::uint16_t port, int rate, int seconds) {
+/// The baseline: what a probe must do at least, blocking, at the same rate. It wakes every
+/// `tick` (the scheduler's start granularity) and runs the connects due by then, as the scheduler
+/// makes the agent do: a wake-up per connect would add a context switch per probe to the baseline
+/// only.
+Figure runBlocking(std::uint16_t port, int rate, int seconds, milliseconds tick) {
   Figure f;
   sockaddr_in peer = loopback(port);
-  constexpr auto kTick = milliseconds(10);
+  const milliseconds kTick = std::max(tick, milliseconds(1));
   auto start = Steady::now();
   double cpu_start = selfCpu();
   long n = static_cast<long>(rate) * seconds;
@@ -274,6 +277,7 @@ int main(int argc, char** argv) {
   std::string peer_port_file;
   bool agent_only = false;
   std::string exporter_binary = "prometheus-blackbox-exporter";
+  auto granularity_ms = static_cast<int>(agent::SchedulerOptions{}.start_granularity.count());
   app.add_option("--rate", rate, "probes per second (= agent targets at 1 s)")
       ->capture_default_str();
   app.add_option("--seconds", seconds, "measured time of each phase")->capture_default_str();
@@ -284,10 +288,14 @@ int main(int argc, char** argv) {
   app.add_option("--drivers", drivers, "HTTP connections driving the exporter")
       ->capture_default_str();
   app.add_option("--exporter", exporter_binary)->capture_default_str();
+  app.add_option("--granularity-ms", granularity_ms,
+                 "the scheduler's start granularity, also the blocking loop's tick")
+      ->capture_default_str();
   app.add_flag("--agent-only", agent_only, "only the agent's phases (for perf record)");
   app.add_option("--peer", peer_port_file, "internal: run as the peer, port written here");
   CLI11_PARSE(app, argc, argv);
   if (!peer_port_file.empty()) return runPeer(peer_port_file);
+  const milliseconds granularity(std::max(granularity_ms, 1));
   rate = std::max(rate, 1);
   drivers = std::clamp(drivers, 1, rate);
   mediapath::agent::raiseOpenFileLimit();
@@ -326,12 +334,12 @@ int main(int argc, char** argv) {
   };
   for (int c = 0; c < cycles; ++c) {
     if (agent_only) {
-      show("agent", runAgent(kit, peer_port, rate, seconds, warmup));
+      show("agent", runAgent(kit, peer_port, rate, seconds, granularity, warmup));
       continue;
     }
-    Figure b = runBlocking(peer_port, rate, seconds);
+    Figure b = runBlocking(peer_port, rate, seconds, granularity);
     show("blocking", b);
-    Figure a = runAgent(kit, peer_port, rate, seconds, warmup);
+    Figure a = runAgent(kit, peer_port, rate, seconds, granularity, warmup);
     show("agent", a);
     Figure e = runExporter(exporter.pid(), exporter_port, peer_port, rate, seconds, drivers);
     show("exporter", e);
