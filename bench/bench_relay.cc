@@ -17,7 +17,6 @@
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -57,16 +56,6 @@ using Steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 namespace {
-
-/// CPU time (user + system) of the calling thread: the loop's, without the capture thread's.
-double threadCpuSeconds() {
-  rusage usage{};
-  ::getrusage(RUSAGE_THREAD, &usage);
-  auto secs = [](const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-  };
-  return secs(usage.ru_utime) + secs(usage.ru_stime);
-}
 
 /// True once coturn answers a STUN Binding request on 127.0.0.1:port (it writes no port file).
 bool waitForStun(std::uint16_t port, std::chrono::seconds timeout) {
@@ -303,14 +292,14 @@ PhaseFigures runPhase(const Settings& settings, int targets, int seconds, int wa
         measuring = true;
         if (capture != nullptr) capture->setMeasuring(true);
         cpu_start = bench::cpuSeconds();
-        loop_cpu_start = threadCpuSeconds();
+        loop_cpu_start = bench::threadCpuSeconds();
         coturn_start = bench::cpuSeconds(coturn);
         wall_start = Steady::now();
       },
       [&] {
         f.wall = std::chrono::duration<double>(Steady::now() - wall_start).count();
         f.cpu_pct = 100.0 * (bench::cpuSeconds() - cpu_start) / f.wall;
-        f.loop_cpu_pct = 100.0 * (threadCpuSeconds() - loop_cpu_start) / f.wall;
+        f.loop_cpu_pct = 100.0 * (bench::threadCpuSeconds() - loop_cpu_start) / f.wall;
         f.coturn_cpu_pct = 100.0 * (bench::cpuSeconds(coturn) - coturn_start) / f.wall;
         measuring = false;
         if (capture != nullptr) capture->setMeasuring(false);
@@ -394,14 +383,8 @@ int run(int argc, char** argv) {
   int relay_hi = std::min(relay_lo + 999, 65535);
   std::string dir = bench::makeTempDir("bench-relay");
   settings.port = bench::freeUdpTcpPort();
-  bench::Child coturn(
-      {"turnserver", "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
-       "--listening-port=" + std::to_string(settings.port), "--lt-cred-mech", "--user=test:secret",
-       "--realm=example.org", "--no-tls", "--no-dtls", "--no-cli", "--log-file=stdout",
-       "--simple-log", "--pidfile=" + dir + "/turnserver.pid", "--userdb=" + dir + "/turndb",
-       "--allow-loopback-peers", "--min-port=" + std::to_string(relay_lo),
-       "--max-port=" + std::to_string(relay_hi)},
-      dir + "/coturn.log");
+  bench::Child coturn(bench::coturnArgv(settings.port, dir, relay_lo, relay_hi),
+                      dir + "/coturn.log");
   if (!waitForStun(settings.port, std::chrono::seconds(10)) || !coturn.running()) {
     std::fprintf(stderr, "bench_relay: coturn did not start (see %s/coturn.log)\n", dir.c_str());
     return 1;
