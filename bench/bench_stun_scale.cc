@@ -144,14 +144,8 @@ int main(int argc, char** argv) {
   std::uint16_t port = 0;
   if (coturn) {
     port = bench::freeUdpTcpPort();
-    responder = std::make_unique<bench::Child>(
-        std::vector<std::string>{
-            "turnserver", "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
-            "--listening-port=" + std::to_string(port), "--lt-cred-mech", "--user=test:secret",
-            "--realm=example.org", "--no-tls", "--no-dtls", "--no-cli", "--log-file=stdout",
-            "--simple-log", "--pidfile=" + dir + "/turnserver.pid", "--userdb=" + dir + "/turndb",
-            "--allow-loopback-peers", "--min-port=49152", "--max-port=49200"},
-        dir + "/responder.log");
+    responder = std::make_unique<bench::Child>(bench::coturnArgv(port, dir, 49152, 49200),
+                                               dir + "/responder.log");
     std::this_thread::sleep_for(std::chrono::seconds(2));  // coturn has no port file
   } else {
     responder = std::make_unique<bench::Child>(

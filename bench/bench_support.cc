@@ -130,16 +130,24 @@ void runMeasured(net::EventLoop& loop, std::chrono::milliseconds begin_at,
   loop.run();
 }
 
+namespace {
+
+double rusageSeconds(int who) {
+  rusage usage{};
+  ::getrusage(who, &usage);
+  auto secs = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+  };
+  return secs(usage.ru_utime) + secs(usage.ru_stime);
+}
+
+}  // namespace
+
+double threadCpuSeconds() { return rusageSeconds(RUSAGE_THREAD); }
+
 double cpuSeconds(pid_t pid) {
-  if (pid == 0) {
-    // getrusage has microsecond resolution; /proc/PID/stat only clock ticks (10 ms).
-    rusage usage{};
-    ::getrusage(RUSAGE_SELF, &usage);
-    auto secs = [](const timeval& tv) {
-      return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-    };
-    return secs(usage.ru_utime) + secs(usage.ru_stime);
-  }
+  // getrusage has microsecond resolution; /proc/PID/stat only clock ticks (10 ms).
+  if (pid == 0) return rusageSeconds(RUSAGE_SELF);
   std::string path = pid == 0 ? "/proc/self/stat" : "/proc/" + std::to_string(pid) + "/stat";
   std::ifstream in(path);
   std::string line;
@@ -176,6 +184,28 @@ double percentile(std::vector<double> values, double p) {
   std::sort(values.begin(), values.end());
   auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(values.size())));
   return values[std::min(values.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+std::vector<std::string> coturnArgv(std::uint16_t port, const std::string& dir, int relay_lo,
+                                    int relay_hi) {
+  return {"turnserver",
+          "-n",
+          "--listening-ip=127.0.0.1",
+          "--relay-ip=127.0.0.1",
+          "--listening-port=" + std::to_string(port),
+          "--lt-cred-mech",
+          "--user=test:secret",
+          "--realm=example.org",
+          "--no-tls",
+          "--no-dtls",
+          "--no-cli",
+          "--log-file=stdout",
+          "--simple-log",
+          "--pidfile=" + dir + "/turnserver.pid",
+          "--userdb=" + dir + "/turndb",
+          "--allow-loopback-peers",
+          "--min-port=" + std::to_string(relay_lo),
+          "--max-port=" + std::to_string(relay_hi)};
 }
 
 std::string responderBinary() { return MEDIAPATH_BENCH_RESPONDER; }

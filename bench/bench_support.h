@@ -43,6 +43,8 @@ std::uint16_t freeUdpTcpPort();
 
 /// CPU time (user + system) of a process, from /proc/PID/stat; pid 0 = this process.
 double cpuSeconds(pid_t pid = 0);
+/// CPU time (user + system) of the calling thread (a loop's own, without helper threads).
+double threadCpuSeconds();
 /// Resident set size now and its peak (VmRSS, VmHWM) in bytes, from /proc/PID/status.
 struct Rss {
   std::uint64_t current = 0;
@@ -59,6 +61,12 @@ double percentile(std::vector<double> values, double p);
 void runMeasured(net::EventLoop& loop, std::chrono::milliseconds begin_at,
                  std::chrono::milliseconds stop_at, const std::function<void()>& begin,
                  const std::function<void()>& end);
+
+/// coturn on 127.0.0.1:`port` with user test:secret, realm example.org, plain UDP/TCP only,
+/// loopback peers allowed, relay ports `relay_lo`-`relay_hi`, pid file and user db in `dir`
+/// (the flags of tests/support/peers.cc).
+std::vector<std::string> coturnArgv(std::uint16_t port, const std::string& dir, int relay_lo,
+                                    int relay_hi);
 
 /// Binary paths baked in at build time (bench/CMakeLists.txt).
 std::string responderBinary();
