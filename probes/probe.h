@@ -79,6 +79,9 @@ struct ProbeTarget {
   // system CAs plus `ca_file`, and its certificate must match `server_name` (empty: `host`).
   std::string ca_file;
   std::string server_name;
+  // relay with a peer (issue #16 item 1): the name of the turn target `peer` names, for errors
+  // ("allocation B (peer turn-b): TURN 401 Unauthorized"). Empty: peer_host stands in for it.
+  std::string peer_name;
 };
 
 /// Where a result's RTTs come from (DESIGN.md "Probes" → Timing).
@@ -124,9 +127,10 @@ struct ProbeResult {
   std::optional<double> loss_ba;    ///< share of what reached B that did not come back
   std::optional<int> reordered;     ///< A -> B packets arriving after a later one
   std::optional<int> duplicated;    ///< extra copies, both legs
-  // kernel timestamps (issue #16 item 4): how rtt (tcp: connect_ms and rtt) was timed. stun and
-  // sip over udp: kernel receive stamps; tcp: TCP_INFO's handshake RTT; sip over tcp, turn,
-  // relay, dns: the loop.
+  // kernel timestamps (issue #16 item 4): how rtt (tcp: connect_ms and rtt) was timed. stun, sip,
+  // turn and relay over udp: kernel receive stamps (relay: one_way and jitter_ms too); tcp:
+  // TCP_INFO's handshake RTT; sip over tcp (see sip_probe.cc), turn and relay over tcp/tls, dns:
+  // the loop.
   Timestamps timestamps = Timestamps::kLoop;
   // nat (RFC 5780; mapped_address above is X1, what the primary server saw; rtt its Binding's)
   std::string nat_mapping;          ///< natBehaviourName(): "endpoint-independent", ..., "unknown"
@@ -136,6 +140,9 @@ struct ProbeResult {
   // set once the handshake succeeded (a certificate problem is the round's error instead).
   std::string tls_version;
   std::optional<std::chrono::system_clock::time_point> cert_not_after;
+  // relay (issue #16 item 1): allocation B's relayed address, on the peer's server when the
+  // target has a `peer`, else on the same server as A's (relayed_address above).
+  std::string relayed_address_b;
 };
 
 /// The result's kind-specific figures in one line for people: "mapped 192.0.2.1:50000",

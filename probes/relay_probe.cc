@@ -22,12 +22,28 @@ namespace mediapath::probes {
 namespace {
 
 // What one allocation is waiting for.
-enum class Step { kNone, kChallenge, kAllocate, kAllocated, kPermission, kBind, kReady, kRelease };
+// kAwaitAllocate: the round ended while the authenticated Allocate was unanswered; its answer is
+// awaited only to release what it made.
+enum class Step {
+  kNone,
+  kChallenge,
+  kAllocate,
+  kAllocated,
+  kPermission,
+  kBind,
+  kReady,
+  kRelease,
+  kAwaitAllocate
+};
+
+// The leg still has something to release, or to hear about before it can.
+bool releasing(Step step) { return step == Step::kRelease || step == Step::kAwaitAllocate; }
 
 const char* stepName(Step step) {
   switch (step) {
     case Step::kChallenge:
     case Step::kAllocate:
+    case Step::kAwaitAllocate:
       return "Allocate";
     case Step::kAllocated:
       return "the other allocation";
@@ -56,6 +72,10 @@ constexpr std::chrono::milliseconds kInitialRto{500};
 struct Leg {
   explicit Leg(uv_loop_t* loop) : retransmit(loop) {}
   const char* name = "A";
+  /// "allocation A", "allocation B", or with a peer "allocation B (peer turn-b)": which
+  /// allocation, and so which server, an error is about.
+  std::string label;
+  net::SocketAddress server;            ///< the TURN server this allocation is made on
   std::uint16_t channel = kMinChannel;  // bound on this allocation to the other's relayed address
   TurnConnection connection;
   TurnClient client;
@@ -74,7 +94,9 @@ class RelayProbe final : public AddressProbe {
         deadline_(context.loop->get()),
         pacer_(context.loop->get()),
         a_(context.loop->get()),
-        b_(context.loop->get()) {
+        b_(context.loop->get()),
+        peer_lookup_(context),
+        kernel_time_(net::kernelTimeComparable(context.clock)) {
     a_.name = "A";
     a_.channel = kMinChannel;
     b_.name = "B";
@@ -84,12 +106,16 @@ class RelayProbe final : public AddressProbe {
  private:
   net::Random& random() { return context().random != nullptr ? *context().random : own_random_; }
 
+  bool hasPeer() const { return !target().peer_host.empty(); }
+
   void exchange(const net::SocketAddress& address) override {
     remote_ = address;
     error_.clear();
     round_tag_ = random().next();
     const StreamSpec& stream = target().stream;
     stats_.reset(static_cast<std::size_t>(std::max(stream.packets, 0)));
+    sent_at_.assign(static_cast<std::size_t>(std::max(stream.packets, 0)), {});
+    loop_timed_ = 0;
     next_sequence_ = 0;
     std::size_t size = std::max<std::size_t>(static_cast<std::size_t>(std::max(stream.size, 0)),
                                              kStreamHeaderBytes);
@@ -97,21 +123,73 @@ class RelayProbe final : public AddressProbe {
     reflected_.assign(kChannelDataHeaderBytes + size, 0);
     phase_ = Phase::kSetup;
     connect_started_ = nowFrom(context().clock);
-    std::string open_error = openLeg(a_);
-    if (open_error.empty()) open_error = openLeg(b_);
-    bool started = open_error.empty();
-    armDeadline(deadline_, target().timeout, std::move(open_error), [this](std::string error) {
-      if (phase_ == Phase::kSetup && error.starts_with("timeout")) {
-        error += " (" + waitingFor() + ")";
-      }
+    a_.label = "allocation A";
+    a_.server = address;
+    b_.label = "allocation B";
+    b_.server = address;
+    // The set-up's `timeout` covers finding the peer's address too (roundLength counts no more).
+    armDeadline(deadline_, target().timeout, {}, [this](std::string error) {
+      if (phase_ == Phase::kSetup) error += " (" + waitingFor() + ")";
       endRound(std::move(error));
     });
-    if (!started) return;
+    if (!hasPeer()) {
+      startLegs();
+      return;
+    }
+    // Allocation B on the peer's server, with the peer's credentials. Its transport is the
+    // target's own (the config plans only the peer's address and credentials; DESIGN.md
+    // "Probes", relay): a path that needs TURN over tcp to one server needs it to the other too.
+    // TLS checks the peer's certificate against its own host name, with the target's ca_file.
+    peer_target_ = target();
+    peer_target_.host = target().peer_host;
+    peer_target_.port = target().peer_port;
+    peer_target_.username = target().peer_username;
+    peer_target_.password = target().peer_password;
+    peer_target_.server_name.clear();
+    b_.label = "allocation B (peer " +
+               (target().peer_name.empty() ? target().peer_host : target().peer_name) + ")";
+    // The peer's host is found as the target's own (AddressProbe): an IP literal as is, a name
+    // through the context's resolver.
+    resolving_peer_ = true;
+    peer_lookup_.start(target().peer_host, target().peer_port,
+                       [this](const AddressLookup::Outcome& outcome) {
+                         resolving_peer_ = false;
+                         if (phase_ != Phase::kSetup) return;
+                         if (!outcome.ok) {
+                           failSoon(b_.label + ": " + outcome.error);
+                           return;
+                         }
+                         b_.server = outcome.address;
+                         startLegs();
+                       });
+  }
+
+  // Opens both legs and sends their Allocates (the set-up's deadline is armed).
+  void startLegs() {
+    std::string open_error = openLeg(a_);
+    if (open_error.empty()) open_error = openLeg(b_);
+    if (!open_error.empty()) {
+      failSoon(std::move(open_error));
+      return;
+    }
     sendAllocate(a_);
     sendAllocate(b_);
   }
 
+  // The target allocation `leg` is made for: B's is the peer's when there is one.
+  const ProbeTarget& legTarget(const Leg& leg) const {
+    return &leg == &b_ && hasPeer() ? peer_target_ : target();
+  }
+
+  // `error` about `leg`'s allocation. With a peer the two allocations are on two servers, so it
+  // names which; without one, both are on the target's server and the error reads as turn's.
+  std::string legError(const Leg& leg, const std::string& error) const {
+    return hasPeer() ? leg.label + ": " + error : error;
+  }
+
   void stopExchange() override {
+    peer_lookup_.cancel();
+    resolving_peer_ = false;
     deadline_.stop();
     pacer_.stop();
     for (Leg* leg : {&a_, &b_}) {
@@ -127,11 +205,12 @@ class RelayProbe final : public AddressProbe {
   std::string openLeg(Leg& leg) {
     // A fresh agent and connection per round: no transaction or allocation of an earlier round
     // can interfere, and an allocation that outlived its round (lost release) is never reused.
-    leg.client.reset(target().username, target().password);
+    const ProbeTarget& on = legTarget(leg);
+    leg.client.reset(on.username, on.password);
     leg.step = Step::kNone;
     leg.relayed.reset();
-    return leg.connection.open(
-        context(), target(), remote_,
+    std::string open_error = leg.connection.open(
+        context(), on, leg.server,
         {.message = [this, &leg](std::span<const std::uint8_t> data) { onMessage(leg, data); },
          .failed = [this, &leg](const std::string& error) { onConnectionFailed(leg, error); },
          .connected =
@@ -142,6 +221,11 @@ class RelayProbe final : public AddressProbe {
                }
              }},
         leg.channel);
+    if (!open_error.empty()) return legError(leg, open_error);
+    // Over UDP the stream's arrivals are timed by their kernel receive stamps where the context's
+    // clock can be compared with them (net/kernel_timestamp.h); over a stream by the loop.
+    if (kernel_time_) leg.connection.enableReceiveTimestamps();
+    return {};
   }
 
   // Stream only: the server closed the leg's connection or sent what cannot be framed.
@@ -150,20 +234,21 @@ class RelayProbe final : public AddressProbe {
     if (phase_ == Phase::kRelease) {
       // Nothing more comes on this leg; a server that closes the connection has dropped the
       // allocation with it (RFC 8656 §2.1).
-      if (leg.step != Step::kRelease) return;
+      if (!releasing(leg.step)) return;
       leg.step = Step::kNone;
-      if (a_.step != Step::kRelease && b_.step != Step::kRelease) finishRound();
+      if (!releasing(a_.step) && !releasing(b_.step)) finishRound();
       return;
     }
-    failSoon(std::string("allocation ") + leg.name + ": " + error);
+    failSoon(leg.label + ": " + error);
   }
 
   std::string waitingFor() const {
+    if (resolving_peer_) return b_.label + " waiting for the address of " + target().peer_host;
     std::string s;
     for (const Leg* leg : {&a_, &b_}) {
       if (leg->step == Step::kReady) continue;
       if (!s.empty()) s += ", ";
-      s += std::string("allocation ") + leg->name + " waiting for " + stepName(leg->step);
+      s += leg->label + " waiting for " + stepName(leg->step);
     }
     return s;
   }
@@ -172,6 +257,7 @@ class RelayProbe final : public AddressProbe {
 
   void sendAllocate(Leg& leg) {
     leg.step = leg.client.authenticated() ? Step::kAllocate : Step::kChallenge;
+    // Both relayed addresses in the family of A's server: each relay must reach the other's.
     send(leg, leg.client.allocate(remote_.isIPv6()));
   }
 
@@ -190,11 +276,14 @@ class RelayProbe final : public AddressProbe {
   void send(Leg& leg, std::span<const std::uint8_t> request) {
     if (request.empty()) {
       // libnice could not build it (too large): never send an empty datagram.
-      failSoon(std::string("cannot build the TURN ") + stepName(leg.step) + " request (too large)");
+      failSoon(legError(leg, std::string("cannot build the TURN ") + stepName(leg.step) +
+                                 " request (too large)"));
       return;
     }
     int rc = sendRequest(leg, request);
-    if (rc != 0) failSoon("send to " + remote_.toString() + ": " + net::uvErrorText(rc));
+    if (rc != 0) {
+      failSoon(legError(leg, "send to " + leg.server.toString() + ": " + net::uvErrorText(rc)));
+    }
   }
 
   // Sends a request and, over UDP, keeps it for retransmission until accept() takes its answer.
@@ -227,22 +316,34 @@ class RelayProbe final : public AddressProbe {
   void onMessage(Leg& leg, std::span<const std::uint8_t> data) {
     if (phase_ == Phase::kIdle) return;
     if (looksLikeChannelData(data)) {
-      onChannelData(leg, data);
+      // The kernel's receive stamp is valid only during this callback.
+      onChannelData(leg, data, kernel_time_ ? leg.connection.receivedAt() : std::nullopt);
       return;
     }
     if (data.size() > TurnClient::kMaxAnswerBytes) {
       // Longer than any TURN answer: not one (libnice is never given it).
       if (phase_ == Phase::kSetup) {
-        endRound("TURN answer of " + std::to_string(data.size()) + " bytes (limit " +
-                 std::to_string(TurnClient::kMaxAnswerBytes) + ")");
+        leg.step = Step::kNone;  // nothing more is awaited from this server
+        endRound(legError(leg, "TURN answer of " + std::to_string(data.size()) + " bytes (limit " +
+                                   std::to_string(TurnClient::kMaxAnswerBytes) + ")"));
       }
       return;
     }
     if (!leg.client.accept(data)) return;
     leg.retransmit.stop();
+    if (leg.step == Step::kAwaitAllocate) {
+      TurnAnswer answer = readTurnAnswer(leg.client.answer());
+      leg.step = Step::kNone;
+      if (answer.kind == TurnAnswer::Kind::kSuccess && answer.relayed) {
+        leg.relayed = answer.relayed;
+        sendRelease(leg);
+      }
+      if (!releasing(a_.step) && !releasing(b_.step)) finishRound();
+      return;
+    }
     if (leg.step == Step::kRelease) {
       leg.step = Step::kNone;
-      if (a_.step != Step::kRelease && b_.step != Step::kRelease) finishRound();
+      if (!releasing(a_.step) && !releasing(b_.step)) finishRound();
       return;
     }
     if (phase_ != Phase::kSetup) return;
@@ -252,7 +353,10 @@ class RelayProbe final : public AddressProbe {
     if (answer.kind != TurnAnswer::Kind::kSuccess) {
       std::string error = leg.client.takeChallenge(answer, leg.step == Step::kChallenge);
       if (!error.empty()) {
-        endRound(allocating ? error : std::string(stepName(leg.step)) + ": " + error);
+        error = legError(leg, allocating ? error : std::string(stepName(leg.step)) + ": " + error);
+        // Answered: endRound has no Allocate of this leg to wait for.
+        if (allocating) leg.step = Step::kNone;
+        endRound(std::move(error));
         return;
       }
       resend(leg);
@@ -262,12 +366,14 @@ class RelayProbe final : public AddressProbe {
       case Step::kChallenge:
       case Step::kAllocate:
         if (!answer.relayed) {
-          endRound("TURN Allocate answer without XOR-RELAYED-ADDRESS");
+          leg.step = Step::kNone;
+          endRound(legError(leg, "TURN Allocate answer without XOR-RELAYED-ADDRESS"));
           return;
         }
         leg.relayed = answer.relayed;
         leg.step = Step::kAllocated;
-        if (&leg == &a_) result().relayed_address = answer.relayed->toString();
+        (&leg == &a_ ? result().relayed_address : result().relayed_address_b) =
+            answer.relayed->toString();
         if (other(leg).step == Step::kAllocated) {
           sendPermission(a_);
           sendPermission(b_);
@@ -322,7 +428,9 @@ class RelayProbe final : public AddressProbe {
     writeChannelDataHeader(a_.channel, payload, packet_);
     writeStreamPacket({round_tag_, sequence},
                       std::span<std::uint8_t>(packet_).subspan(kChannelDataHeaderBytes));
-    stats_.sent(sequence, nowMs());
+    auto now = nowFrom(context().clock);
+    sent_at_[sequence] = now;
+    stats_.sent(sequence, millisecondsBetween(origin_, now));
     // A failed send is a lost packet: the stream keeps its pace, as RTP would.
     (void)a_.connection.send(std::span<const std::uint8_t>(packet_));
     ++result().sent;
@@ -338,13 +446,15 @@ class RelayProbe final : public AddressProbe {
     deadline_.start(target().timeout, [this] { endStream(); });
   }
 
-  void onChannelData(Leg& leg, std::span<const std::uint8_t> data) {
+  void onChannelData(Leg& leg, std::span<const std::uint8_t> data,
+                     std::optional<std::chrono::steady_clock::time_point> stamp) {
     if (phase_ != Phase::kStream) return;
     auto frame = parseChannelData(data);
     if (!frame || frame->channel != leg.channel) return;
     auto packet = readStreamPacket(frame->payload);
     if (!packet || packet->round_tag != round_tag_) return;
-    double at = nowMs();
+    if (packet->sequence >= next_sequence_) return;  // not one this round sent (yet)
+    double at = arrivalMs(packet->sequence, stamp);
     if (&leg == &b_) {
       if (!stats_.arrivedAtB(packet->sequence, at)) return;
       // Reflect the first copy straight back to A over B's channel.
@@ -362,10 +472,29 @@ class RelayProbe final : public AddressProbe {
     }
   }
 
+  // When packet `sequence` arrived, in ms since the stream's origin: its kernel receive stamp,
+  // unless that lies before the packet was sent or after now (only a wall clock step does that;
+  // udp_burst.cc's rule), else the loop's time.
+  double arrivalMs(std::uint32_t sequence,
+                   std::optional<std::chrono::steady_clock::time_point> stamp) {
+    auto now = nowFrom(context().clock);
+    if (stamp && *stamp >= sent_at_[sequence] && *stamp <= now) {
+      now = *stamp;
+    } else {
+      ++loop_timed_;
+    }
+    return millisecondsBetween(origin_, now);
+  }
+
   void endStream() {
     pacer_.stop();
     StreamSummary s = stats_.summary();
     ProbeResult& r = result();
+    // Kernel time only when every arrival had a usable stamp (never over a stream: TurnConnection
+    // gives stamps over UDP only).
+    r.timestamps = kernel_time_ && target().transport == Transport::kUdp && loop_timed_ == 0
+                       ? Timestamps::kKernel
+                       : Timestamps::kLoop;
     r.sent = s.sent;
     r.received = s.received_ba;
     r.loss = s.sent > 0 ? 1.0 - static_cast<double>(s.received_ba) / s.sent : 1.0;
@@ -397,22 +526,37 @@ class RelayProbe final : public AddressProbe {
   void endRound(std::string error) {
     pacer_.stop();
     deadline_.stop();
+    peer_lookup_.cancel();  // a round that ended while finding the peer starts nothing more
+    resolving_peer_ = false;
     error_ = std::move(error);
     if (!error_.empty()) result().ok = false;
     phase_ = Phase::kRelease;
     bool waiting = false;
     for (Leg* leg : {&a_, &b_}) {
+      if (leg->step == Step::kAllocate) {
+        // The authenticated Allocate is unanswered, and the server may have made the allocation
+        // (typically when the other allocation failed first, on another server with a peer).
+        // Its answer is awaited (and the request resent over UDP) to release it rather than
+        // leave it to expire against the user's quota.
+        leg->step = Step::kAwaitAllocate;
+        waiting = true;
+        continue;
+      }
       leg->retransmit.stop();
       leg->step = Step::kNone;
-      if (!leg->relayed) continue;
-      auto request = leg->client.refresh(0);
-      if (request.empty() || sendRequest(*leg, request) != 0) continue;
-      leg->step = Step::kRelease;
-      waiting = true;
+      if (leg->relayed) waiting = sendRelease(*leg) || waiting;
     }
     // An unanswered release is not the round's failure: the server expires the allocation.
     deadline_.start(waiting ? target().timeout : std::chrono::milliseconds(0),
                     [this] { finishRound(); });
+  }
+
+  // Refresh lifetime 0 on `leg`'s allocation. False when it could not be sent.
+  bool sendRelease(Leg& leg) {
+    auto request = leg.client.refresh(0);
+    if (request.empty() || sendRequest(leg, request) != 0) return false;
+    leg.step = Step::kRelease;
+    return true;
   }
 
   void finishRound() {
@@ -435,6 +579,16 @@ class RelayProbe final : public AddressProbe {
   std::vector<std::uint8_t> packet_;
   std::vector<std::uint8_t> reflected_;
   net::SystemRandom own_random_;
+  // relay with a peer: allocation B's target (host, port, credentials of the peer) and the
+  // lookup of its address.
+  AddressLookup peer_lookup_;
+  ProbeTarget peer_target_;
+  bool resolving_peer_ = false;
+  // Kernel receive timestamps: whether the context's clock can be compared with them, each
+  // packet's send time (to reject a stamp before it), and the arrivals timed by the loop instead.
+  bool kernel_time_;
+  std::vector<std::chrono::steady_clock::time_point> sent_at_;
+  int loop_timed_ = 0;
 };
 
 }  // namespace

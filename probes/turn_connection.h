@@ -6,6 +6,7 @@
 // way. The probes hand it whole STUN or ChannelData messages and get whole messages back,
 // whichever the transport.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -58,6 +59,18 @@ class TurnConnection {
   /// True over a stream: requests are not retransmitted.
   bool reliable() const { return stream_ != nullptr; }
   void close();
+
+  // Kernel receive timestamps (issue #16 item 4, DESIGN.md "Probes" → Timing), UDP only: a
+  // stream has no per-message stamp (a message may span segments, several may share one, and TLS
+  // records are decrypted in user space), so turn and relay over tcp/tls time by the loop.
+  /// Over UDP, has the kernel stamp each datagram from now on (call right after open()). False
+  /// over a stream or when the kernel refuses.
+  bool enableReceiveTimestamps() { return udp_ && udp_->enableReceiveTimestamps() == 0; }
+  /// When the kernel received the message being handed to Callbacks::message, on the steady
+  /// clock; nullopt over a stream or without stamps. Valid only during that callback.
+  std::optional<std::chrono::steady_clock::time_point> receivedAt() const {
+    return udp_ ? udp_->receivedAt() : std::nullopt;
+  }
 
  private:
   void onConnected(int status);

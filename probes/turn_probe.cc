@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "net/clock.h"
 #include "net/event_loop.h"
 #include "net/udp_socket.h"
 #include "net/uv_timer.h"
@@ -20,7 +21,9 @@ enum class Phase { kIdle, kChallenge, kAllocate, kRelease };
 class TurnProbe final : public AddressProbe {
  public:
   explicit TurnProbe(const ProbeContext& context)
-      : AddressProbe(context), deadline_(context.loop->get()) {}
+      : AddressProbe(context),
+        deadline_(context.loop->get()),
+        kernel_time_(net::kernelTimeComparable(context.clock)) {}
 
  private:
   void exchange(const net::SocketAddress& address) override {
@@ -40,6 +43,9 @@ class TurnProbe final : public AddressProbe {
                result().connect_ms = millisecondsBetween(connect_started_, sent_at_);
              }});
     bool started = error.empty();
+    // Over UDP the Allocate's answer is timed by its kernel receive stamp where the context's
+    // clock can be compared with it (net/kernel_timestamp.h); over a stream by the loop.
+    if (started && kernel_time_) connection_.enableReceiveTimestamps();
     armDeadline(deadline_, target().timeout, std::move(error),
                 [this](std::string why) { finish(std::move(why)); });
     if (started) sendAllocate();
@@ -99,6 +105,8 @@ class TurnProbe final : public AddressProbe {
              std::to_string(TurnClient::kMaxAnswerBytes) + ")");
       return;
     }
+    // Read before anything else: valid only during this callback.
+    auto stamp = kernel_time_ ? connection_.receivedAt() : std::nullopt;
     if (!client_.accept(data)) return;
     auto now = nowFrom(context().clock);
     ProbeResult& r = result();
@@ -109,6 +117,12 @@ class TurnProbe final : public AddressProbe {
     ++r.received;
     TurnAnswer answer = readTurnAnswer(client_.answer());
     if (answer.kind == TurnAnswer::Kind::kSuccess) {
+      // As stun's bursts (udp_burst.cc): a stamp before the request left or after the loop's
+      // time can only come from a wall clock step, and the loop's time stands instead.
+      if (stamp && *stamp >= sent_at_ && *stamp <= now) {
+        now = *stamp;
+        r.timestamps = Timestamps::kKernel;
+      }
       double rtt = millisecondsBetween(sent_at_, now);
       r.rtt = RttStats{rtt, rtt, rtt};
       r.rtt_samples_ms = {rtt};
@@ -145,6 +159,7 @@ class TurnProbe final : public AddressProbe {
   TurnClient client_;
   std::chrono::steady_clock::time_point sent_at_;
   JitterEstimator jitter_;
+  bool kernel_time_;  ///< the context's clock can be compared with kernel stamps
 };
 
 }  // namespace

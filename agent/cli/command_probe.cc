@@ -91,6 +91,7 @@ nlohmann::ordered_json toJson(const probes::ProbeResult& r, bool tls) {
       j["loss_ba"] = orNull(r.loss_ba);
       j["reordered"] = orNull(r.reordered);
       j["duplicated"] = orNull(r.duplicated);
+      j["relayed_address_b"] = r.relayed_address_b;  // on the peer's server with `peer`
       break;
     case probes::Kind::kNat:
       j["mapped_address"] = r.mapped_address;

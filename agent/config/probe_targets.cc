@@ -35,6 +35,7 @@ PlannedTarget planTarget(const TargetConfig& t, const ProbingConfig& probing) {
   pt.peer_host = t.peer_host;
   pt.peer_port = t.peer_port;
   pt.peer_username = t.peer_username;
+  pt.peer_name = t.peer;
   if (t.kind == probes::Kind::kRelay && !t.peer_host.empty()) {
     try {
       pt.peer_password = readSecret(t.peer_password);

@@ -154,6 +154,7 @@ TEST(ProbeTargetsTest, PeerTargetsAddressAndCredentialsReachTheProbe) {
   EXPECT_EQ(relay.peer_port, 3478);
   EXPECT_EQ(relay.peer_username, "peer-user");
   EXPECT_EQ(relay.peer_password, "peer-secret");
+  EXPECT_EQ(relay.peer_name, "turn-fra");  // for errors: "allocation B (peer turn-fra): ..."
   EXPECT_TRUE(planned[0].target.peer_host.empty());
 }
 

@@ -173,6 +173,45 @@ TEST_F(ProbeCommandTest, MissingTurnSecretExitsTwoNamingTheVariable) {
   EXPECT_EQ(jsonLines(r.output).size(), 1u) << r.output;
 }
 
+// A relay target whose `peer` is a turn target on another coturn, named in DNS: allocation B is
+// made there with the peer's own credentials, the stream crosses both relays, and the JSON says
+// where each relayed address is and that the stream was timed by kernel stamps. No secret leaks.
+TEST_F(ProbeCommandTest, RelayWithPeerStreamsThroughTwoCoturnServers) {
+  testing::Coturn::Options a_options;
+  a_options.ip = "127.0.0.2";
+  testing::Coturn a(dir_, a_options);
+  testing::Coturn::Options b_options;  // 127.0.0.1: turn.example.test in dnsmasq
+  b_options.user = "peer-user";
+  b_options.password = "peer-s3cr3t";
+  testing::Coturn b(dir_, b_options);
+  std::string config = writeConfig(R"(
+      {"name": "turn-b", "kind": "turn", "host": "turn.example.test", "port": )" +
+                                   std::to_string(b.port()) + R"(,
+       "username": "peer-user", "password_env": "MEDIAPATH_TEST_PEER_PASSWORD"},
+      {"name": "loop", "kind": "relay", "host": "127.0.0.2", "port": )" +
+                                   std::to_string(a.port()) + R"(,
+       "username": "test", "password_env": "MEDIAPATH_TEST_TURN_PASSWORD", "peer": "turn-b",
+       "stream": {"packets": 10, "size": 172, "spacing": "20ms"}})");
+  auto r = probe({"--config", config, "--format", "json"},
+                 {{"MEDIAPATH_TEST_TURN_PASSWORD", "secret"},
+                  {"MEDIAPATH_TEST_PEER_PASSWORD", "peer-s3cr3t"}});
+  EXPECT_EQ(r.exit_code, 0) << r.output << a.log() << b.log();
+  auto lines = jsonLines(r.output);
+  ASSERT_EQ(lines.size(), 2u) << r.output;
+  const json& loop = lines.at("loop");
+  EXPECT_EQ(loop["ok"], true) << loop.dump();
+  EXPECT_EQ(loop["address"], "127.0.0.2:" + std::to_string(a.port()));
+  EXPECT_EQ(loop["relayed_address"].get<std::string>().rfind("127.0.0.2:", 0), 0u) << loop.dump();
+  EXPECT_EQ(loop["relayed_address_b"].get<std::string>().rfind("127.0.0.1:", 0), 0u) << loop.dump();
+  EXPECT_EQ(loop["sent"], 10);
+  EXPECT_EQ(loop["received"], 10);
+  EXPECT_EQ(loop["loss_ab"], 0.0);
+  EXPECT_EQ(loop["timestamps"], "kernel");
+  EXPECT_EQ(lines.at("turn-b")["ok"], true) << lines.at("turn-b").dump();
+  EXPECT_EQ(lines.at("turn-b")["timestamps"], "kernel");
+  EXPECT_EQ(r.output.find("s3cr3t"), std::string::npos) << r.output;
+}
+
 TEST_F(ProbeCommandTest, HungDnsServerReportsTimeoutWithinTheProbeTimeout) {
   std::string config = writeConfig(R"(
       {"name": "sip-dns", "kind": "dns", "host": "sip.example.test", "timeout": "500ms"})");

@@ -12,6 +12,7 @@
 #include "tests/net/loop_check.h"
 #include "tests/probes/probe_harness.h"
 #include "tests/support/peers.h"
+#include "tests/support/probe_kit.h"
 #include "tests/support/process.h"
 
 namespace mediapath::probes {
@@ -129,10 +130,13 @@ void ProbesPeersTest::turnAllocateThroughCoturn(Transport transport) {
     }
     // Over TCP the connect is its own phase, and not part of the Allocate's RTT.
     EXPECT_EQ(result->connect_ms.has_value(), transport == Transport::kTcp);
-    std::printf("coturn TURN/%s round %d: relayed %s connect %.3f ms allocate rtt %.3f ms\n",
+    // The Allocate's answer is timed by its kernel receive stamp over UDP; a stream has none.
+    EXPECT_EQ(result->timestamps,
+              transport == Transport::kUdp ? Timestamps::kKernel : Timestamps::kLoop);
+    std::printf("coturn TURN/%s round %d: relayed %s connect %.3f ms allocate rtt %.3f ms (%s)\n",
                 std::string(transportName(transport)).c_str(), round,
                 result->relayed_address.c_str(), result->connect_ms.value_or(0.0),
-                result->rtt->avg_ms);
+                result->rtt->avg_ms, std::string(timestampsName(result->timestamps)).c_str());
   }
   probe.reset();
   // Both allocations were released: coturn (--verbose) logs each Refresh with lifetime 0.
@@ -214,6 +218,11 @@ void ProbesPeersTest::relayLoopThroughCoturn(Transport transport) {
     EXPECT_TRUE(result->ok) << result->error << "\n" << coturn.log();
     EXPECT_EQ(result->error, "");
     EXPECT_EQ(result->relayed_address.rfind("127.0.0.1:", 0), 0u) << result->relayed_address;
+    EXPECT_EQ(result->relayed_address_b.rfind("127.0.0.1:", 0), 0u) << result->relayed_address_b;
+    EXPECT_NE(result->relayed_address_b, result->relayed_address);
+    // Every arrival is timed by its kernel receive stamp over UDP; a stream has none.
+    EXPECT_EQ(result->timestamps,
+              transport == Transport::kUdp ? Timestamps::kKernel : Timestamps::kLoop);
     EXPECT_EQ(result->sent, 25);
     EXPECT_EQ(result->received, 25);  // loopback: nothing is lost
     EXPECT_EQ(result->loss, 0.0);
@@ -240,10 +249,11 @@ void ProbesPeersTest::relayLoopThroughCoturn(Transport transport) {
     EXPECT_GT(*result->mos, 4.3);
     std::printf(
         "coturn relay/%s round %d: relayed %s rtt %.3f/%.3f/%.3f ms one-way %.3f/%.3f/%.3f ms "
-        "jitter %.4f ms mos %.3f\n",
+        "jitter %.4f ms mos %.3f (%s)\n",
         std::string(transportName(transport)).c_str(), round, result->relayed_address.c_str(),
         result->rtt->min_ms, result->rtt->avg_ms, result->rtt->max_ms, result->one_way->min_ms,
-        result->one_way->avg_ms, result->one_way->max_ms, *result->jitter_ms, *result->mos);
+        result->one_way->avg_ms, result->one_way->max_ms, *result->jitter_ms, *result->mos,
+        std::string(timestampsName(result->timestamps)).c_str());
   }
   probe.reset();
   // coturn saw each step on both allocations of both rounds, and all four allocations were
@@ -292,6 +302,169 @@ TEST_F(ProbesPeersTest, CoturnStoppedMidStreamOverTcpIsAClearError) {
   EXPECT_TRUE(named) << result->error;
   EXPECT_LT(took, 2s);  // not the stream's end, nor a timeout
   std::printf("coturn stopped mid-stream: %s (%d sent)\n", result->error.c_str(), result->sent);
+}
+
+// --- relay with a peer: allocation B on a second TURN server (issue #16 item 1) ---
+
+// Two coturn servers on two loopback addresses with different credentials; `relay` is A's server
+// (the target's), `peer` B's. Both allow loopback peers (tests/support/peers.cc), so each relay
+// may send to the other's relayed address.
+struct TwoTurnServers {
+  explicit TwoTurnServers(const testing::TempDir& dir)
+      : a(dir, options("127.0.0.1", "test", "secret")),
+        b(dir, options("127.0.0.2", "peer-user", "peer-secret")) {}
+  static testing::Coturn::Options options(std::string ip, std::string user, std::string password) {
+    testing::Coturn::Options o;
+    o.ip = std::move(ip);
+    o.user = std::move(user);
+    o.password = std::move(password);
+    return o;
+  }
+  testing::Coturn a;
+  testing::Coturn b;
+};
+
+ProbeTarget relayWithPeer(const TwoTurnServers& servers) {
+  ProbeTarget t;
+  t.name = "relay-peer";
+  t.kind = Kind::kRelay;
+  t.host = "127.0.0.1";
+  t.port = servers.a.port();
+  t.timeout = 2000ms;
+  t.username = "test";
+  t.password = "secret";
+  t.stream = {25, 172, 20ms};
+  t.peer_name = "turn-b";
+  t.peer_host = "127.0.0.2";
+  t.peer_port = servers.b.port();
+  t.peer_username = "peer-user";
+  t.peer_password = "peer-secret";
+  return t;
+}
+
+// Waits up to 3 s for `count` occurrences of `needle` in `coturn`'s log; how many there are.
+int awaitInLog(const testing::Coturn& coturn, const std::string& needle, int count) {
+  auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (countInLog(coturn, needle) < count && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  return countInLog(coturn, needle);
+}
+
+// The stream crosses both relays (A's on 127.0.0.1, B's on 127.0.0.2) without loss; each server
+// made, bound and released one allocation per round. Timed by kernel stamps, then (a clock that
+// cannot be compared with them) by the loop, for the figures.
+TEST_F(ProbesPeersTest, CoturnRelayLoopThroughTwoServersWithPeer) {
+  TwoTurnServers servers(dir_);
+  auto t = relayWithPeer(servers);
+  testing::LoopTimedClock loop_clock;
+  ProbeContext loop_timed{&loop_, nullptr, &loop_clock, &random_, &resources_};
+  for (bool kernel : {true, false}) {
+    SCOPED_TRACE(kernel ? "kernel timestamps" : "loop timing");
+    auto probe = makeProbe(Kind::kRelay, kernel ? context_ : loop_timed);
+    auto result = testing::runRound(loop_, *probe, t, 10s);
+    ASSERT_TRUE(result);
+    EXPECT_TRUE(result->ok) << result->error << "\n" << servers.a.log() << servers.b.log();
+    EXPECT_EQ(result->error, "");
+    EXPECT_EQ(result->address, "127.0.0.1:" + std::to_string(servers.a.port()));
+    EXPECT_EQ(result->relayed_address.rfind("127.0.0.1:", 0), 0u) << result->relayed_address;
+    EXPECT_EQ(result->relayed_address_b.rfind("127.0.0.2:", 0), 0u) << result->relayed_address_b;
+    EXPECT_EQ(result->timestamps, kernel ? Timestamps::kKernel : Timestamps::kLoop);
+    EXPECT_EQ(result->sent, 25);
+    EXPECT_EQ(result->received, 25);
+    EXPECT_EQ(result->loss_ab, 0.0);
+    EXPECT_EQ(result->loss_ba, 0.0);
+    EXPECT_EQ(result->reordered, 0);
+    ASSERT_TRUE(result->rtt);
+    ASSERT_TRUE(result->one_way);
+    ASSERT_TRUE(result->jitter_ms);
+    EXPECT_GT(result->rtt->min_ms, 0.0);
+    EXPECT_LT(result->rtt->avg_ms, 20.0);
+    EXPECT_GT(result->one_way->min_ms, 0.0);
+    EXPECT_LT(result->one_way->avg_ms, result->rtt->avg_ms);
+    std::printf(
+        "coturn relay via peer (%s): relayed %s + %s rtt %.3f/%.3f/%.3f ms one-way "
+        "%.3f/%.3f/%.3f ms jitter %.4f ms\n",
+        kernel ? "kernel" : "loop", result->relayed_address.c_str(),
+        result->relayed_address_b.c_str(), result->rtt->min_ms, result->rtt->avg_ms,
+        result->rtt->max_ms, result->one_way->min_ms, result->one_way->avg_ms,
+        result->one_way->max_ms, *result->jitter_ms);
+  }
+  // Each server allocated, permitted and bound once per round, and released its allocation.
+  for (const testing::Coturn* coturn : {&servers.a, &servers.b}) {
+    EXPECT_EQ(awaitInLog(*coturn, "lifetime=0", 2), 2) << coturn->log();
+    EXPECT_EQ(countInLog(*coturn, "CREATE_PERMISSION processed, success"), 2) << coturn->log();
+    EXPECT_EQ(countInLog(*coturn, "CHANNEL_BIND processed, success"), 2) << coturn->log();
+  }
+}
+
+// The peer's own credentials are used for B, and a wrong one names B (and no secret). A's
+// allocation, when the server made it before B's 401 ended the round, is released: A's
+// authenticated Allocate may still be in flight then, and its answer is awaited to release it.
+// Five rounds, as which server answers first varies.
+TEST_F(ProbesPeersTest, CoturnRelayPeerWrongPasswordNamesAllocationB) {
+  TwoTurnServers servers(dir_);
+  auto t = relayWithPeer(servers);
+  t.peer_password = "wrong-peer-secret";
+  auto probe = makeProbe(Kind::kRelay, context_);
+  for (int round = 0; round < 5; ++round) {
+    auto result = testing::runRound(loop_, *probe, t);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->ok);
+    EXPECT_EQ(result->error,
+              "allocation B (peer turn-b): TURN 401 Unauthorized (check username/password_env)");
+    EXPECT_EQ(result->error.find("secret"), std::string::npos);
+    EXPECT_EQ(result->sent, 0);
+    EXPECT_EQ(result->relayed_address_b, "");
+  }
+  probe.reset();
+  std::this_thread::sleep_for(300ms);  // coturn's log lags its answers a little
+  int allocated = countInLog(servers.a, "ALLOCATE processed, success");
+  EXPECT_EQ(awaitInLog(servers.a, "lifetime=0", allocated), allocated) << servers.a.log();
+  EXPECT_EQ(countInLog(servers.b, "ALLOCATE processed, success"), 0) << servers.b.log();
+  std::printf("A's allocations made before B's 401 ended the round, all released: %d of 5\n",
+              allocated);
+  // And the other way round: a wrong password for the target's own server names A.
+  t.peer_password = "peer-secret";
+  t.password = "wrong";
+  auto result = run(t);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->error, "allocation A: TURN 401 Unauthorized (check username/password_env)");
+}
+
+// A peer that does not answer: the set-up times out naming B and what it waited for.
+TEST_F(ProbesPeersTest, CoturnRelayDeadPeerTimesOutNamingAllocationB) {
+  testing::Coturn coturn(dir_);
+  ProbeTarget t = target(Kind::kRelay, "127.0.0.1", coturn.port());
+  t.username = "test";
+  t.password = "secret";
+  t.timeout = 500ms;
+  t.peer_name = "turn-b";
+  t.peer_host = "127.0.0.2";
+  t.peer_port = testing::freePort(testing::SocketType::kUdp);
+  t.peer_username = "peer-user";
+  t.peer_password = "peer-secret";
+  auto result = run(t);
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->error,
+            "timeout after 500ms (allocation A waiting for the other allocation, allocation B "
+            "(peer turn-b) waiting for Allocate)");
+  EXPECT_EQ(awaitInLog(coturn, "lifetime=0", 1), 1) << coturn.log();
+  // Over TCP the dead peer refuses at once.
+  t.transport = Transport::kTcp;
+  t.peer_port = testing::freePort(testing::SocketType::kTcp);
+  result = run(t);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->error, "allocation B (peer turn-b): TCP connection to 127.0.0.2:" +
+                               std::to_string(t.peer_port) + ": connection refused");
+  // A peer named by a host name is resolved as the target's own host: here there is no resolver.
+  t.peer_host = "turn-b.example.test";
+  result = run(t);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->error,
+            "allocation B (peer turn-b): cannot resolve \"turn-b.example.test\": no resolver "
+            "configured");
 }
 
 TEST_F(ProbesPeersTest, DeadUdpPortTimesOut) {
