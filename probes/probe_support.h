@@ -81,14 +81,14 @@ class AddressLookup {
 
 /// A new, unconnected byte stream for the target's transport, counted against the loop's socket
 /// budget: the one place that picks the ByteStream implementation for turn and relay over a
-/// stream (`transport` tcp; tls plugs in here). Null for udp, which is no stream.
+/// stream (`transport` tcp or tls). Null for udp, which is no stream.
 std::unique_ptr<net::ByteStream> openStream(const ProbeContext& context, const ProbeTarget& target);
 
 /// The byte stream `target`'s transport runs over: for Transport::kTls a net::TlsConnection
 /// (verified against the system CAs plus target.ca_file; the certificate must match
 /// target.server_name, or target.host when that is empty), else a plain net::TcpConnection.
-/// Counted against the context's socket budget. The sip probe uses it; turn and relay over
-/// tcp/tls are meant to.
+/// Counted against the context's socket budget. The sip probe uses it, turn and relay through
+/// openStream().
 std::unique_ptr<net::ByteStream> makeByteStream(const ProbeContext& context,
                                                 const ProbeTarget& target);
 

@@ -218,6 +218,8 @@ class RelayProbe final : public AddressProbe {
                if (&leg == &a_) {
                  result().connect_ms =
                      millisecondsBetween(connect_started_, nowFrom(context().clock));
+                 // Both legs reach the same server, name and CA: A's TLS details speak for B's.
+                 leg.connection.noteTlsDetails(result());
                }
              }},
         leg.channel);

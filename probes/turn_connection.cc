@@ -92,6 +92,10 @@ void TurnConnection::fail(std::string error) {
   }
 }
 
+void TurnConnection::noteTlsDetails(ProbeResult& result) const {
+  if (stream_ && connected_) probes::noteTlsDetails(*stream_, result);
+}
+
 void TurnConnection::close() {
   alive_ = std::make_shared<int>(0);
   udp_.reset();

@@ -1,10 +1,10 @@
 #pragma once
 
 // Internal to probes/: the client-to-server leg of one TURN allocation, for the turn and relay
-// probes. The target's `transport` picks UDP (a socket per allocation) or a stream (TCP; TLS
-// plugs in through openStream()) to the server, RFC 8656 §2.1; the relay itself is UDP either
-// way. The probes hand it whole STUN or ChannelData messages and get whole messages back,
-// whichever the transport.
+// probes. The target's `transport` picks UDP (a socket per allocation) or a stream (TCP or
+// TLS, from openStream()) to the server, RFC 8656 §2.1; the relay itself is UDP either way. The
+// probes hand it whole STUN or ChannelData messages and get whole messages back, whichever the
+// transport.
 
 #include <chrono>
 #include <cstdint>
@@ -58,6 +58,9 @@ class TurnConnection {
   int send(std::span<const std::uint8_t> message);
   /// True over a stream: requests are not retransmitted.
   bool reliable() const { return stream_ != nullptr; }
+  /// Over TLS, once connected: copies the negotiated version and the server certificate's
+  /// notAfter into `result` (probe_support.h noteTlsDetails); nothing over UDP or TCP.
+  void noteTlsDetails(ProbeResult& result) const;
   void close();
 
   // Kernel receive timestamps (issue #16 item 4, DESIGN.md "Probes" → Timing), UDP only: a

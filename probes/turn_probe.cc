@@ -41,6 +41,7 @@ class TurnProbe final : public AddressProbe {
                // The queued Allocate leaves now: its RTT must not include the handshake.
                sent_at_ = nowFrom(context().clock);
                result().connect_ms = millisecondsBetween(connect_started_, sent_at_);
+               connection_.noteTlsDetails(result());
              }});
     bool started = error.empty();
     // Over UDP the Allocate's answer is timed by its kernel receive stamp where the context's

@@ -497,8 +497,7 @@ bool keyAllowedForKind(std::string_view key, probes::Kind kind) {
   }
   if (key == "stream") return kind == Kind::kRelay;
   if (key == "peer") return kind == Kind::kNat || kind == Kind::kRelay;
-  // TLS settings: sip over tls today; turn and relay once they speak TLS (the key is accepted
-  // for them and reported as needing transport "tls" until then).
+  // TLS settings of the kinds that speak TLS (transport "tls" only, checked in readTarget).
   if (key == "ca_file" || key == "server_name") {
     return kind == Kind::kSip || kind == Kind::kTurn || kind == Kind::kRelay;
   }
@@ -512,9 +511,10 @@ bool keyAllowedForKind(std::string_view key, probes::Kind kind) {
 
 std::uint16_t defaultPort(probes::Kind kind, bool tls) {
   switch (kind) {
-    case probes::Kind::kStun:
     case probes::Kind::kTurn:
     case probes::Kind::kRelay:
+      return tls ? 5349 : 3478;  // RFC 8656 §2.1 / RFC 7065 "turns": TURN over TLS uses 5349
+    case probes::Kind::kStun:
     case probes::Kind::kNat:
       return 3478;
     case probes::Kind::kSip:

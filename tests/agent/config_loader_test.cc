@@ -124,6 +124,40 @@ TEST(ParseConfig, SipOverTlsDefaultsToPort5061) {
   EXPECT_EQ(p.target.burst.packets, 1);  // one request per round, as over TCP
 }
 
+// Issue #16: turn and relay over TLS default to port 5349 (RFC 8656 §2.1, the "turns" port)
+// and carry their CA file and server name (planTarget copies them for any kind, see the sip
+// test above); over udp/tcp the TLS keys are refused.
+TEST(ParseConfig, TurnAndRelayOverTlsDefaultToPort5349) {
+  LoadResult r = parseConfig(R"({"site": {"name": "s"}, "targets": [
+    {"name": "t", "kind": "turn", "host": "10.0.0.7", "transport": "tls", "username": "u",
+     "password_env": "P", "ca_file": "/etc/passwd", "server_name": "turn.example.net"},
+    {"name": "r", "kind": "relay", "host": "10.0.0.7", "transport": "tls", "username": "u",
+     "password_env": "P", "interval": "10s"},
+    {"name": "t443", "kind": "turn", "host": "10.0.0.7", "transport": "tls", "port": 443,
+     "username": "u", "password_env": "P"},
+    {"name": "t-tcp", "kind": "turn", "host": "10.0.0.7", "transport": "tcp", "username": "u",
+     "password_env": "P"}]})",
+                             "x.json");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().message;
+  const TargetConfig& t = r.config->targets[0];
+  EXPECT_EQ(t.transport, probes::Transport::kTls);
+  EXPECT_EQ(t.port, 5349);
+  EXPECT_EQ(t.ca_file, "/etc/passwd");
+  EXPECT_EQ(t.server_name, "turn.example.net");
+  EXPECT_EQ(r.config->targets[1].port, 5349);
+  EXPECT_EQ(r.config->targets[1].transport, probes::Transport::kTls);
+  EXPECT_EQ(r.config->targets[2].port, 443);
+  EXPECT_EQ(r.config->targets[3].port, 3478);
+
+  LoadResult bad = parseConfig(R"({"site": {"name": "s"}, "targets": [
+    {"name": "r", "kind": "relay", "host": "h", "transport": "tcp", "username": "u",
+     "password_env": "P", "interval": "10s", "server_name": "turn.example.net"}]})",
+                               "x.json");
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_EQ(bad.errors[0].pointer, "/targets/0/server_name");
+  EXPECT_EQ(bad.errors[0].message, "\"server_name\" applies only to transport \"tls\"");
+}
+
 TEST(ParseConfig, EscapesKeysInPointers) {
   LoadResult r = parseConfig(R"({"site": {"name": "s", "a/b~c": 1},
     "targets": [{"name": "t", "kind": "stun", "host": "h"}]})",

@@ -14,6 +14,7 @@
 #include "tests/support/peers.h"
 #include "tests/support/probe_kit.h"
 #include "tests/support/process.h"
+#include "tests/support/tls_pki.h"
 
 namespace mediapath::probes {
 namespace {
@@ -37,6 +38,59 @@ class ProbesPeersTest : public ::testing::Test {
     auto probe = makeProbe(t.kind, context_);
     return testing::runRound(loop_, *probe, t);
   }
+  /// The test CA and its certificates (good(): sip.test and 127.0.0.1), made on first use.
+  const testing::TlsPki& pki() {
+    if (!pki_) pki_.emplace(dir_);
+    return *pki_;
+  }
+  /// coturn for TURN over `transport`: for tls it also listens for TLS, with pki().good().
+  testing::Coturn::Options coturnFor(Transport transport) {
+    testing::Coturn::Options options;
+    if (transport == Transport::kTls) {
+      options.tls_cert_file = pki().good().cert;
+      options.tls_key_file = pki().good().key;
+    }
+    return options;
+  }
+  /// A `kind` target with the right credentials to `coturn` over `transport`; for tls its TLS
+  /// port, trusting the test CA (the host, 127.0.0.1, is a name the certificate carries).
+  ProbeTarget turnTarget(Kind kind, const testing::Coturn& coturn, Transport transport) {
+    auto t =
+        target(kind, "127.0.0.1", transport == Transport::kTls ? coturn.tls_port() : coturn.port());
+    t.username = "test";
+    t.password = "secret";
+    t.transport = transport;
+    if (transport == Transport::kTls) t.ca_file = pki().caFile();
+    return t;
+  }
+  /// Over tls the result names the negotiated version and the certificate's notAfter (the
+  /// readiness check and mediapath_tls_cert_not_after_timestamp_seconds read it); else neither.
+  void expectTlsDetails(const ProbeResult& result, Transport transport) {
+    if (transport == Transport::kTls) {
+      // coturn 4.6.1 on Debian 12 negotiates TLS 1.2; a newer one may offer 1.3.
+      EXPECT_TRUE(result.tls_version == "TLSv1.2" || result.tls_version == "TLSv1.3")
+          << result.tls_version;
+      EXPECT_EQ(result.cert_not_after, pki().goodNotAfter());
+    } else {
+      EXPECT_EQ(result.tls_version, "");
+      EXPECT_FALSE(result.cert_not_after);
+    }
+  }
+  /// A round whose TLS handshake with the server failed: its error is `connection`'s failure
+  /// (relay: prefixed by the allocation whose handshake ended the round first; both fail alike),
+  /// and it carries no TLS details.
+  static void expectHandshakeFailed(const ProbeResult& result, const std::string& connection) {
+    EXPECT_FALSE(result.ok);
+    if (result.kind == Kind::kTurn) {
+      EXPECT_EQ(result.error, connection);
+    } else {
+      EXPECT_TRUE(result.error == "allocation A: " + connection ||
+                  result.error == "allocation B: " + connection)
+          << result.error;
+    }
+    EXPECT_EQ(result.tls_version, "");
+    EXPECT_FALSE(result.cert_not_after);
+  }
   void turnAllocateThroughCoturn(Transport transport);
   void relayLoopThroughCoturn(Transport transport);
   void TearDown() override {
@@ -45,6 +99,7 @@ class ProbesPeersTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::optional<testing::TlsPki> pki_;
   net::EventLoop loop_;
   net::SeededRandom random_{7};
   ProbeResources resources_;  // after the loop, before the probes: outlives them
@@ -104,13 +159,30 @@ int countInLog(const testing::Coturn& coturn, const std::string& needle) {
   return count;
 }
 
+// How many sessions of the user "test" coturn (--verbose) ran over `over` (tcp or tls): it logs
+// the end of each TCP session ("user <test> ... reason: TCP connection closed by client") and
+// the TLS method of each new TLS one ("new, ..., username=<test>, ..., method=TLSv1.2"). The
+// fixture's own readiness checks are sessions of no user.
+int streamSessions(const testing::Coturn& coturn, Transport over) {
+  std::istringstream log(coturn.log());
+  int n = 0;
+  for (std::string line; std::getline(log, line);) {
+    if (over == Transport::kTcp) {
+      n += line.find("user <test>") != std::string::npos &&
+           line.find("reason: TCP connection closed by client") != std::string::npos;
+    } else {
+      n += line.find(": new, ") != std::string::npos &&
+           line.find("username=<test>") != std::string::npos &&
+           line.find("method=TLSv1.") != std::string::npos;
+    }
+  }
+  return n;
+}
+
 // turn through coturn, to the server over `transport`.
 void ProbesPeersTest::turnAllocateThroughCoturn(Transport transport) {
-  testing::Coturn coturn(dir_);
-  auto t = target(Kind::kTurn, "127.0.0.1", coturn.port());
-  t.username = "test";
-  t.password = "secret";
-  t.transport = transport;
+  testing::Coturn coturn(dir_, coturnFor(transport));
+  auto t = turnTarget(Kind::kTurn, coturn, transport);
   auto probe = makeProbe(Kind::kTurn, context_);
   // Two rounds with the same probe: the first allocation must have been released (a leaked
   // one would still work, so the log is checked below) and state must not leak between rounds.
@@ -128,15 +200,18 @@ void ProbesPeersTest::turnAllocateThroughCoturn(Transport transport) {
     if (round == 1) {
       EXPECT_TRUE(result->jitter_ms);
     }
-    // Over TCP the connect is its own phase, and not part of the Allocate's RTT.
-    EXPECT_EQ(result->connect_ms.has_value(), transport == Transport::kTcp);
+    // Over a stream the connect (with TLS, the handshake too) is its own phase, and not part of
+    // the Allocate's RTT.
+    EXPECT_EQ(result->connect_ms.has_value(), transport != Transport::kUdp);
+    expectTlsDetails(*result, transport);
     // The Allocate's answer is timed by its kernel receive stamp over UDP; a stream has none.
     EXPECT_EQ(result->timestamps,
               transport == Transport::kUdp ? Timestamps::kKernel : Timestamps::kLoop);
-    std::printf("coturn TURN/%s round %d: relayed %s connect %.3f ms allocate rtt %.3f ms (%s)\n",
-                std::string(transportName(transport)).c_str(), round,
-                result->relayed_address.c_str(), result->connect_ms.value_or(0.0),
-                result->rtt->avg_ms, std::string(timestampsName(result->timestamps)).c_str());
+    std::printf(
+        "coturn TURN/%s round %d: relayed %s connect %.3f ms allocate rtt %.3f ms %s (%s)\n",
+        std::string(transportName(transport)).c_str(), round, result->relayed_address.c_str(),
+        result->connect_ms.value_or(0.0), result->rtt->avg_ms, result->tls_version.c_str(),
+        std::string(timestampsName(result->timestamps)).c_str());
   }
   probe.reset();
   // Both allocations were released: coturn (--verbose) logs each Refresh with lifetime 0.
@@ -147,22 +222,16 @@ void ProbesPeersTest::turnAllocateThroughCoturn(Transport transport) {
   }
   EXPECT_EQ(released(), 2) << coturn.log();
   EXPECT_NE(coturn.log().find("REFRESH processed, success"), std::string::npos);
-  // Over the transport asked for: coturn logs the end of each authenticated TCP session (the
-  // fixture's own readiness checks are sessions of no user).
-  auto tcp_sessions = [&] {
-    std::istringstream log(coturn.log());
-    int n = 0;
-    for (std::string line; std::getline(log, line);) {
-      n += line.find("user <test>") != std::string::npos &&
-           line.find("reason: TCP connection closed by client") != std::string::npos;
+  // Over the transport asked for.
+  for (Transport over : {Transport::kTcp, Transport::kTls}) {
+    SCOPED_TRACE(std::string("sessions over ") + std::string(transportName(over)));
+    int expected = transport == over ? 2 : 0;
+    while (streamSessions(coturn, over) < expected &&
+           std::chrono::steady_clock::now() < deadline + 2s) {
+      std::this_thread::sleep_for(50ms);
     }
-    return n;
-  };
-  int expected = transport == Transport::kTcp ? 2 : 0;
-  while (tcp_sessions() < expected && std::chrono::steady_clock::now() < deadline + 2s) {
-    std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(streamSessions(coturn, over), expected) << coturn.log();
   }
-  EXPECT_EQ(tcp_sessions(), expected) << coturn.log();
 }
 
 TEST_F(ProbesPeersTest, CoturnTurnAllocateWithRightCredentialsAndRelease) {
@@ -175,19 +244,26 @@ TEST_F(ProbesPeersTest, CoturnTurnOverTcpAllocatesAndReleases) {
   turnAllocateThroughCoturn(Transport::kTcp);
 }
 
+// Issue #16: TURN over TLS (RFC 8656 §2.1) to coturn's TLS listener, the certificate verified
+// against the test CA: the same Allocate and release, and the result carries the TLS version and
+// the certificate's notAfter.
+TEST_F(ProbesPeersTest, CoturnTurnOverTlsAllocatesAndReleases) {
+  turnAllocateThroughCoturn(Transport::kTls);
+}
+
 // turn and relay (which allocates as turn does) say the same; relay then streams nothing.
-// Over UDP and over TCP to the server alike.
+// Over UDP, TCP and TLS to the server alike.
 TEST_F(ProbesPeersTest, CoturnTurnWrongPasswordIs401) {
-  testing::Coturn coturn(dir_);
+  testing::Coturn coturn(dir_, coturnFor(Transport::kTls));
   for (auto [kind, transport] : {std::pair{Kind::kTurn, Transport::kUdp},
                                  {Kind::kRelay, Transport::kUdp},
                                  {Kind::kTurn, Transport::kTcp},
-                                 {Kind::kRelay, Transport::kTcp}}) {
+                                 {Kind::kRelay, Transport::kTcp},
+                                 {Kind::kTurn, Transport::kTls},
+                                 {Kind::kRelay, Transport::kTls}}) {
     SCOPED_TRACE(std::string(kindName(kind)) + " over " + std::string(transportName(transport)));
-    auto t = target(kind, "127.0.0.1", coturn.port());
-    t.username = "test";
+    auto t = turnTarget(kind, coturn, transport);
     t.password = "wrong";
-    t.transport = transport;
     auto result = run(t);
     ASSERT_TRUE(result);
     EXPECT_FALSE(result->ok);
@@ -203,11 +279,8 @@ TEST_F(ProbesPeersTest, CoturnTurnWrongPasswordIs401) {
 
 // The relay loop through coturn, the legs to the server over `transport` (the relay is UDP).
 void ProbesPeersTest::relayLoopThroughCoturn(Transport transport) {
-  testing::Coturn coturn(dir_);
-  auto t = target(Kind::kRelay, "127.0.0.1", coturn.port());
-  t.username = "test";
-  t.password = "secret";
-  t.transport = transport;
+  testing::Coturn coturn(dir_, coturnFor(transport));
+  auto t = turnTarget(Kind::kRelay, coturn, transport);
   t.stream = {25, 172, 20ms};
   auto probe = makeProbe(Kind::kRelay, context_);
   // Two rounds with the same probe: nothing of the first (allocations, channels, the stream's
@@ -235,7 +308,8 @@ void ProbesPeersTest::relayLoopThroughCoturn(Transport transport) {
     ASSERT_TRUE(result->jitter_ms);
     ASSERT_TRUE(result->mos);
     EXPECT_EQ(result->rtt_samples_ms.size(), 25u);
-    EXPECT_EQ(result->connect_ms.has_value(), transport == Transport::kTcp);
+    EXPECT_EQ(result->connect_ms.has_value(), transport != Transport::kUdp);
+    expectTlsDetails(*result, transport);
     // Plausible loopback figures: positive, the one-way leg shorter than the loop, well under a
     // frame time even on a busy 2-core machine (over TCP, a Nagle/delayed-ACK stall would hold
     // packets for 40 ms).
@@ -249,10 +323,11 @@ void ProbesPeersTest::relayLoopThroughCoturn(Transport transport) {
     EXPECT_GT(*result->mos, 4.3);
     std::printf(
         "coturn relay/%s round %d: relayed %s rtt %.3f/%.3f/%.3f ms one-way %.3f/%.3f/%.3f ms "
-        "jitter %.4f ms mos %.3f (%s)\n",
+        "jitter %.4f ms mos %.3f loss %.3f connect %.3f ms %s (%s)\n",
         std::string(transportName(transport)).c_str(), round, result->relayed_address.c_str(),
         result->rtt->min_ms, result->rtt->avg_ms, result->rtt->max_ms, result->one_way->min_ms,
         result->one_way->avg_ms, result->one_way->max_ms, *result->jitter_ms, *result->mos,
+        result->loss, result->connect_ms.value_or(0.0), result->tls_version.c_str(),
         std::string(timestampsName(result->timestamps)).c_str());
   }
   probe.reset();
@@ -265,6 +340,9 @@ void ProbesPeersTest::relayLoopThroughCoturn(Transport transport) {
   EXPECT_EQ(countInLog(coturn, "lifetime=0"), 4) << coturn.log();
   EXPECT_EQ(countInLog(coturn, "CREATE_PERMISSION processed, success"), 4) << coturn.log();
   EXPECT_EQ(countInLog(coturn, "CHANNEL_BIND processed, success"), 4) << coturn.log();
+  // Both allocations of both rounds went over TLS when asked to.
+  EXPECT_EQ(streamSessions(coturn, Transport::kTls), transport == Transport::kTls ? 4 : 0)
+      << coturn.log();
 }
 
 TEST_F(ProbesPeersTest, CoturnRelayLoopStreamsThroughTheRelayAndReleases) {
@@ -273,6 +351,62 @@ TEST_F(ProbesPeersTest, CoturnRelayLoopStreamsThroughTheRelayAndReleases) {
 
 TEST_F(ProbesPeersTest, CoturnRelayLoopOverTcpStreamsThroughTheRelayAndReleases) {
   relayLoopThroughCoturn(Transport::kTcp);
+}
+
+// Issue #16: both legs to coturn's TLS listener; the relay and the stream's figures as over TCP.
+TEST_F(ProbesPeersTest, CoturnRelayLoopOverTlsStreamsThroughTheRelayAndReleases) {
+  relayLoopThroughCoturn(Transport::kTls);
+}
+
+// TURN over TLS to a server whose CA the target does not trust (no ca_file, or another CA's):
+// the round fails at the handshake, naming the connection and the certificate problem, for
+// turn and relay alike, and carries no TLS details.
+TEST_F(ProbesPeersTest, CoturnTlsUntrustedCertificateIsTheRoundsError) {
+  testing::Coturn coturn(dir_, coturnFor(Transport::kTls));
+  const std::string connection =
+      "TLS connection to 127.0.0.1:" + std::to_string(coturn.tls_port()) +
+      ": TLS: certificate not trusted (unable to get local issuer certificate)";
+  for (auto [kind, ca_file] : {std::pair{Kind::kTurn, std::string()},
+                               {Kind::kRelay, std::string()},
+                               {Kind::kTurn, pki().otherCaFile()},
+                               {Kind::kRelay, pki().otherCaFile()}}) {
+    SCOPED_TRACE(std::string(kindName(kind)) + " with ca_file '" + ca_file + "'");
+    auto t = turnTarget(kind, coturn, Transport::kTls);
+    t.ca_file = ca_file;
+    auto result = run(t);
+    ASSERT_TRUE(result);
+    expectHandshakeFailed(*result, connection);
+    // turn counts its Allocate, queued for the connection, as lost (as sip over tls counts its
+    // OPTIONS); relay counts stream packets, and none was sent.
+    EXPECT_EQ(result->sent, kind == Kind::kTurn ? 1 : 0);
+    EXPECT_EQ(result->received, 0);
+    EXPECT_EQ(result->relayed_address, "");
+    EXPECT_FALSE(result->connect_ms);
+  }
+  // coturn never saw an Allocate.
+  EXPECT_EQ(countInLog(coturn, "ALLOCATE processed"), 0) << coturn.log();
+}
+
+// TURN over TLS with a server_name the certificate does not carry: the name error.
+TEST_F(ProbesPeersTest, CoturnTlsWrongServerNameIsTheRoundsError) {
+  testing::Coturn coturn(dir_, coturnFor(Transport::kTls));
+  const std::string connection =
+      "TLS connection to 127.0.0.1:" + std::to_string(coturn.tls_port()) +
+      ": TLS: certificate does not match server name 'turn.example.net'";
+  for (Kind kind : {Kind::kTurn, Kind::kRelay}) {
+    SCOPED_TRACE(std::string(kindName(kind)));
+    auto t = turnTarget(kind, coturn, Transport::kTls);
+    t.server_name = "turn.example.net";
+    auto result = run(t);
+    ASSERT_TRUE(result);
+    expectHandshakeFailed(*result, connection);
+  }
+  // The name the certificate does carry works on the same listener.
+  auto t = turnTarget(Kind::kTurn, coturn, Transport::kTls);
+  t.server_name = "sip.test";
+  auto result = run(t);
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->ok) << result->error;
 }
 
 // coturn goes away in the middle of a relay stream over TCP: the round ends with what happened

@@ -9,6 +9,7 @@
 
 #include "tests/support/peers.h"
 #include "tests/support/process.h"
+#include "tests/support/tls_pki.h"
 
 namespace mediapath {
 namespace {
@@ -183,6 +184,52 @@ TEST_F(ReadinessCommandTest, BadDurationAndConfigWithoutMediaTargetsAreUsageErro
       << cidr.output;
   EXPECT_NE(cidr.output.find("/readiness/min_mos: 6 is not a valid MOS (1-5)"), std::string::npos)
       << cidr.output;
+}
+
+// Issue #16: turn and relay over TLS to coturn's TLS listener, through the config, the probes
+// and the verdict: the certificate check judges the server certificate they saw, and TURN over
+// tls counts as reachable.
+TEST_F(ReadinessCommandTest, TurnOverTlsFeedsTheCertificateAndTransportChecks) {
+  testing::TlsPki pki(dir_);
+  testing::Coturn::Options options;
+  options.tls_cert_file = pki.good().cert;
+  options.tls_key_file = pki.good().key;
+  testing::Coturn tls_coturn(dir_, options);
+  std::string port = std::to_string(tls_coturn.tls_port());
+  std::string config = dir_.write("tls.json", R"({
+    "site": {"name": "test-office"},
+    "probing": {"interval": "5s", "timeout": "1s"},
+    "targets": [
+      {"name": "turn-tls", "kind": "turn", "host": "127.0.0.1", "port": )" +
+                                                  port + R"(, "transport": "tls",
+       "ca_file": ")" + pki.caFile() + R"(", "server_name": "sip.test",
+       "username": "test", "password_env": "TURN_PASSWORD"},
+      {"name": "loop-tls", "kind": "relay", "host": "127.0.0.1", "port": )" +
+                                                  port + R"(, "transport": "tls",
+       "ca_file": ")" + pki.caFile() + R"(",
+       "username": "test", "password_env": "TURN_PASSWORD",
+       "stream": {"packets": 20, "size": 172, "spacing": "20ms"}}],
+    "readiness": {"media_cidrs": ["127.0.0.0/8"]}})");
+  auto r = readiness({"--config", config, "--duration", "0", "--format", "json"});
+  // No stun or sip target: those checks warn, nothing fails.
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  json v = lastJsonLine(r.output);
+  for (const char* target : {"turn-tls", "loop-tls"}) {
+    const json* reach = check(v, "reachable", target);
+    ASSERT_NE(reach, nullptr) << target << "\n" << r.output;
+    EXPECT_EQ((*reach)["result"], "PASS") << target << ": " << (*reach)["figure"];
+    const json* cert = check(v, "certificate", target);
+    ASSERT_NE(cert, nullptr) << target << "\n" << r.output;
+    EXPECT_EQ((*cert)["result"], "PASS") << (*cert)["figure"];
+    // TlsPki's good certificate is valid for 30 days from now: its notAfter reached the check.
+    EXPECT_NEAR((*cert)["value"].get<double>(), 30.0, 0.1) << (*cert)["figure"];
+    EXPECT_NE((*cert)["figure"].get<std::string>().find("valid until "), std::string::npos)
+        << (*cert)["figure"];
+  }
+  const json* tls = check(v, "turn over tls", "");
+  ASSERT_NE(tls, nullptr) << r.output;
+  EXPECT_EQ((*tls)["result"], "PASS") << (*tls)["figure"];
+  EXPECT_EQ((*tls)["figure"], "reachable: turn-tls, loop-tls");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
@@ -73,12 +74,13 @@ bool udpAnswers(const std::string& ip, std::uint16_t port, const std::string& re
   return ok;
 }
 
-/// Starts `make(port)` until the peer accepts TCP on `ip`:`port` and answers `udp_request`
-/// there.
+/// Starts `make(port)` until the peer accepts TCP on `ip`:`port`, answers `udp_request` there
+/// and `also_ready()` (when given: a second listener the peer opens) holds.
 template <typename Make>
 std::unique_ptr<Subprocess> startOnFreePort(const std::string& what, const std::string& ip,
                                             std::uint16_t& port, const std::string& udp_request,
-                                            Make make, std::uint16_t fixed_port = 0) {
+                                            Make make, std::uint16_t fixed_port = 0,
+                                            const std::function<bool()>& also_ready = {}) {
   std::string last_log;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     // A fixed port restarts a peer where its clients expect it (failover tests).
@@ -86,7 +88,8 @@ std::unique_ptr<Subprocess> startOnFreePort(const std::string& what, const std::
     auto process = make(port);
     auto deadline = std::chrono::steady_clock::now() + 10s;
     while (std::chrono::steady_clock::now() < deadline && process->running()) {
-      if (tcpAccepts(ip, port) && (udp_request.empty() || udpAnswers(ip, port, udp_request))) {
+      if (tcpAccepts(ip, port) && (udp_request.empty() || udpAnswers(ip, port, udp_request)) &&
+          (!also_ready || also_ready())) {
         return process;
       }
       std::this_thread::sleep_for(20ms);
@@ -110,33 +113,49 @@ Coturn::Coturn(const TempDir& dir, Options options) : options_(std::move(options
   // The relay range is per instance so that parallel tests do not fight over relay ports.
   // A bare RFC 5389 Binding request: type 0x0001, length 0, magic cookie, transaction id.
   const std::string binding("\x00\x01\x00\x00\x21\x12\xa4\x42mediapath-rd", 20);
-  process_ = startOnFreePort("turnserver", options_.ip, port_, binding, [&](std::uint16_t port) {
-    std::uint16_t relay_lo = static_cast<std::uint16_t>(freePort(SocketType::kUdp));
-    std::uint16_t relay_hi = static_cast<std::uint16_t>(std::min<int>(relay_lo + 20, 65535));
-    std::vector<std::string> argv = {
-        "turnserver",
-        "-n",
-        "--listening-ip=" + options_.ip,
-        "--relay-ip=" + options_.ip,
-        "--listening-port=" + std::to_string(port),
-        "--lt-cred-mech",
-        "--user=" + options_.user + ":" + options_.password,
-        "--realm=" + options_.realm,
-        "--no-tls",
-        "--no-dtls",
-        "--no-cli",
-        "--log-file=stdout",
-        "--simple-log",
-        "--pidfile=" + dir.file("turnserver-" + std::to_string(port) + ".pid"),
-        "--userdb=" + dir.file("turndb-" + std::to_string(port)),
-        "--allow-loopback-peers",
-        "--min-port=" + std::to_string(relay_lo),
-        "--max-port=" + std::to_string(relay_hi)};
-    if (!options_.alternate_ip.empty()) argv.push_back("--listening-ip=" + options_.alternate_ip);
-    if (options_.verbose) argv.push_back("--verbose");
-    return std::make_unique<Subprocess>(argv,
-                                        dir.file("turnserver-" + std::to_string(port) + ".log"));
-  });
+  const bool tls = !options_.tls_cert_file.empty();
+  process_ = startOnFreePort(
+      "turnserver", options_.ip, port_, binding,
+      [&](std::uint16_t port) {
+        std::uint16_t relay_lo = static_cast<std::uint16_t>(freePort(SocketType::kUdp));
+        std::uint16_t relay_hi = static_cast<std::uint16_t>(std::min<int>(relay_lo + 20, 65535));
+        std::vector<std::string> argv = {
+            "turnserver",
+            "-n",
+            "--listening-ip=" + options_.ip,
+            "--relay-ip=" + options_.ip,
+            "--listening-port=" + std::to_string(port),
+            "--lt-cred-mech",
+            "--user=" + options_.user + ":" + options_.password,
+            "--realm=" + options_.realm,
+            "--no-dtls",
+            "--no-cli",
+            "--log-file=stdout",
+            "--simple-log",
+            "--pidfile=" + dir.file("turnserver-" + std::to_string(port) + ".pid"),
+            "--userdb=" + dir.file("turndb-" + std::to_string(port)),
+            "--allow-loopback-peers",
+            "--min-port=" + std::to_string(relay_lo),
+            "--max-port=" + std::to_string(relay_hi)};
+        if (tls) {
+          // RFC 5780 may use port + 1 (alternate_ip): the TLS port stays clear of it.
+          do {
+            tls_port_ = freePort(SocketType::kTcp, options_.ip.c_str());
+          } while (tls_port_ == port || tls_port_ == port + 1);
+          argv.push_back("--tls-listening-port=" + std::to_string(tls_port_));
+          argv.push_back("--cert=" + options_.tls_cert_file);
+          argv.push_back("--pkey=" + options_.tls_key_file);
+        } else {
+          argv.push_back("--no-tls");
+        }
+        if (!options_.alternate_ip.empty()) {
+          argv.push_back("--listening-ip=" + options_.alternate_ip);
+        }
+        if (options_.verbose) argv.push_back("--verbose");
+        return std::make_unique<Subprocess>(
+            argv, dir.file("turnserver-" + std::to_string(port) + ".log"));
+      },
+      0, [&] { return !tls || tcpAccepts(options_.ip, tls_port_); });
 }
 
 void Coturn::stop() {

@@ -25,11 +25,17 @@ class Coturn {
     /// A second listening address (same family): coturn then runs RFC 5780 NAT behaviour
     /// discovery (OTHER-ADDRESS, CHANGE-REQUEST) on both addresses, ports `port` and `port` + 1.
     std::string alternate_ip;
+    /// TURN over TLS (issue #16): with both PEM files set (e.g. TlsPki's good()), coturn also
+    /// listens for TLS on tls_port(), on every listening address; unset, it runs --no-tls.
+    std::string tls_cert_file;
+    std::string tls_key_file;
   };
   explicit Coturn(const TempDir& dir) : Coturn(dir, Options{}) {}
   Coturn(const TempDir& dir, Options options);
 
   std::uint16_t port() const { return port_; }
+  /// The TLS listener's port (TCP), 0 without Options::tls_cert_file.
+  std::uint16_t tls_port() const { return tls_port_; }
   const Options& options() const { return options_; }
   std::string log() const { return process_ ? process_->log() : std::string(); }
   /// Stops coturn now (SIGTERM), e.g. in the middle of a round; log() stays readable.
@@ -38,6 +44,7 @@ class Coturn {
  private:
   Options options_;
   std::uint16_t port_ = 0;
+  std::uint16_t tls_port_ = 0;
   std::unique_ptr<Subprocess> process_;
 };
 
