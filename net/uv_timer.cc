@@ -18,6 +18,11 @@ void UvTimer::start(std::chrono::milliseconds timeout, std::function<void()> cb,
   uv_timer_start(handle_.get(), &UvTimer::onTimer, to_uv(timeout), to_uv(repeat));
 }
 
+void UvTimer::startFromNow(std::chrono::milliseconds timeout, std::function<void()> cb) {
+  uv_update_time(handle_.get()->loop);
+  start(timeout, std::move(cb));
+}
+
 void UvTimer::stop() {
   uv_timer_stop(handle_.get());
   // Dropping the callback releases whatever it captured (often shared state of the owner).

@@ -24,6 +24,10 @@ class UvTimer {
   /// any previous callback.
   void start(std::chrono::milliseconds timeout, std::function<void()> cb,
              std::chrono::milliseconds repeat = std::chrono::milliseconds(0));
+  /// As start(), but counted from the present: libuv arms a timer from the time it read at the
+  /// top of the loop iteration, which lags by however long the iteration has run so far (at 100
+  /// relay streams, up to 8 ms), so the timer would fire that much early. For pacing.
+  void startFromNow(std::chrono::milliseconds timeout, std::function<void()> cb);
   void stop();
   bool active() const;
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <utility>
 #include <vector>
 
@@ -440,8 +441,11 @@ class RelayProbe final : public AddressProbe {
       // Paced from the stream's start, so a late wake-up does not delay every later packet.
       double due =
           static_cast<double>(next_sequence_) * static_cast<double>(stream.spacing.count());
-      auto wait = std::chrono::milliseconds(static_cast<long>(std::max(0.0, due - nowMs())));
-      pacer_.start(wait, [this] { sendNext(); });
+      // Rounded up and counted from the present, so that no packet leaves before its time
+      // (rounded down from the loop's cached time, packets left up to 8 ms early at 100 streams).
+      auto wait =
+          std::chrono::milliseconds(static_cast<long>(std::ceil(std::max(0.0, due - nowMs()))));
+      pacer_.startFromNow(wait, [this] { sendNext(); });
       return;
     }
     // The last packet is out: wait up to `timeout` for the stragglers.

@@ -129,10 +129,13 @@ void ReadinessTally::add(const probes::ProbeResult& r) {
   } else {
     t.last_error = r.error;
   }
-  // Each allocation gets its own port; the media blocks are about the IP.
-  if (std::string ip = hostPart(r.relayed_address);
-      !ip.empty() && std::find(t.relayed.begin(), t.relayed.end(), ip) == t.relayed.end()) {
-    t.relayed.push_back(ip);
+  // Each allocation gets its own port; the media blocks are about the IP. A relay with a peer
+  // has B's relayed address on the peer's server, which media may use as well.
+  for (const std::string* relayed : {&r.relayed_address, &r.relayed_address_b}) {
+    if (std::string ip = hostPart(*relayed);
+        !ip.empty() && std::find(t.relayed.begin(), t.relayed.end(), ip) == t.relayed.end()) {
+      t.relayed.push_back(ip);
+    }
   }
   if (r.ok && t.kind == Kind::kNat && !r.nat_mapping.empty()) {
     t.nat_mapping = r.nat_mapping;

@@ -166,6 +166,25 @@ TEST(Readiness, RelayedAddressesMustLieInsideTheMediaBlocks) {
   EXPECT_EQ(find(unset.checks(kNow), "relayed address", "turn-in")->result, Verdict::kWarn);
 }
 
+TEST(Readiness, RelayWithAPeerHasBothRelayedAddressesChecked) {
+  ReadinessConfig config;
+  config.media_cidrs = {"52.129.96.0/20"};
+  ReadinessTally tally(config);
+  tally.addTarget(target("loop", Kind::kRelay));
+  probes::ProbeResult r;
+  r.target = "loop";
+  r.kind = Kind::kRelay;
+  r.ok = true;
+  r.relayed_address = "52.129.100.7:49152";    // A, on the target's server: inside
+  r.relayed_address_b = "198.51.100.9:50000";  // B, on the peer's server: outside
+  tally.add(r);
+  auto checks = tally.checks(kNow);
+  const auto* check = find(checks, "relayed address", "loop");
+  ASSERT_NE(check, nullptr);
+  EXPECT_EQ(check->result, Verdict::kFail);
+  EXPECT_EQ(check->figure, "outside: 198.51.100.9");
+}
+
 TEST(Readiness, EachTurnTransportMustBeReachableSomewhere) {
   ReadinessTally tally(ReadinessConfig{});
   tally.addTarget(target("turn-udp", Kind::kTurn));

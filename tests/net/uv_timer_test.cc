@@ -110,5 +110,33 @@ TEST(UvTimerTest, CallbackMayDestroyItsTimer) {
   EXPECT_EQ(loop.close(), 0);
 }
 
+TEST(UvTimerTest, StartFromNowCountsFromThePresentNotTheLoopsCachedTime) {
+  // A callback that has run 30 ms arms two 10 ms timers: start() counts from the time the loop
+  // read before the callback, so it is already due; startFromNow() waits the full 10 ms.
+  EventLoop loop;
+  {
+    using Steady = std::chrono::steady_clock;
+    UvTimer busy(loop.get());
+    UvTimer cached(loop.get());
+    UvTimer fresh(loop.get());
+    Steady::time_point armed;
+    Steady::duration cached_after{};
+    Steady::duration fresh_after{};
+    busy.start(1ms, [&] {
+      auto until = Steady::now() + 30ms;
+      while (Steady::now() < until) {
+      }
+      armed = Steady::now();
+      cached.start(10ms, [&] { cached_after = Steady::now() - armed; });
+      fresh.startFromNow(10ms, [&] { fresh_after = Steady::now() - armed; });
+    });
+    loop.run();
+    EXPECT_LT(cached_after, 10ms);
+    EXPECT_GE(fresh_after, 9ms);  // libuv's whole-millisecond clock may round the start down
+  }
+  EXPECT_EQ(testing::openHandleCount(loop), 0);
+  EXPECT_EQ(loop.close(), 0);
+}
+
 }  // namespace
 }  // namespace mediapath::net
