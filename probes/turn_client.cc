@@ -118,8 +118,42 @@ std::span<const std::uint8_t> TurnClient::finish(StunMessage& msg) {
 bool TurnClient::accept(std::span<const std::uint8_t> datagram) {
   if (datagram.size() > answer_buffer_.size()) return false;
   std::memcpy(answer_buffer_.data(), datagram.data(), datagram.size());
-  return stun_agent_validate(&agent_, &answer_, answer_buffer_.data(), datagram.size(), nullptr,
-                             nullptr) == STUN_VALIDATION_SUCCESS;
+  if (stun_agent_validate(&agent_, &answer_, answer_buffer_.data(), datagram.size(), nullptr,
+                          nullptr) == STUN_VALIDATION_SUCCESS) {
+    return true;
+  }
+  return acceptAllocationMismatch(datagram.size());
+}
+
+// coturn (4.6.1) answers an Allocate from a 5-tuple whose released allocation it still remembers
+// (for about a second) with 437 and no MESSAGE-INTEGRITY; libnice refuses that as
+// unauthenticated, and the round timed out instead of saying why. Taken only as exactly that
+// error, to the Allocate outstanding (same transaction id): anyone on the path who could forge it
+// could as well drop the packets, and the round fails either way.
+bool TurnClient::acceptAllocationMismatch(std::size_t length) {
+  constexpr std::size_t kIdOffset = 8;
+  constexpr std::size_t kIdBytes = 12;
+  if (stun_message_validate_buffer_length(answer_buffer_.data(), length, true) !=
+      static_cast<int>(length)) {
+    return false;
+  }
+  StunMessage msg{};
+  msg.agent = &agent_;
+  msg.buffer = answer_buffer_.data();
+  msg.buffer_len = length;
+  int code = 0;
+  if (stun_message_get_class(&msg) != STUN_ERROR ||
+      stun_message_get_method(&msg) != STUN_ALLOCATE ||
+      stun_message_find_error(&msg, &code) != STUN_MESSAGE_RETURN_SUCCESS ||
+      code != STUN_ERROR_ALLOCATION_MISMATCH ||
+      std::memcmp(answer_buffer_.data() + kIdOffset, request_.data() + kIdOffset, kIdBytes) != 0) {
+    return false;
+  }
+  StunTransactionId id;
+  stun_message_id(&msg, id);
+  stun_agent_forget_transaction(&agent_, id);
+  answer_ = msg;
+  return true;
 }
 
 std::string TurnClient::takeChallenge(const TurnAnswer& answer, bool expecting_challenge) {

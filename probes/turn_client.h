@@ -60,7 +60,8 @@ class TurnClient {
 
   /// Validates a datagram from the server as the answer to an outstanding request (libnice
   /// checks the transaction id, MESSAGE-INTEGRITY and FINGERPRINT, and forgets the transaction).
-  /// False for anything else, including datagrams longer than kMaxAnswerBytes.
+  /// False for anything else, including datagrams longer than kMaxAnswerBytes. One exception to
+  /// the integrity check: a 437 Allocation Mismatch to the outstanding Allocate (see the .cc).
   bool accept(std::span<const std::uint8_t> datagram);
   /// The last accepted answer (valid until the next accept()).
   const StunMessage& answer() const { return answer_; }
@@ -85,6 +86,8 @@ class TurnClient {
   std::string username_;
   std::string password_;
   StunAgent agent_{};
+  bool acceptAllocationMismatch(std::size_t length);
+
   std::array<std::uint8_t, 2048> request_{};
   std::array<std::uint8_t, kMaxAnswerBytes> answer_buffer_{};
   StunMessage answer_{};

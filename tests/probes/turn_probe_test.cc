@@ -26,11 +26,14 @@ namespace {
 using namespace std::chrono_literals;
 
 /// A hostile TURN server on loopback: answers every request with a 401 challenge whose REALM and
-/// NONCE are as long as the test says (RFC 8489 wants fewer than 128 characters each).
+/// NONCE are as long as the test says (RFC 8489 wants fewer than 128 characters each) — or, with
+/// `then_code`, every request after the first with that error and no MESSAGE-INTEGRITY (as
+/// coturn answers 437 to an Allocate from a 5-tuple it still remembers).
 class ChallengingTurnPeer {
  public:
-  ChallengingTurnPeer(uv_loop_t* loop, std::size_t realm_bytes, std::size_t nonce_bytes)
-      : socket_(loop), realm_(realm_bytes, 'r'), nonce_(nonce_bytes, 'n') {
+  ChallengingTurnPeer(uv_loop_t* loop, std::size_t realm_bytes, std::size_t nonce_bytes,
+                      int then_code = 0)
+      : socket_(loop), realm_(realm_bytes, 'r'), nonce_(nonce_bytes, 'n'), then_code_(then_code) {
     stun_agent_init(&agent_, STUN_ALL_KNOWN_ATTRIBUTES, STUN_COMPATIBILITY_RFC5389,
                     static_cast<StunAgentUsageFlags>(STUN_AGENT_USAGE_USE_FINGERPRINT |
                                                      STUN_AGENT_USAGE_IGNORE_CREDENTIALS));
@@ -47,10 +50,15 @@ class ChallengingTurnPeer {
           }
           std::array<std::uint8_t, 8192> buffer{};
           StunMessage reply{};
-          stun_agent_init_error(&agent_, &reply, buffer.data(), buffer.size(), &request,
-                                STUN_ERROR_UNAUTHORIZED);
-          stun_message_append_bytes(&reply, STUN_ATTRIBUTE_REALM, realm_.data(), realm_.size());
-          stun_message_append_bytes(&reply, STUN_ATTRIBUTE_NONCE, nonce_.data(), nonce_.size());
+          if (then_code_ != 0 && requests_ > 1) {
+            stun_agent_init_error(&agent_, &reply, buffer.data(), buffer.size(), &request,
+                                  static_cast<StunError>(then_code_));
+          } else {
+            stun_agent_init_error(&agent_, &reply, buffer.data(), buffer.size(), &request,
+                                  STUN_ERROR_UNAUTHORIZED);
+            stun_message_append_bytes(&reply, STUN_ATTRIBUTE_REALM, realm_.data(), realm_.size());
+            stun_message_append_bytes(&reply, STUN_ATTRIBUTE_NONCE, nonce_.data(), nonce_.size());
+          }
           std::size_t len = stun_agent_finish_message(&agent_, &reply, nullptr, 0);
           ASSERT_GT(len, 0u);
           socket_.send(from, std::string(reinterpret_cast<const char*>(buffer.data()), len));
@@ -65,6 +73,7 @@ class ChallengingTurnPeer {
   net::SocketAddress address_;
   std::string realm_;
   std::string nonce_;
+  int then_code_ = 0;
   int requests_ = 0;
 };
 
@@ -188,6 +197,38 @@ TEST_F(TurnProbeTest, OversizedChallengeFailsAtOnceNamingTheAttribute) {
             "than 128 characters, at most 763 bytes)");
   EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
   EXPECT_EQ(peer.requests(), 1);  // nothing more was sent
+}
+
+// Found by bench_relay: coturn's unauthenticated 437 to the authenticated Allocate was refused
+// for want of MESSAGE-INTEGRITY, and the round timed out instead of naming it.
+TEST_F(TurnProbeTest, UnauthenticatedAllocationMismatchIsNamedNotATimeout) {
+  ChallengingTurnPeer peer(loop_.get(), 11, 16, STUN_ERROR_ALLOCATION_MISMATCH);
+  for (auto make : {&makeTurnProbe, &makeRelayProbe}) {
+    auto probe = make(context_);
+    auto started = std::chrono::steady_clock::now();
+    ProbeTarget t = target(peer);
+    t.stream = {5, 172, 20ms};
+    if (make == &makeRelayProbe) t.kind = Kind::kRelay;
+    auto result = testing::runRound(loop_, *probe, t);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->ok);
+    EXPECT_NE(result->error.find("TURN 437 Allocation Mismatch"), std::string::npos)
+        << result->error;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  }
+}
+
+// Only a 437, and only to the Allocate outstanding: any other unauthenticated error is still
+// refused (the round times out).
+TEST_F(TurnProbeTest, OtherUnauthenticatedErrorsAreStillRefused) {
+  ChallengingTurnPeer peer(loop_.get(), 11, 16, STUN_ERROR_FORBIDDEN);
+  auto probe = makeTurnProbe(context_);
+  ProbeTarget t = target(peer);
+  t.timeout = 300ms;
+  auto result = testing::runRound(loop_, *probe, t);
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->error.find("403"), std::string::npos) << result->error;
 }
 
 TEST_F(TurnProbeTest, OversizedNonceIsNamed) {
