@@ -85,7 +85,8 @@ struct Leg {
   // The request awaiting its answer, kept for retransmission (over UDP only).
   std::vector<std::uint8_t> pending;
   std::chrono::milliseconds rto = kInitialRto;
-  net::UvTimer retransmit;
+  net::UvTimer retransmit;  // also runs the one retry on a new socket after a 437
+  bool mismatch_retried = false;
 };
 
 class RelayProbe final : public AddressProbe {
@@ -167,6 +168,8 @@ class RelayProbe final : public AddressProbe {
 
   // Opens both legs and sends their Allocates (the set-up's deadline is armed).
   void startLegs() {
+    a_.mismatch_retried = false;
+    b_.mismatch_retried = false;
     std::string open_error = openLeg(a_);
     if (open_error.empty()) open_error = openLeg(b_);
     if (!open_error.empty()) {
@@ -229,6 +232,16 @@ class RelayProbe final : public AddressProbe {
     // clock can be compared with them (net/kernel_timestamp.h); over a stream by the loop.
     if (kernel_time_) leg.connection.enableReceiveTimestamps();
     return {};
+  }
+
+  void reopenLeg(Leg& leg) {
+    if (phase_ != Phase::kSetup) return;
+    std::string open_error = openLeg(leg);
+    if (!open_error.empty()) {
+      failSoon(std::move(open_error));
+      return;
+    }
+    sendAllocate(leg);
   }
 
   // Stream only: the server closed the leg's connection or sent what cannot be framed.
@@ -354,6 +367,17 @@ class RelayProbe final : public AddressProbe {
     TurnAnswer answer =
         allocating ? readTurnAnswer(leg.client.answer()) : readTurnPeerAnswer(leg.client.answer());
     if (answer.kind != TurnAnswer::Kind::kSuccess) {
+      if (allocating && answer.kind == TurnAnswer::Kind::kError &&
+          answer.error_code == STUN_ERROR_ALLOCATION_MISMATCH &&
+          legTarget(leg).transport == Transport::kUdp && !leg.mismatch_retried) {
+        // coturn remembers a released allocation's 5-tuple for about a second and answers an
+        // Allocate from it with 437: the kernel gave this round's socket a port an earlier
+        // round used (1.6 % of rounds at 100 relay targets, bench_relay). A new socket is a new
+        // 5-tuple; once per leg and round, and not from inside this socket's own callback.
+        leg.mismatch_retried = true;
+        leg.retransmit.start(std::chrono::milliseconds(0), [this, &leg] { reopenLeg(leg); });
+        return;
+      }
       std::string error = leg.client.takeChallenge(answer, leg.step == Step::kChallenge);
       if (!error.empty()) {
         error = legError(leg, allocating ? error : std::string(stepName(leg.step)) + ": " + error);

@@ -8,6 +8,7 @@ extern "C" {
 
 #include <array>
 #include <list>
+#include <set>
 #include <string>
 
 #include "net/event_loop.h"
@@ -27,8 +28,8 @@ using namespace std::chrono_literals;
 
 /// A hostile TURN server on loopback: answers every request with a 401 challenge whose REALM and
 /// NONCE are as long as the test says (RFC 8489 wants fewer than 128 characters each) — or, with
-/// `then_code`, every request after the first with that error and no MESSAGE-INTEGRITY (as
-/// coturn answers 437 to an Allocate from a 5-tuple it still remembers).
+/// `then_code`, every request after the first from each source with that error and no
+/// MESSAGE-INTEGRITY (as coturn answers 437 to an Allocate from a 5-tuple it still remembers).
 class ChallengingTurnPeer {
  public:
   ChallengingTurnPeer(uv_loop_t* loop, std::size_t realm_bytes, std::size_t nonce_bytes,
@@ -50,7 +51,8 @@ class ChallengingTurnPeer {
           }
           std::array<std::uint8_t, 8192> buffer{};
           StunMessage reply{};
-          if (then_code_ != 0 && requests_ > 1) {
+          bool first_from_there = sources_.insert(from.toString()).second;
+          if (then_code_ != 0 && !first_from_there) {
             stun_agent_init_error(&agent_, &reply, buffer.data(), buffer.size(), &request,
                                   static_cast<StunError>(then_code_));
           } else {
@@ -66,9 +68,11 @@ class ChallengingTurnPeer {
   }
   const net::SocketAddress& address() const { return address_; }
   int requests() const { return requests_; }
+  std::size_t sources() const { return sources_.size(); }
 
  private:
   StunAgent agent_{};
+  std::set<std::string> sources_;
   net::UdpSocket socket_;
   net::SocketAddress address_;
   std::string realm_;
@@ -216,6 +220,9 @@ TEST_F(TurnProbeTest, UnauthenticatedAllocationMismatchIsNamedNotATimeout) {
         << result->error;
     EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
   }
+  // The relay tried a new socket (a new 5-tuple) once before giving up: the turn round used
+  // one source, the relay at least three (A twice, B): four in all.
+  EXPECT_GE(peer.sources(), 4u);
 }
 
 // Only a 437, and only to the Allocate outstanding: any other unauthenticated error is still
